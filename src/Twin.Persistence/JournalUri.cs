@@ -1,0 +1,30 @@
+using Twin.Persistence.Memory;
+using Twin.Persistence.Sqlite;
+
+namespace Twin.Persistence;
+
+/// <summary>Opens a journal from its URI: <c>sqlite:PATH</c>, <c>memory:</c> (<c>postgres:</c> is planned).</summary>
+public static class JournalUri
+{
+    /// <exception cref="JournalException">the URI is malformed, names an unknown scheme, or the journal cannot be opened.</exception>
+    public static IJournal Open(string uri, bool create)
+    {
+        int colon = uri.IndexOf(':');
+        if (colon <= 0) throw new JournalFormatException($"journal URI '{uri}' has no scheme; use sqlite:PATH or memory:");
+        string scheme = uri[..colon];
+        string rest = uri[(colon + 1)..];
+        switch (scheme)
+        {
+            case "sqlite":
+                if (rest.Length == 0) throw new JournalFormatException($"journal URI '{uri}' has no path; use sqlite:PATH");
+                return SqliteJournal.Open(rest, create);
+            case "memory":
+                if (!create) throw new JournalFormatException("a memory: journal lives only inside the process that wrote it; there is nothing to read");
+                return new MemoryJournal();
+            case "postgres":
+                throw new JournalFormatException("postgres: journals are not supported by this build yet; use sqlite:PATH");
+            default:
+                throw new JournalFormatException($"journal URI '{uri}' has unknown scheme '{scheme}'; use sqlite:PATH or memory:");
+        }
+    }
+}

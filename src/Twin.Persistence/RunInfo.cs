@@ -1,0 +1,43 @@
+namespace Twin.Persistence;
+
+/// <summary>Lifecycle of a run as recorded in the <c>runs</c> table.</summary>
+public enum RunStatus
+{
+    /// <summary>A writer holds the run. After a crash it stays here: the committed prefix is still readable.</summary>
+    Running,
+    /// <summary>The simulation reached its end and every event was committed.</summary>
+    Completed,
+    /// <summary>The simulation stopped on an error; the committed prefix is kept.</summary>
+    Failed,
+}
+
+/// <summary>What a writer declares when it starts a run.</summary>
+public sealed record RunStart(string RunId, ulong Seed, string ConfigJson, string CodeVersion, string WriterUuid);
+
+/// <summary>One row of the <c>runs</c> table.</summary>
+/// <param name="RunNo">Short journal-local number; prefixes every persistence id of the run (<c>"7:cpu-0"</c>).</param>
+/// <param name="RunId">The name people use for the run.</param>
+public sealed record RunInfo(
+    int RunNo,
+    string RunId,
+    ulong Seed,
+    string ConfigJson,
+    string CodeVersion,
+    RunStatus Status,
+    string WriterUuid,
+    long StartedUnixMs,
+    long? FinishedUnixMs,
+    string? SummaryJson)
+{
+    /// <summary>The persistence id a run-relative stream name maps to.</summary>
+    public string PersistenceIdOf(string stream) => $"{RunNo}:{stream}";
+
+    /// <summary>Every persistence id of this run starts with this.</summary>
+    public string PersistenceIdPrefix => $"{RunNo}:";
+}
+
+/// <summary>A checkpoint: the state hash of the whole run after its first <see cref="EventCount"/> events.</summary>
+public readonly record struct Checkpoint(long EventCount, long TimestampNs, ulong StateHash);
+
+/// <summary>A stored snapshot of one persistent actor, with the hash of the state it holds.</summary>
+public sealed record SnapshotRecord(string PersistenceId, long SequenceNr, long TimestampNs, ulong StateHash, int Manifest, byte[] Payload);

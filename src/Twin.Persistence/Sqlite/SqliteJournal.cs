@@ -1,0 +1,493 @@
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+using Twin.Persistence.Codec;
+
+namespace Twin.Persistence.Sqlite;
+
+/// <summary>
+/// The embedded default journal: one SQLite file in WAL mode. Readers and the writer use their
+/// own connections; the writer commits on a background thread in groups (see
+/// <see cref="GroupCommitWriter"/>) through prepared multi-row inserts on the raw handle.
+/// A process killed at any moment leaves every committed transaction intact (WAL) and no
+/// half-written row.
+/// </summary>
+public sealed class SqliteJournal : IJournal
+{
+    private static readonly object s_initGate = new();
+    private static bool s_initialized;
+
+    private readonly SqliteConnection _connection;
+    private readonly object _gate = new();
+
+    private SqliteJournal(string path, SqliteConnection connection)
+    {
+        Path = path;
+        _connection = connection;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Extra PRAGMAs for writer connections; tests use it to cap the file size and see a real SQLITE_FULL.</summary>
+    internal string? WriterPragmas { get; set; }
+
+    public string Uri => $"sqlite:{Path}";
+
+    /// <summary>Opens a journal, creating the file (and its directory) when <paramref name="create"/> is set.</summary>
+    /// <exception cref="JournalFormatException">the file exists but is not a Twin journal of a readable version.</exception>
+    /// <exception cref="JournalStorageException">the file is missing (read) or cannot be created.</exception>
+    public static SqliteJournal Open(string path, bool create)
+    {
+        EnsureInitialized();
+        bool exists = File.Exists(path);
+        if (!exists && !create) throw new JournalStorageException($"journal file '{path}' does not exist");
+        if (exists && new FileInfo(path).Length > 0 && !LooksLikeSqlite(path))
+        {
+            throw new JournalFormatException($"'{path}' is not a Twin journal: not an SQLite database");
+        }
+        if (!exists)
+        {
+            string? dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+            try
+            {
+                if (dir is not null) Directory.CreateDirectory(dir);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new JournalStorageException($"cannot create the directory of journal '{path}': {e.Message}", e);
+            }
+        }
+        SqliteConnection connection = OpenConnection(path, create);
+        var journal = new SqliteJournal(path, connection);
+        try
+        {
+            journal.InitializeOrValidate(exists && new FileInfo(path).Length > 0, create);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        return journal;
+    }
+
+    public IJournalWriter StartRun(RunStart start)
+    {
+        lock (_gate)
+        {
+            try
+            {
+                using SqliteTransaction tx = _connection.BeginTransaction();
+                RunInfo? existing = FindRunLocked(start.RunId);
+                if (existing is not null)
+                {
+                    throw new JournalConflictException(
+                        $"run '{start.RunId}' already exists in {Uri} (writer {existing.WriterUuid}, status {existing.Status.ToString().ToLowerInvariant()}); a second writer is refused");
+                }
+                using SqliteCommand cmd = Command("""
+                    INSERT INTO runs(run_id, seed, config, code_version, status, writer_uuid, started_unix_ms)
+                    VALUES ($id, $seed, $config, $code, 'running', $writer, $started) RETURNING run_no
+                    """);
+                cmd.Parameters.AddWithValue("$id", start.RunId);
+                cmd.Parameters.AddWithValue("$seed", unchecked((long)start.Seed));
+                cmd.Parameters.AddWithValue("$config", start.ConfigJson);
+                cmd.Parameters.AddWithValue("$code", start.CodeVersion);
+                cmd.Parameters.AddWithValue("$writer", start.WriterUuid);
+                cmd.Parameters.AddWithValue("$started", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                cmd.Transaction = tx;
+                long runNo = (long)cmd.ExecuteScalar()!;
+                tx.Commit();
+                RunInfo run = FindRunLocked(start.RunId)!;
+                return new SqliteJournalWriter(this, run, OpenWriterConnection());
+            }
+            catch (SqliteException e)
+            {
+                throw Translate(e, $"starting run '{start.RunId}'");
+            }
+        }
+    }
+
+    IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => new SqliteJournalWriter(this, run, OpenWriterConnection());
+
+    private SqliteConnection OpenWriterConnection()
+    {
+        SqliteConnection c = OpenConnection(Path, create: false);
+        if (WriterPragmas is not null)
+        {
+            using SqliteCommand cmd = c.CreateCommand();
+            cmd.CommandText = WriterPragmas;
+            cmd.ExecuteNonQuery();
+        }
+        return c;
+    }
+
+    /// <summary>Records the event types a writer uses, so the file explains its own manifest numbers.</summary>
+    public void RegisterManifests(IEnumerable<EventManifest> manifests)
+    {
+        lock (_gate)
+        {
+            using SqliteTransaction tx = _connection.BeginTransaction();
+            foreach (EventManifest m in manifests)
+            {
+                using SqliteCommand cmd = Command("INSERT OR REPLACE INTO manifests(manifest, name, version) VALUES ($m, $n, $v)");
+                cmd.Transaction = tx;
+                cmd.Parameters.AddWithValue("$m", m.Column);
+                cmd.Parameters.AddWithValue("$n", m.Name);
+                cmd.Parameters.AddWithValue("$v", m.Version);
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    public RunInfo? FindRun(string runId)
+    {
+        lock (_gate) return Guard(() => FindRunLocked(runId), "reading the runs table");
+    }
+
+    public IReadOnlyList<RunInfo> ListRuns()
+    {
+        lock (_gate)
+        {
+            return Guard(() =>
+            {
+                using SqliteCommand cmd = Command(RunSelect + " ORDER BY run_no");
+                return ReadRuns(cmd);
+            }, "reading the runs table");
+        }
+    }
+
+    public long ReadHighestSequenceNr(string persistenceId)
+    {
+        lock (_gate)
+        {
+            return Guard(() =>
+            {
+                using SqliteCommand cmd = Command("SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = $pid");
+                cmd.Parameters.AddWithValue("$pid", persistenceId);
+                return (long)cmd.ExecuteScalar()!;
+            }, $"reading the highest sequence number of {persistenceId}");
+        }
+    }
+
+    public IJournalCursor ReadMessages(string persistenceId, long fromSequenceNr, long toSequenceNr, long max)
+    {
+        SqliteConnection c = OpenConnection(Path, create: false);
+        return new SqliteCursor(c, Path, """
+            SELECT ordering, persistence_id, sequence_number, manifest, timestamp, payload FROM journal
+            WHERE persistence_id = ?1 AND sequence_number >= ?2 AND sequence_number <= ?3 AND is_deleted = 0
+            ORDER BY sequence_number LIMIT ?4
+            """, stmt =>
+        {
+            raw.sqlite3_bind_text(stmt, 1, persistenceId);
+            raw.sqlite3_bind_int64(stmt, 2, fromSequenceNr);
+            raw.sqlite3_bind_int64(stmt, 3, toSequenceNr);
+            raw.sqlite3_bind_int64(stmt, 4, max);
+        });
+    }
+
+    public IJournalCursor ReadRun(RunInfo run)
+    {
+        // Scan by ordering from the run's first row and filter on the id prefix; the unary plus
+        // keeps SQLite from choosing the (persistence_id, sequence_number) index, which would
+        // need a sort of the whole run to restore global order.
+        long first;
+        lock (_gate)
+        {
+            first = Guard(() =>
+            {
+                using SqliteCommand cmd = Command("SELECT COALESCE(first_ordering, 0) FROM runs WHERE run_no = $r");
+                cmd.Parameters.AddWithValue("$r", run.RunNo);
+                return cmd.ExecuteScalar() is long v ? v : 0L;
+            }, "reading the runs table");
+        }
+        string lo = run.PersistenceIdPrefix;
+        string hi = $"{run.RunNo};"; // ';' sorts right after ':'
+        SqliteConnection c = OpenConnection(Path, create: false);
+        return new SqliteCursor(c, Path, """
+            SELECT ordering, persistence_id, sequence_number, manifest, timestamp, payload FROM journal
+            WHERE ordering >= ?1 AND +persistence_id >= ?2 AND +persistence_id < ?3 AND is_deleted = 0
+            ORDER BY ordering
+            """, stmt =>
+        {
+            raw.sqlite3_bind_int64(stmt, 1, first);
+            raw.sqlite3_bind_text(stmt, 2, lo);
+            raw.sqlite3_bind_text(stmt, 3, hi);
+        });
+    }
+
+    public void DeleteMessagesTo(string persistenceId, long toSequenceNr)
+    {
+        lock (_gate)
+        {
+            Guard(() =>
+            {
+                using SqliteCommand cmd = Command("UPDATE journal SET is_deleted = 1 WHERE persistence_id = $pid AND sequence_number <= $to");
+                cmd.Parameters.AddWithValue("$pid", persistenceId);
+                cmd.Parameters.AddWithValue("$to", toSequenceNr);
+                return cmd.ExecuteNonQuery();
+            }, $"deleting messages of {persistenceId}");
+        }
+    }
+
+    public void SaveSnapshot(SnapshotRecord snapshot)
+    {
+        lock (_gate)
+        {
+            Guard(() =>
+            {
+                using SqliteCommand cmd = Command("""
+                    INSERT OR REPLACE INTO snapshots(persistence_id, sequence_number, created, state_hash, manifest, snapshot)
+                    VALUES ($pid, $seq, $ts, $hash, $m, $p)
+                    """);
+                cmd.Parameters.AddWithValue("$pid", snapshot.PersistenceId);
+                cmd.Parameters.AddWithValue("$seq", snapshot.SequenceNr);
+                cmd.Parameters.AddWithValue("$ts", snapshot.TimestampNs);
+                cmd.Parameters.AddWithValue("$hash", unchecked((long)snapshot.StateHash));
+                cmd.Parameters.AddWithValue("$m", snapshot.Manifest);
+                cmd.Parameters.AddWithValue("$p", snapshot.Payload);
+                return cmd.ExecuteNonQuery();
+            }, $"saving a snapshot of {snapshot.PersistenceId}");
+        }
+    }
+
+    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr)
+    {
+        lock (_gate)
+        {
+            return Guard(() =>
+            {
+                using SqliteCommand cmd = Command("""
+                    SELECT sequence_number, created, state_hash, manifest, snapshot FROM snapshots
+                    WHERE persistence_id = $pid AND sequence_number <= $max ORDER BY sequence_number DESC LIMIT 1
+                    """);
+                cmd.Parameters.AddWithValue("$pid", persistenceId);
+                cmd.Parameters.AddWithValue("$max", maxSequenceNr);
+                using SqliteDataReader r = cmd.ExecuteReader();
+                if (!r.Read()) return null;
+                return new SnapshotRecord(persistenceId, r.GetInt64(0), r.GetInt64(1), unchecked((ulong)r.GetInt64(2)), r.GetInt32(3), (byte[])r.GetValue(4));
+            }, $"loading a snapshot of {persistenceId}");
+        }
+    }
+
+    public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run)
+    {
+        lock (_gate)
+        {
+            return Guard(() =>
+            {
+                using SqliteCommand cmd = Command("SELECT event_count, timestamp, state_hash FROM checkpoints WHERE run_no = $r ORDER BY event_count");
+                cmd.Parameters.AddWithValue("$r", run.RunNo);
+                using SqliteDataReader r = cmd.ExecuteReader();
+                var list = new List<Checkpoint>();
+                while (r.Read()) list.Add(new Checkpoint(r.GetInt64(0), r.GetInt64(1), unchecked((ulong)r.GetInt64(2))));
+                return list;
+            }, "reading checkpoints");
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    internal void MarkRunFinished(RunInfo run, RunStatus status, string summaryJson)
+    {
+        lock (_gate)
+        {
+            Guard(() =>
+            {
+                using SqliteCommand cmd = Command("UPDATE runs SET status = $s, summary = $sum, finished_unix_ms = $t WHERE run_no = $r");
+                cmd.Parameters.AddWithValue("$s", status.ToString().ToLowerInvariant());
+                cmd.Parameters.AddWithValue("$sum", summaryJson);
+                cmd.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                cmd.Parameters.AddWithValue("$r", run.RunNo);
+                return cmd.ExecuteNonQuery();
+            }, $"finishing run '{run.RunId}'");
+        }
+    }
+
+    internal static SqliteConnection OpenConnection(string path, bool create)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
+            Pooling = false,
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            using SqliteCommand pragma = connection.CreateCommand();
+            // WAL: readers never block the writer; synchronous=NORMAL: a transaction is durable
+            // against a process crash once committed (a power loss may drop the last ones).
+            pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;";
+            pragma.ExecuteNonQuery();
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw Translate(e, $"opening '{path}'", path);
+        }
+        return connection;
+    }
+
+    internal static JournalException Translate(SqliteException e, string doing, string? path = null)
+    {
+        string where = path is null ? doing : $"{doing}";
+        return e.SqliteErrorCode switch
+        {
+            raw.SQLITE_NOTADB => new JournalFormatException($"{where}: not an SQLite database", e),
+            raw.SQLITE_CORRUPT => new JournalCorruptException($"{where}: the database file is corrupt ({e.Message})", e),
+            raw.SQLITE_FULL => new JournalStorageException($"{where}: the disk is full", e),
+            raw.SQLITE_READONLY or raw.SQLITE_CANTOPEN or raw.SQLITE_PERM or raw.SQLITE_IOERR
+                => new JournalStorageException($"{where}: cannot write the journal file ({SqliteMessage(e)})", e),
+            raw.SQLITE_CONSTRAINT => new JournalConflictException($"{where}: {SqliteMessage(e)}", e),
+            _ => new JournalStorageException($"{where}: {SqliteMessage(e)}", e),
+        };
+    }
+
+    private static string SqliteMessage(SqliteException e)
+    {
+        string m = e.Message;
+        const string prefix = "SQLite Error ";
+        if (m.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            int colon = m.IndexOf(": ", StringComparison.Ordinal);
+            if (colon > 0) m = m[(colon + 2)..];
+        }
+        return m.Trim().TrimEnd('.').Trim('\'');
+    }
+
+    private const string RunSelect = "SELECT run_no, run_id, seed, config, code_version, status, writer_uuid, started_unix_ms, finished_unix_ms, summary FROM runs";
+
+    private static void EnsureInitialized()
+    {
+        lock (s_initGate)
+        {
+            if (s_initialized) return;
+            Batteries_V2.Init();
+            s_initialized = true;
+        }
+    }
+
+    private static bool LooksLikeSqlite(string path)
+    {
+        Span<byte> header = stackalloc byte[16];
+        try
+        {
+            using FileStream f = File.OpenRead(path);
+            int n = f.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            return n == 16 && header.SequenceEqual("SQLite format 3\0"u8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new JournalStorageException($"cannot read journal file '{path}': {e.Message}", e);
+        }
+    }
+
+    private void InitializeOrValidate(bool existed, bool create)
+    {
+        try
+        {
+            if (existed)
+            {
+                using SqliteCommand probe = Command("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'twin_meta'");
+                bool hasMeta = (long)probe.ExecuteScalar()! == 1;
+                if (!hasMeta)
+                {
+                    using SqliteCommand any = Command("SELECT COUNT(*) FROM sqlite_master");
+                    if ((long)any.ExecuteScalar()! > 0)
+                    {
+                        throw new JournalFormatException($"'{Path}' is not a Twin journal: an SQLite database without a twin_meta table");
+                    }
+                }
+                else
+                {
+                    ValidateMeta();
+                    return;
+                }
+            }
+            if (!create) throw new JournalFormatException($"'{Path}' is not a Twin journal: the database is empty");
+            using SqliteTransaction tx = _connection.BeginTransaction();
+            using (SqliteCommand cmd = Command(SqliteSchema.Create)) { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+            using (SqliteCommand meta = Command("INSERT OR IGNORE INTO twin_meta(key, value) VALUES ('format', $f), ('version', $v)"))
+            {
+                meta.Transaction = tx;
+                meta.Parameters.AddWithValue("$f", SqliteSchema.Format);
+                meta.Parameters.AddWithValue("$v", SqliteSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                meta.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+        catch (SqliteException e)
+        {
+            throw Translate(e, $"opening journal '{Path}'");
+        }
+    }
+
+    private void ValidateMeta()
+    {
+        using SqliteCommand cmd = Command("SELECT key, value FROM twin_meta");
+        using SqliteDataReader r = cmd.ExecuteReader();
+        string? format = null, version = null;
+        while (r.Read())
+        {
+            if (r.GetString(0) == "format") format = r.GetString(1);
+            if (r.GetString(0) == "version") version = r.GetString(1);
+        }
+        if (format != SqliteSchema.Format)
+        {
+            throw new JournalFormatException($"'{Path}' is not a Twin journal: twin_meta says format '{format ?? "(none)"}'");
+        }
+        if (version != SqliteSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            throw new JournalFormatException($"'{Path}' is a Twin journal of format version {version}; this build reads version {SqliteSchema.Version}");
+        }
+    }
+
+    private RunInfo? FindRunLocked(string runId)
+    {
+        using SqliteCommand cmd = Command(RunSelect + " WHERE run_id = $id");
+        cmd.Parameters.AddWithValue("$id", runId);
+        IReadOnlyList<RunInfo> runs = ReadRuns(cmd);
+        return runs.Count == 0 ? null : runs[0];
+    }
+
+    private IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd)
+    {
+        using SqliteDataReader r = cmd.ExecuteReader();
+        var list = new List<RunInfo>();
+        while (r.Read())
+        {
+            string statusText = r.GetString(5);
+            RunStatus status = statusText switch
+            {
+                "running" => RunStatus.Running,
+                "completed" => RunStatus.Completed,
+                "failed" => RunStatus.Failed,
+                _ => throw new JournalCorruptException($"{Uri}: runs row {r.GetInt64(0)} has unknown status '{statusText}'"),
+            };
+            list.Add(new RunInfo(
+                (int)r.GetInt64(0), r.GetString(1), unchecked((ulong)r.GetInt64(2)), r.GetString(3), r.GetString(4),
+                status, r.GetString(6), r.GetInt64(7), r.IsDBNull(8) ? null : r.GetInt64(8), r.IsDBNull(9) ? null : r.GetString(9)));
+        }
+        return list;
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        SqliteCommand cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd;
+    }
+
+    private T Guard<T>(Func<T> action, string doing)
+    {
+        try
+        {
+            return action();
+        }
+        catch (SqliteException e)
+        {
+            throw Translate(e, $"{Uri}: {doing}");
+        }
+    }
+}

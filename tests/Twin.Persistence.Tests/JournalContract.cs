@@ -1,0 +1,260 @@
+using Twin.Persistence;
+
+namespace Twin.Persistence.Tests;
+
+/// <summary>
+/// The journal contract every backend passes (after Akka's Persistence TCK JournalSpec): replay
+/// bounds, deletes, sequence numbers, runs, checkpoints, snapshots and conflicts. Each backend
+/// subclasses it and supplies a fresh journal.
+/// </summary>
+public abstract class JournalContract : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+
+    protected abstract IJournal CreateJournal();
+
+    public virtual void Dispose()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected IJournal Journal()
+    {
+        IJournal j = CreateJournal();
+        _owned.Add(j);
+        return j;
+    }
+
+    protected static RunStart Start(string id, ulong seed = 7) => new(id, seed, "{\"cpus\":2}", "test", Guid.NewGuid().ToString());
+
+    protected static byte[] Payload(long seq) => [(byte)seq, (byte)(seq >> 8), 0xAB];
+
+    /// <summary>Writes <paramref name="count"/> events to <paramref name="stream"/>, sequence numbers from <paramref name="firstSeq"/>.</summary>
+    protected static void Write(IJournalWriter w, string stream, int count, long firstSeq = 1, int manifest = 0x11)
+    {
+        int handle = w.RegisterStream(stream);
+        for (long s = firstSeq; s < firstSeq + count; s++) w.Append(handle, s, manifest, s * 10, Payload(s));
+    }
+
+    protected static List<(long Seq, long Ts, byte[] Payload, string Pid, long Ordering)> ReadAll(IJournalCursor cursor)
+    {
+        var list = new List<(long, long, byte[], string, long)>();
+        using (cursor)
+        {
+            while (cursor.MoveNext())
+            {
+                JournalEntry e = cursor.Current;
+                list.Add((e.SequenceNr, e.TimestampNs, e.Payload.ToArray(), e.PersistenceId, e.Ordering));
+            }
+        }
+        return list;
+    }
+
+    private (IJournal J, RunInfo Run) JournalWithFiveEvents()
+    {
+        IJournal j = Journal();
+        using IJournalWriter w = j.StartRun(Start("r1"));
+        Write(w, "cpu-0", 5);
+        w.Flush();
+        return (j, w.Run);
+    }
+
+    [Fact]
+    public void Journal_should_replay_all_messages_in_sequence_order()
+    {
+        var (j, run) = JournalWithFiveEvents();
+        var rows = ReadAll(j.ReadMessages(run.PersistenceIdOf("cpu-0"), 1, long.MaxValue, long.MaxValue));
+        Assert.Equal([1L, 2, 3, 4, 5], rows.Select(r => r.Seq));
+        Assert.Equal(Payload(3), rows[2].Payload);
+        Assert.Equal(30, rows[2].Ts);
+        Assert.Equal(run.PersistenceIdOf("cpu-0"), rows[0].Pid);
+    }
+
+    [Theory]
+    [InlineData(3, long.MaxValue, long.MaxValue, new long[] { 3, 4, 5 })]
+    [InlineData(1, 3, long.MaxValue, new long[] { 1, 2, 3 })]
+    [InlineData(1, long.MaxValue, 2, new long[] { 1, 2 })]
+    [InlineData(2, 3, long.MaxValue, new long[] { 2, 3 })]
+    [InlineData(2, 2, long.MaxValue, new long[] { 2 })]
+    [InlineData(1, long.MaxValue, 0, new long[0])]
+    [InlineData(4, 2, long.MaxValue, new long[0])]
+    public void Journal_should_replay_messages_within_bounds(long from, long to, long max, long[] expected)
+    {
+        var (j, run) = JournalWithFiveEvents();
+        var rows = ReadAll(j.ReadMessages(run.PersistenceIdOf("cpu-0"), from, to, max));
+        Assert.Equal(expected, rows.Select(r => r.Seq));
+    }
+
+    [Fact]
+    public void Journal_should_replay_nothing_for_an_id_never_written()
+    {
+        var (j, _) = JournalWithFiveEvents();
+        Assert.Empty(ReadAll(j.ReadMessages("9:nobody", 1, long.MaxValue, long.MaxValue)));
+        Assert.Equal(0, j.ReadHighestSequenceNr("9:nobody"));
+    }
+
+    [Fact]
+    public void Journal_should_not_replay_deleted_messages_nor_lower_the_highest_sequence_number()
+    {
+        var (j, run) = JournalWithFiveEvents();
+        string pid = run.PersistenceIdOf("cpu-0");
+        j.DeleteMessagesTo(pid, 3);
+        Assert.Equal([4L, 5], ReadAll(j.ReadMessages(pid, 1, long.MaxValue, long.MaxValue)).Select(r => r.Seq));
+        j.DeleteMessagesTo(pid, 5);
+        Assert.Empty(ReadAll(j.ReadMessages(pid, 1, long.MaxValue, long.MaxValue)));
+        Assert.Equal(5, j.ReadHighestSequenceNr(pid));
+    }
+
+    [Fact]
+    public void ReadRun_should_return_every_stream_of_the_run_in_global_write_order()
+    {
+        IJournal j = Journal();
+        using IJournalWriter w = j.StartRun(Start("r1"));
+        int a = w.RegisterStream("cpu-0");
+        int b = w.RegisterStream("cpu-1");
+        w.Append(a, 1, 1, 10, [1]);
+        w.Append(b, 1, 1, 11, [2]);
+        w.Append(a, 2, 1, 12, [3]);
+        w.Append(b, 2, 1, 13, [4]);
+        w.Flush();
+        using IJournalWriter other = j.StartRun(Start("r2"));
+        Write(other, "cpu-0", 3);
+        other.Flush();
+        var rows = ReadAll(j.ReadRun(w.Run));
+        Assert.Equal([1, 2, 3, 4], rows.Select(r => r.Payload[0]));
+        Assert.True(rows.Zip(rows.Skip(1)).All(p => p.First.Ordering < p.Second.Ordering));
+        Assert.Equal(3, ReadAll(j.ReadRun(other.Run)).Count);
+    }
+
+    [Fact]
+    public void StartRun_should_record_the_run_and_Complete_should_finish_it()
+    {
+        IJournal j = Journal();
+        IJournalWriter w = j.StartRun(Start("r1", seed: ulong.MaxValue));
+        RunInfo running = j.FindRun("r1")!;
+        Assert.Equal(RunStatus.Running, running.Status);
+        Assert.Equal(ulong.MaxValue, running.Seed);
+        Assert.Equal("{\"cpus\":2}", running.ConfigJson);
+        Write(w, "cpu-0", 2);
+        w.Complete(RunStatus.Completed, "{\"events\":2}");
+        w.Dispose();
+        RunInfo done = j.FindRun("r1")!;
+        Assert.Equal(RunStatus.Completed, done.Status);
+        Assert.Equal("{\"events\":2}", done.SummaryJson);
+        Assert.NotNull(done.FinishedUnixMs);
+        Assert.Equal(2, w.CommittedEvents);
+        Assert.Equal(["r1"], j.ListRuns().Select(r => r.RunId));
+    }
+
+    [Fact]
+    public void StartRun_should_refuse_a_second_writer_on_the_same_run()
+    {
+        IJournal j = Journal();
+        using IJournalWriter first = j.StartRun(Start("r1"));
+        var e = Assert.Throws<JournalConflictException>(() => j.StartRun(Start("r1")));
+        Assert.Contains("r1", e.Message);
+        Assert.Contains("second writer", e.Message);
+    }
+
+    [Fact]
+    public void Journal_should_refuse_a_row_whose_sequence_number_was_already_written()
+    {
+        IJournal j = Journal();
+        using IJournalWriter first = j.StartRun(Start("r1"));
+        Write(first, "cpu-0", 3);
+        first.Flush();
+        using IJournalWriter second = j.OpenUnclaimedWriter(first.Run);
+        int h = second.RegisterStream("cpu-0");
+        // The stale writer believes the stream is empty only if it did not look; it looked, so it continues at 4.
+        second.Append(h, 4, 0x11, 40, [4]);
+        second.Flush();
+        Assert.Throws<InvalidOperationException>(() => first.Append(first.RegisterStream("cpu-0"), 3, 0x11, 30, [3]));
+        first.Append(first.RegisterStream("cpu-0"), 4, 0x11, 40, [9]);
+        var e = Assert.ThrowsAny<JournalException>(() => first.Flush());
+        Assert.IsType<JournalConflictException>(e);
+        Assert.Contains("cpu-0", e.Message);
+        var rows = ReadAll(j.ReadMessages(first.Run.PersistenceIdOf("cpu-0"), 1, long.MaxValue, long.MaxValue));
+        Assert.Equal([1L, 2, 3, 4], rows.Select(r => r.Seq));
+        Assert.Equal([4], rows[3].Payload.Take(1));
+    }
+
+    [Fact]
+    public void Writer_should_refuse_a_gap_in_sequence_numbers()
+    {
+        IJournal j = Journal();
+        using IJournalWriter w = j.StartRun(Start("r1"));
+        int h = w.RegisterStream("cpu-0");
+        w.Append(h, 1, 0x11, 0, [1]);
+        Assert.Throws<InvalidOperationException>(() => w.Append(h, 3, 0x11, 0, [3]));
+    }
+
+    [Fact]
+    public void Checkpoints_should_be_stored_with_the_events_before_them()
+    {
+        IJournal j = Journal();
+        using IJournalWriter w = j.StartRun(Start("r1"));
+        Write(w, "cpu-0", 2);
+        w.AppendCheckpoint(new Checkpoint(2, 20, 0xDEADBEEFCAFEF00D));
+        Write(w, "cpu-0", 2, firstSeq: 3);
+        w.AppendCheckpoint(new Checkpoint(4, 40, 42));
+        w.Flush();
+        Assert.Equal([new Checkpoint(2, 20, 0xDEADBEEFCAFEF00D), new Checkpoint(4, 40, 42)], j.ReadCheckpoints(w.Run));
+    }
+
+    [Fact]
+    public void Snapshots_should_load_the_newest_one_at_or_below_the_bound()
+    {
+        IJournal j = Journal();
+        j.SaveSnapshot(new SnapshotRecord("1:cpu-0", 10, 100, 1, 0, [1]));
+        j.SaveSnapshot(new SnapshotRecord("1:cpu-0", 20, 200, 2, 0, [2]));
+        j.SaveSnapshot(new SnapshotRecord("1:cpu-1", 30, 300, 3, 0, [3]));
+        Assert.Equal(20, j.LoadSnapshot("1:cpu-0", long.MaxValue)!.SequenceNr);
+        SnapshotRecord s = j.LoadSnapshot("1:cpu-0", 15)!;
+        Assert.Equal((10L, 1UL, (byte)1), (s.SequenceNr, s.StateHash, s.Payload[0]));
+        Assert.Null(j.LoadSnapshot("1:cpu-0", 9));
+        Assert.Null(j.LoadSnapshot("1:nobody", long.MaxValue));
+    }
+
+    [Fact]
+    public void Writer_should_keep_an_atomic_write_together_across_a_batch_boundary()
+    {
+        IJournal j = Journal();
+        using IJournalWriter w = j.StartRun(Start("r1"));
+        int h = w.RegisterStream("cpu-0");
+        // Fill close to a batch boundary, then write an atomic group that straddles it.
+        long seq = 0;
+        for (int i = 0; i < 4090; i++) w.Append(h, ++seq, 0x11, seq, [1]);
+        w.BeginAtomic(10);
+        for (int i = 0; i < 10; i++) w.Append(h, ++seq, 0x11, seq, [2]);
+        long committedInside = w.CommittedEvents;
+        w.EndAtomic();
+        w.Flush();
+        // Either nothing or exactly the rows before the group are committed: never part of the group.
+        Assert.True(committedInside is 0 or 4090, $"committed {committedInside} inside the atomic group");
+        Assert.Equal(seq, ReadAll(j.ReadMessages(w.Run.PersistenceIdOf("cpu-0"), 1, long.MaxValue, long.MaxValue)).Count);
+    }
+
+    [Fact]
+    public void Writer_should_refuse_an_atomic_write_larger_than_a_batch()
+    {
+        IJournal j = Journal();
+        using IJournalWriter w = j.StartRun(Start("r1"));
+        Assert.Throws<NotSupportedException>(() => w.BeginAtomic(1_000_000));
+    }
+
+    [Fact]
+    public void Writers_of_two_runs_should_not_see_each_others_streams()
+    {
+        IJournal j = Journal();
+        using IJournalWriter a = j.StartRun(Start("a"));
+        using IJournalWriter b = j.StartRun(Start("b"));
+        Write(a, "cpu-0", 3);
+        Write(b, "cpu-0", 2);
+        a.Flush();
+        b.Flush();
+        Assert.NotEqual(a.Run.RunNo, b.Run.RunNo);
+        Assert.Equal(3, j.ReadHighestSequenceNr(a.Run.PersistenceIdOf("cpu-0")));
+        Assert.Equal(2, j.ReadHighestSequenceNr(b.Run.PersistenceIdOf("cpu-0")));
+    }
+}

@@ -1,0 +1,8 @@
+using Twin.Persistence.Memory;
+
+namespace Twin.Persistence.Tests;
+
+public sealed class MemoryJournalTests : JournalContract
+{
+    protected override IJournal CreateJournal() => new MemoryJournal();
+}
