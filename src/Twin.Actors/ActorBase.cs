@@ -28,6 +28,12 @@ public abstract class ActorBase
     /// <summary>Registers the handler for messages of type <typeparamref name="T"/>.</summary>
     protected void Receive<T>(Action<T> handler) where T : notnull => Cell.Handlers.Add(handler);
 
+    internal void InvokePostStop() => PostStop();
+
+    internal void InvokePreRestart(Exception reason, object? message) => PreRestart(reason, message);
+
+    internal void InvokeUnhandled(object message) => Unhandled(message);
+
     /// <summary>Runtime hook around <see cref="PreStart"/>; persistent actors recover here first.</summary>
     internal virtual void AroundPreStart() => PreStart();
 
@@ -35,27 +41,27 @@ public abstract class ActorBase
     internal virtual void AroundPostRestart(Exception reason) => PostRestart(reason);
 
     /// <summary>Called once before the first message (and by <see cref="PostRestart"/>).</summary>
-    protected internal virtual void PreStart()
+    protected virtual void PreStart()
     {
     }
 
     /// <summary>Called after the actor stopped; its timers are cancelled already.</summary>
-    protected internal virtual void PostStop()
+    protected virtual void PostStop()
     {
     }
 
     /// <summary>Called on the failed instance before it is replaced. Default: stop all children, as Akka does.</summary>
-    protected internal virtual void PreRestart(Exception reason, object? message)
+    protected virtual void PreRestart(Exception reason, object? message)
     {
         foreach (ActorCell child in Cell.Children.ToArray()) Cell.System.StopCell(child);
         PostStop();
     }
 
     /// <summary>Called on the new instance after a restart. Default: <see cref="PreStart"/>.</summary>
-    protected internal virtual void PostRestart(Exception reason) => PreStart();
+    protected virtual void PostRestart(Exception reason) => PreStart();
 
     /// <summary>A message no handler matched. Default: counted as unhandled.</summary>
-    protected internal virtual void Unhandled(object message) => Cell.System.UnhandledMessages++;
+    protected virtual void Unhandled(object message) => Cell.System.UnhandledMessages++;
 }
 
 /// <summary>What an actor can reach of the runtime while it handles a message (Akka's IActorContext).</summary>

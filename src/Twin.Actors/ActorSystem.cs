@@ -146,7 +146,7 @@ public sealed class ActorSystem
         DeadLetters += cell.Mailbox.Count;
         cell.Mailbox.Clear();
         (cell.ParentCell?.Children ?? _topLevel).Remove(cell);
-        cell.Actor.PostStop();
+        cell.Actor.InvokePostStop();
     }
 
     /// <summary>Live actors in creation order (for state hashing and replay).</summary>
@@ -166,7 +166,7 @@ public sealed class ActorSystem
         try
         {
             if (handler is not null) handler.Invoke(ref envelope);
-            else cell.Actor.Unhandled(envelope.Box());
+            else cell.Actor.InvokeUnhandled(envelope.Box());
         }
         catch (Exception e)
         {
@@ -213,7 +213,7 @@ public sealed class ActorSystem
         Restarts++;
         try
         {
-            cell.Actor.PreRestart(failure, message);
+            cell.Actor.InvokePreRestart(failure, message);
         }
         catch (Exception)
         {

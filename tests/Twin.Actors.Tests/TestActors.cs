@@ -33,7 +33,7 @@ public sealed class Summer : ActorBase
         });
     }
 
-    protected internal override void PreStart() => Starts++;
+    protected override void PreStart() => Starts++;
 
     public static int Starts;
 }

@@ -12,6 +12,7 @@ public sealed class PersistenceExtension
     private readonly ActorSystem _system;
     private int _handlerDepth;
     private bool _checkpointDue;
+    private long _lastCheckpointEvents;
 
     internal PersistenceExtension(ActorSystem system) => _system = system;
 
@@ -30,8 +31,15 @@ public sealed class PersistenceExtension
 
     public List<EventTap> Taps { get; } = [];
 
-    /// <summary>Events go to <paramref name="writer"/>; a state-hash checkpoint every <paramref name="checkpointEveryEvents"/>.</summary>
-    public void Attach(IJournal journal, IJournalWriter writer, long checkpointEveryEvents)
+    public int CheckpointsWritten { get; private set; }
+
+    /// <summary>
+    /// Events go to <paramref name="writer"/>; a state-hash checkpoint every
+    /// <paramref name="checkpointEveryEvents"/>. Actors recover from <paramref name="journal"/> when
+    /// they start; null starts every actor empty (re-execution compares against a journal it must
+    /// not recover from).
+    /// </summary>
+    public void Attach(IJournal? journal, IJournalWriter writer, long checkpointEveryEvents)
     {
         Journal = journal;
         Writer = writer;
@@ -94,10 +102,17 @@ public sealed class PersistenceExtension
         }
     }
 
-    /// <summary>Records the run's state hash now; also called at the end of a run.</summary>
+    /// <summary>Records the run's state hash now, unless a checkpoint at this event count exists; also called at the end of a run.</summary>
     public void WriteCheckpoint()
     {
+        if (CheckpointsWritten > 0 && _lastCheckpointEvents == PersistedEvents)
+        {
+            _checkpointDue = false;
+            return;
+        }
+        _lastCheckpointEvents = PersistedEvents;
         _checkpointDue = false;
+        CheckpointsWritten++;
         Writer?.AppendCheckpoint(new Checkpoint(PersistedEvents, _system.NowNs, ComputeStateHash()));
     }
 }

@@ -10,7 +10,11 @@ namespace Twin.Actors.Persistence;
 public sealed record ReplayResult(long Events, int CheckpointsVerified, ulong StateHash, long LastTimestampNs);
 
 /// <summary>The state rebuilt from the journal differs from the state the run recorded.</summary>
-public sealed class StateHashMismatchException(string message) : Exception(message);
+public sealed class StateHashMismatchException(string message, long eventCount) : Exception(message)
+{
+    /// <summary>Events applied when the mismatch showed.</summary>
+    public long EventCount { get; } = eventCount;
+}
 
 /// <summary>
 /// Rebuilds every persistent actor of a run from its journal, in the run's global event order,
@@ -98,7 +102,8 @@ public static class RunReplayer
         if (actual != checkpoint.StateHash)
         {
             throw new StateHashMismatchException(
-                $"{journal.Uri}: state after event {checkpoint.EventCount} hashes to {actual:x16}, the run recorded {checkpoint.StateHash:x16}");
+                $"{journal.Uri}: state after event {checkpoint.EventCount} hashes to {actual:x16}, the run recorded {checkpoint.StateHash:x16}",
+                checkpoint.EventCount);
         }
     }
 }

@@ -1,0 +1,21 @@
+using Twin.Kernel;
+
+namespace Twin.Simulation.Config;
+
+/// <summary>Everything that, with the code version, fixes a run. Every key is documented in docs/config.md.</summary>
+public sealed record TwinConfig
+{
+    /// <summary>Seed of the run's random source.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    public KernelConfig Kernel { get; init; } = new();
+
+    /// <summary>Stop at the first message boundary at or after this many journaled events.</summary>
+    public long Events { get; init; } = 1_000_000;
+
+    /// <summary>Record the state hash every this many events (0: only at the end).</summary>
+    public long CheckpointEveryEvents { get; init; } = 100_000;
+}
+
+/// <summary>A config file or override is missing, malformed or out of range. The message names the key and where it came from.</summary>
+public sealed class ConfigException(string message, Exception? inner = null) : Exception(message, inner);

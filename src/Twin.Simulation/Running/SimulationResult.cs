@@ -1,0 +1,33 @@
+using Twin.Checking;
+
+namespace Twin.Simulation.Running;
+
+/// <summary>How a run or replay went: the fields of the <c>--json</c> summary.</summary>
+public sealed record SimulationResult
+{
+    public required string RunId { get; init; }
+
+    public required ulong Seed { get; init; }
+
+    public required string Journal { get; init; }
+
+    public required long Events { get; init; }
+
+    public required ulong StateHash { get; init; }
+
+    public required long VirtualTimeNs { get; init; }
+
+    public required double WallSeconds { get; init; }
+
+    public required IReadOnlyList<Violation> Violations { get; init; }
+
+    /// <summary>Checkpoints verified (replay) or written (run).</summary>
+    public int Checkpoints { get; init; }
+
+    public double EventsPerSecond => WallSeconds > 0 ? Events / WallSeconds : 0;
+
+    public static string FormatHash(ulong hash) => hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Progress of a long run, reported every few thousand messages.</summary>
+public readonly record struct Progress(long Events, long TargetEvents, long CommittedEvents, long VirtualTimeNs);

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Twin.Actors;
+using Twin.Actors.Persistence;
+using Twin.Actors.Supervision;
+using Twin.Checking;
+using Twin.Kernel.Events;
+using Twin.Persistence;
+using Twin.Persistence.Sqlite;
+using Twin.Simulation.Config;
+
+namespace Twin.Simulation.Running;
+
+/// <summary>
+/// One simulation: boots the kernel actors on a seeded actor system, journals every event, runs
+/// the online monitors, writes state-hash checkpoints, and finishes the run record. The same seed,
+/// config and code give the same events and the same state hash, whatever the journal.
+/// </summary>
+public static class SimulationRunner
+{
+    /// <summary>Starts run <paramref name="runId"/> in <paramref name="journal"/>, simulates, and records the outcome.</summary>
+    /// <param name="onProgress">Called about every 64 k messages.</param>
+    /// <param name="cancel">Stops at the next message boundary; what is done is committed.</param>
+    public static SimulationResult Run(TwinConfig config, IJournal journal, string runId,
+        Action<Progress>? onProgress = null, CancellationToken cancel = default)
+    {
+        IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
+        if (journal is SqliteJournal sqlite) sqlite.RegisterManifests(EventCatalog.All);
+        using (writer)
+        {
+            var clock = Stopwatch.StartNew();
+            (SimulationResult result, bool failed) = Execute(config, journal, writer, stop: null, onProgress, cancel);
+            writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
+            return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds };
+        }
+    }
+
+    /// <summary>
+    /// Simulates into <paramref name="writer"/> until the configured event count, until
+    /// <paramref name="stop"/> says so, or until cancelled. Returns the result and whether a model
+    /// invariant failed.
+    /// </summary>
+    internal static (SimulationResult Result, bool ModelFailed) Execute(TwinConfig config, IJournal? recoverFrom, IJournalWriter writer,
+        Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        var system = new ActorSystem(config.Seed, guardianStrategy: SupervisorStrategy.StoppingEscalate);
+        MonitorSet monitors = MonitorSet.All();
+        system.Persistence.Attach(recoverFrom, writer, config.CheckpointEveryEvents);
+        system.Persistence.Taps.AddRange(monitors.Monitors);
+        var violations = new List<Violation>();
+        bool failed = false;
+        try
+        {
+            Kernel.Kernel.Boot(system, config.Kernel);
+            Drive(system, writer, config.Events, stop, onProgress, cancel);
+        }
+        catch (SimulationHaltedException e) when (e.InnerException is InvariantViolationException)
+        {
+            // A model invariant failed: the state is impossible in the kernel. Keep what was
+            // journaled up to here and report it like any other finding.
+            failed = true;
+            violations.Add(new Violation("MODEL", system.NowNs, -1, 0, system.Persistence.PersistedEvents, e.InnerException.Message));
+        }
+        if (!failed) system.Persistence.WriteCheckpoint();
+        writer.Flush();
+        violations.AddRange(monitors.Violations());
+        var result = new SimulationResult
+        {
+            RunId = writer.Run.RunId,
+            Seed = config.Seed,
+            Journal = "",
+            Events = system.Persistence.PersistedEvents,
+            StateHash = system.Persistence.ComputeStateHash(),
+            VirtualTimeNs = system.NowNs,
+            WallSeconds = clock.Elapsed.TotalSeconds,
+            Violations = violations,
+            Checkpoints = system.Persistence.CheckpointsWritten,
+        };
+        return (result, failed);
+    }
+
+    private static void Drive(ActorSystem system, IJournalWriter writer, long targetEvents, Func<bool>? stop,
+        Action<Progress>? onProgress, CancellationToken cancel)
+    {
+        PersistenceExtension persistence = system.Persistence;
+        long messages = 0;
+        while (persistence.PersistedEvents < targetEvents && system.RunOne())
+        {
+            if (stop is not null && stop()) break;
+            if ((++messages & 0xFFFF) != 0) continue;
+            if (cancel.IsCancellationRequested) break;
+            onProgress?.Invoke(new Progress(persistence.PersistedEvents, targetEvents, writer.CommittedEvents, system.NowNs));
+        }
+    }
+}

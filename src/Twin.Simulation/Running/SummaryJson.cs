@@ -1,0 +1,43 @@
+using System.Text;
+using System.Text.Json;
+using Twin.Checking;
+
+namespace Twin.Simulation.Running;
+
+/// <summary>The one machine-readable summary object of <c>--json</c> (architecture.md "The twin command").</summary>
+public static class SummaryJson
+{
+    public static string Write(SimulationResult r, Action<Utf8JsonWriter>? extra = null)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("runId", r.RunId);
+            w.WriteNumber("seed", r.Seed);
+            w.WriteString("journal", r.Journal);
+            w.WriteNumber("events", r.Events);
+            w.WriteString("stateHash", SimulationResult.FormatHash(r.StateHash));
+            w.WriteNumber("virtualTimeNs", r.VirtualTimeNs);
+            w.WriteNumber("checkpoints", r.Checkpoints);
+            w.WriteNumber("wallSeconds", Math.Round(r.WallSeconds, 3));
+            w.WriteNumber("eventsPerSecond", Math.Round(r.EventsPerSecond));
+            w.WriteStartArray("violations");
+            foreach (Violation v in r.Violations)
+            {
+                w.WriteStartObject();
+                w.WriteString("property", v.Property);
+                w.WriteNumber("timeNs", v.TimeNs);
+                w.WriteNumber("cpu", v.Cpu);
+                w.WriteNumber("mm", v.Mm);
+                w.WriteNumber("eventIndex", v.EventIndex);
+                w.WriteString("message", v.Message);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            extra?.Invoke(w);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

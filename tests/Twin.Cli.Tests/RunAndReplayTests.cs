@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Twin.Persistence.Tests;
+
+namespace Twin.Cli.Tests;
+
+/// <summary>The done-criteria of the foundation issue, through the real command.</summary>
+public sealed class RunAndReplayTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void run_twice_into_two_files_gives_one_state_hash_that_replay_and_reexecution_confirm()
+    {
+        var a = TwinProcess.Run(_dir.Path, "run", "--seed", "42", "--events", "200000", "--journal", "sqlite:runs/a.db", "--json");
+        Assert.True(a.ExitCode == 0, a.Stderr);
+        var b = TwinProcess.Run(_dir.Path, "run", "--seed", "42", "--events", "200000", "--journal", "sqlite:runs/b.db", "--json");
+        Assert.Equal(0, b.ExitCode);
+        string hash = a.Json.GetProperty("stateHash").GetString()!;
+        Assert.Matches("^[0-9a-f]{16}$", hash);
+        Assert.Equal(hash, b.Json.GetProperty("stateHash").GetString());
+        Assert.Equal(200000, a.Json.GetProperty("events").GetInt64());
+        Assert.Equal(0, a.Json.GetProperty("violations").GetArrayLength());
+        Assert.True(a.Json.GetProperty("eventsPerSecond").GetDouble() > 0);
+
+        var replay = TwinProcess.Run(_dir.Path, "replay", "sqlite:runs/a.db", "--json");
+        Assert.True(replay.ExitCode == 0, replay.Stderr);
+        Assert.Equal(hash, replay.Json.GetProperty("stateHash").GetString());
+        Assert.True(replay.Json.GetProperty("checkpoints").GetInt32() >= 2);
+
+        var reexecute = TwinProcess.Run(_dir.Path, "replay", "sqlite:runs/a.db", "--reexecute", "--json");
+        Assert.True(reexecute.ExitCode == 0, reexecute.Stderr);
+        Assert.Equal(200000, reexecute.Json.GetProperty("compared").GetInt64());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, reexecute.Json.GetProperty("difference").ValueKind);
+        Assert.Equal(hash, reexecute.Json.GetProperty("stateHash").GetString());
+    }
+
+    [Fact]
+    public void a_run_killed_with_SIGKILL_leaves_a_journal_with_every_reported_event_and_no_torn_row()
+    {
+        using Process p = Process.Start(TwinProcess.StartInfo(_dir.Path, "run", "--seed", "7", "--events", "1000000000", "--journal", "sqlite:runs/k.db"))!;
+        _ = p.StandardOutput.ReadToEndAsync();
+        long reported = 0;
+        var committed = new Regex(@"events, ([\d,]+) committed");
+        var deadline = Stopwatch.StartNew();
+        // Wait for two progress lines, so the kill lands in the middle of steady group commits.
+        int lines = 0;
+        while (lines < 2 && deadline.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            string? line = p.StandardError.ReadLine();
+            if (line is null) break;
+            Match m = committed.Match(line);
+            if (!m.Success) continue;
+            reported = long.Parse(m.Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
+            lines++;
+        }
+        p.Kill(entireProcessTree: true); // SIGKILL on Linux
+        p.WaitForExit();
+        Assert.Equal(2, lines);
+        Assert.True(reported > 0);
+
+        var replay = TwinProcess.Run(_dir.Path, "replay", "sqlite:runs/k.db", "--json");
+        Assert.True(replay.ExitCode == 0, replay.Stderr);
+        Assert.True(replay.Json.GetProperty("events").GetInt64() >= reported,
+            $"replayed {replay.Json.GetProperty("events").GetInt64()} events, {reported} were reported committed");
+        Assert.True(replay.Json.GetProperty("checkpoints").GetInt32() >= 1);
+        Assert.Contains("did not finish", replay.Stderr);
+
+        var reexecute = TwinProcess.Run(_dir.Path, "replay", "sqlite:runs/k.db", "--reexecute", "--json");
+        Assert.True(reexecute.ExitCode == 0, reexecute.Stderr + reexecute.Stdout);
+        Assert.Equal(replay.Json.GetProperty("events").GetInt64(), reexecute.Json.GetProperty("compared").GetInt64());
+    }
+}

@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Twin.Cli.Tests;
+
+/// <summary>Runs the built <c>twin</c> command as a separate process, as a user would.</summary>
+public sealed class TwinProcess
+{
+    private static readonly string s_dll = Path.Combine(AppContext.BaseDirectory, "twin.dll");
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public JsonElement Json => JsonDocument.Parse(Stdout).RootElement;
+    }
+
+    public static ProcessStartInfo StartInfo(string workDir, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(s_dll);
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    public static Result Run(string workDir, params string[] args)
+    {
+        using Process p = Process.Start(StartInfo(workDir, args))!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"twin {string.Join(' ', args)} did not finish");
+        }
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
