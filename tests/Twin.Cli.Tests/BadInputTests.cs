@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Twin.Persistence.Tests;
 
 namespace Twin.Cli.Tests;
@@ -67,13 +66,7 @@ public sealed class BadInputTests : IDisposable
     public void a_corrupted_row_is_named()
     {
         Assert.Equal(0, Twin("run", "--events", "3000", "--journal", "sqlite:c.db").ExitCode);
-        using (var c = new SqliteConnection($"Data Source={_dir.File("c.db")};Pooling=False"))
-        {
-            c.Open();
-            using SqliteCommand cmd = c.CreateCommand();
-            cmd.CommandText = "UPDATE journal SET payload = x'ffff' WHERE ordering = 1234";
-            cmd.ExecuteNonQuery();
-        }
+        SqliteFile.Exec(_dir.File("c.db"), "UPDATE journal SET payload = x'ffff' WHERE ordering = 1234");
         AssertBadInput(Twin("replay", "sqlite:c.db"), "journal row 1234");
     }
 

@@ -100,7 +100,7 @@ public sealed class SqliteJournalTests : JournalContract
     {
         string path = _dir.File("future.db");
         SqliteJournal.Open(path, create: true).Dispose();
-        Exec(path, "UPDATE twin_meta SET value = '99' WHERE key = 'version'");
+        SqliteFile.Exec(path, "UPDATE twin_meta SET value = '99' WHERE key = 'version'");
         var e = Assert.Throws<JournalFormatException>(() => SqliteJournal.Open(path, create: false));
         Assert.Contains("version 99", e.Message);
     }
@@ -121,7 +121,7 @@ public sealed class SqliteJournalTests : JournalContract
             w.Flush();
             run = w.Run;
         }
-        Exec(path, corruption);
+        SqliteFile.Exec(path, corruption);
         using SqliteJournal again = SqliteJournal.Open(path, create: false);
         using IJournalCursor cursor = again.ReadRun(run);
         Assert.True(cursor.MoveNext());
@@ -174,14 +174,5 @@ public sealed class SqliteJournalTests : JournalContract
         RunInfo r2 = again.FindRun("r2")!;
         var rows = ReadAll(again.ReadRun(r2));
         Assert.Equal(Enumerable.Range(1, rows.Count).Select(i => (long)i), rows.Select(r => r.Seq));
-    }
-
-    private static void Exec(string path, string sql)
-    {
-        using var c = new SqliteConnection($"Data Source={path};Pooling=False");
-        c.Open();
-        using SqliteCommand cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 }

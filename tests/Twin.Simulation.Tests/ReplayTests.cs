@@ -68,7 +68,7 @@ public sealed class ReplayTests : IDisposable
         journal.Dispose();
         string path = _dir.File("a.db");
         // Pretend the run was recorded with another seed: the re-run diverges early.
-        Exec(path, "UPDATE runs SET config = replace(config, '\"seed\":42', '\"seed\":43')");
+        SqliteFile.Exec(path, "UPDATE runs SET config = replace(config, '\"seed\":42', '\"seed\":43')");
         using SqliteJournal again = SqliteJournal.Open(path, create: false);
         ReexecutionResult r = Reexecution.Reexecute(again, again.FindRun("r")!);
         Assert.NotNull(r.Difference);
@@ -82,7 +82,7 @@ public sealed class ReplayTests : IDisposable
         var (journal, _) = RunInto("a.db", events: 2_000);
         journal.Dispose();
         string path = _dir.File("a.db");
-        Exec(path, "UPDATE journal SET payload = x'0a0b0c' WHERE ordering = 100");
+        SqliteFile.Exec(path, "UPDATE journal SET payload = x'0a0b0c' WHERE ordering = 100");
         using SqliteJournal again = SqliteJournal.Open(path, create: false);
         var e = Assert.Throws<JournalCorruptException>(() => RunReplay.Replay(again, again.FindRun("r")!));
         Assert.Contains("row 100", e.Message);
@@ -120,14 +120,5 @@ public sealed class ReplayTests : IDisposable
         var e = Assert.Throws<JournalFormatException>(() => RunReplay.Replay(again, again.FindRun("r")!));
         Assert.Contains("stored as v2", e.Message);
         Assert.Contains("row 50", e.Message);
-    }
-
-    private static void Exec(string path, string sql)
-    {
-        using var c = new SqliteConnection($"Data Source={path};Pooling=False");
-        c.Open();
-        using SqliteCommand cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 }
