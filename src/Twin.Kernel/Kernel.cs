@@ -1,27 +1,39 @@
 using Twin.Actors;
 using Twin.Kernel.Cpu;
+using Twin.Kernel.Events;
+using Twin.Kernel.Ipi;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Mm;
+using Twin.Kernel.Tasks;
 
 namespace Twin.Kernel;
 
 /// <summary>
-/// The simulated machine: how its actors find one another. A CPU reading <c>rq->curr</c> of
-/// another CPU, or setting a bit in an <c>mm_cpumask</c>, acts at one instant on shared memory;
-/// the twin models that as a direct call into the owning actor within the caller's step, which
-/// journals the change in the owner's stream. Message passing (IPIs, wakeups, timers) is for
-/// everything that takes time. Nothing in here decides anything: all choices come from the
-/// actor system's seeded random source.
+/// The simulated machine: how its actors find one another, plus the few pieces of shared kernel
+/// memory that belong to no single actor (the membarrier IPI mutex, RCU's view of quiescent
+/// states). A CPU reading <c>rq->curr</c> of another CPU, or setting a bit in an
+/// <c>mm_cpumask</c>, acts at one instant on shared memory; the twin models that as a direct call
+/// into the owning actor within the caller's step, which journals the change in the owner's
+/// stream. Message passing (IPIs, wakeups, timers) is for everything that takes time. Nothing in
+/// here decides anything: all choices come from the actor system's seeded random source.
 /// </summary>
 public sealed class Kernel
 {
     private readonly Dictionary<int, MmActor> _mms = [];
+    private readonly List<IpiActor> _ipis = [];
+    private readonly Stack<IpiActor> _freeIpis = new();
+    private readonly List<int> _processLeaders = [];
+    private TaskRuntime?[] _runtimes = new TaskRuntime?[64];
+    private ActorSystem? _system;
+    private int _nextMm = 1;
+    private int _nextTask = 1;
 
     public Kernel(KernelConfig config)
     {
         Config = config;
         Cpus = new CpuActor[config.Cpus];
         CpuRefs = new ActorRef[config.Cpus];
+        QuiescentStates = new long[config.Cpus];
     }
 
     public KernelConfig Config { get; }
@@ -36,10 +48,33 @@ public sealed class Kernel
 
     public TaskTable Tasks => Machine.Tasks;
 
+    public int LiveTasks => Tasks.Live;
+
+    /// <summary>The CPU holding <c>membarrier_ipi_mutex</c> (SERIALIZE_IPI), or -1.</summary>
+    public int MembarrierIpiMutexOwner { get; set; } = -1;
+
+    /// <summary>Per CPU, context switches so far: RCU's quiescent states (with user mode and idle).</summary>
+    public long[] QuiescentStates { get; }
+
+    /// <summary>Every membarrier call in issue order, when <see cref="RecordSyscalls"/> is set (scenarios).</summary>
+    public List<SyscallRecord> Syscalls { get; } = [];
+
+    public bool RecordSyscalls { get; set; }
+
+    /// <summary>IPIs sent so far; IPI ids count from 1.</summary>
+    public long IpisSent { get; private set; }
+
     public MmActor Mm(int mm)
     {
         Invariant.Assert(_mms.ContainsKey(mm), "known mm");
         return _mms[mm];
+    }
+
+    public TaskRuntime Runtime(int task)
+    {
+        TaskRuntime? r = task > 0 && task < _runtimes.Length ? _runtimes[task] : null;
+        Invariant.Assert(r is not null, "a task that runs has a program");
+        return r!;
     }
 
     internal void Register(MmActor mm) => _mms[mm.Id] = mm;
@@ -47,13 +82,7 @@ public sealed class Kernel
     /// <summary>Creates every actor of the machine; the workload starts as the system runs.</summary>
     public static Kernel Boot(ActorSystem system, KernelConfig config)
     {
-        var kernel = new Kernel(config);
-        for (int p = 0; p < config.Workload.Processes; p++)
-        {
-            int mm = KernelConfig.MmOf(p);
-            int tgid = config.UserTaskId(p, 0);
-            system.ActorOf(Props.Create(() => new MmActor(kernel, mm, tgid)), MmActor.StreamOf(mm));
-        }
+        var kernel = new Kernel(config) { _system = system };
         for (int c = 0; c < config.Cpus; c++)
         {
             int cpu = c;
@@ -69,7 +98,159 @@ public sealed class Kernel
         if (stream == MachineActor.Stream) return Props.Create(() => new MachineActor(this));
         if (TryParse(stream, "cpu-", out int cpu) && cpu < Config.Cpus) return Props.Create(() => new CpuActor(this, cpu));
         if (TryParse(stream, "mm-", out int mm) && mm > 0) return Props.Create(() => new MmActor(this, mm, tgid: 0));
+        if (TryParse(stream, "ipi-", out int slot)) return Props.Create(() => new IpiActor(this, slot));
         return null;
+    }
+
+    /// <summary>Creates the boot tasks (scenario tasks not started by a fork, or the random workload); returns their ids.</summary>
+    internal List<int> CreateBootTasks(MachineActor machine)
+    {
+        var booted = new List<int>();
+        if (Config.Tasks is { } specs)
+        {
+            RecordSyscalls = true;
+            var leaders = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < specs.Count; i++)
+            {
+                TaskSpec s = specs[i];
+                int id = i + 1;
+                SetRuntime(new TaskRuntime(id, s.Name, new ScriptedProgram(s.Steps), s.Affinity));
+                if (s.Process is not null && !leaders.ContainsKey(s.Process)) leaders[s.Process] = id;
+            }
+            _nextTask = specs.Count + 1;
+            var mmOfProcess = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < specs.Count; i++)
+            {
+                TaskSpec s = specs[i];
+                if (s.ForkedBy) continue;
+                int id = i + 1;
+                if (s.Process is null)
+                {
+                    machine.CreateTask(id, id, KernelIds.None, kthread: true);
+                }
+                else
+                {
+                    int tgid = leaders[s.Process];
+                    if (!mmOfProcess.TryGetValue(s.Process, out int mm))
+                    {
+                        mmOfProcess[s.Process] = mm = SpawnMm(tgid, 0).Id;
+                        _processLeaders.Add(tgid);
+                    }
+                    else
+                    {
+                        Mm(mm).UsersChanged(+1);
+                    }
+                    machine.CreateTask(id, tgid, mm, kthread: false);
+                }
+                booted.Add(id);
+            }
+            return booted;
+        }
+        WorkloadConfig w = Config.Workload;
+        for (int p = 0; p < w.Processes; p++)
+        {
+            int tgid = _nextTask;
+            MmActor mm = SpawnMm(tgid, 0);
+            _processLeaders.Add(tgid);
+            for (int t = 0; t < w.ThreadsPerProcess; t++)
+            {
+                int id = _nextTask++;
+                if (t > 0) mm.UsersChanged(+1);
+                machine.CreateTask(id, tgid, mm.Id, kthread: false);
+                SetRuntime(new TaskRuntime(id, $"p{p}.t{t}", new RandomProgram(w, kthread: false, child: false, registers: t == 0), -1));
+                booted.Add(id);
+            }
+        }
+        for (int k = 0; k < w.Kthreads; k++)
+        {
+            int id = _nextTask++;
+            machine.CreateTask(id, id, KernelIds.None, kthread: true);
+            SetRuntime(new TaskRuntime(id, $"kthread{k}", new RandomProgram(w, kthread: true, child: false, registers: false), -1));
+            booted.Add(id);
+        }
+        return booted;
+    }
+
+    /// <summary><c>fork()</c> of a new process: a copy of the parent's mm (membarrier_state included) and one task; returns the child's id.</summary>
+    internal int Fork(int parent, int reservedChild)
+    {
+        TaskInfo p = Tasks.Get(parent);
+        int child = reservedChild > 0 ? reservedChild : _nextTask++;
+        MmActor mm = SpawnMm(child, Mm(p.Mm).State.MembarrierState);
+        _processLeaders.Add(child);
+        Machine.CreateTask(child, child, mm.Id, kthread: false);
+        if (reservedChild <= 0)
+        {
+            SetRuntime(new TaskRuntime(child, $"child{child}", new RandomProgram(Config.Workload, kthread: false, child: true, registers: false), -1));
+        }
+        return child;
+    }
+
+    /// <summary>A fresh mm, e.g. for exec; returns its id.</summary>
+    internal int NewMm(int tgid) => SpawnMm(tgid, 0).Id;
+
+    /// <summary>The CPU a waking task goes to: its affinity, or one drawn at random.</summary>
+    public int WakeTargetCpu(int task, DeterministicRandom random)
+    {
+        int affinity = Runtime(task).Affinity;
+        return affinity >= 0 ? affinity : random.NextInt(Config.Cpus);
+    }
+
+    /// <summary>A process for a kthread to kthread_use_mm: tgid of a live one, or 0.</summary>
+    public int RandomLiveProcess(DeterministicRandom random)
+    {
+        if (_processLeaders.Count == 0) return 0;
+        int tgid = _processLeaders[random.NextInt(_processLeaders.Count)];
+        return MmOfProcess(tgid) == KernelIds.None ? 0 : tgid;
+    }
+
+    /// <summary>The current mm of process <paramref name="tgid"/> if it has live users, else 0.</summary>
+    public int MmOfProcess(int tgid)
+    {
+        if (!Tasks.Exists(tgid)) return KernelIds.None;
+        TaskInfo leader = Tasks.Get(tgid);
+        if (!leader.Alive || leader.Mm == KernelIds.None) return KernelIds.None;
+        return Mm(leader.Mm).State.Users > 0 ? leader.Mm : KernelIds.None;
+    }
+
+    /// <summary>Sends an IPI through a free csd; the sender is acknowledged with <paramref name="waitToken"/> (0: no wait).</summary>
+    internal void SendIpi(int from, int to, IpiKind kind, int mm, long tlbGen, long waitToken, long latencyNs)
+    {
+        IpiActor ipi;
+        if (_freeIpis.Count > 0)
+        {
+            ipi = _freeIpis.Pop();
+        }
+        else
+        {
+            int slot = _ipis.Count;
+            _system!.ActorOf(Props.Create(() => new IpiActor(this, slot)), IpiActor.StreamOf(slot));
+            ipi = _ipis[slot];
+        }
+        ipi.Send(new IpiSent(++IpisSent, from, to, kind, mm, tlbGen), waitToken, latencyNs);
+    }
+
+    internal void RegisterIpi(IpiActor ipi)
+    {
+        while (_ipis.Count <= ipi.Slot) _ipis.Add(null!);
+        _ipis[ipi.Slot] = ipi;
+    }
+
+    internal IpiActor IpiInSlot(int slot) => _ipis[slot];
+
+    internal void ReleaseIpi(IpiActor ipi) => _freeIpis.Push(ipi);
+
+    private MmActor SpawnMm(int tgid, int membarrierState)
+    {
+        int id = _nextMm++;
+        _system!.ActorOf(Props.Create(() => new MmActor(this, id, tgid, membarrierState)), MmActor.StreamOf(id));
+        return _mms[id];
+    }
+
+    private void SetRuntime(TaskRuntime runtime)
+    {
+        if (runtime.Task >= _runtimes.Length) Array.Resize(ref _runtimes, Math.Max(runtime.Task + 1, _runtimes.Length * 2));
+        _runtimes[runtime.Task] = runtime;
     }
 
     private static bool TryParse(string stream, string prefix, out int n)

@@ -1,46 +1,112 @@
+using Twin.Kernel.Arch;
+using Twin.Kernel.Tasks;
+
 namespace Twin.Kernel;
 
 /// <summary>The simulated machine and its workload. Validated by the simulation layer before use.</summary>
 public sealed record KernelConfig
 {
-    /// <summary>Simulated CPUs (2–256).</summary>
+    /// <summary>Simulated CPUs (1–256).</summary>
     public int Cpus { get; init; } = 4;
+
+    public ArchProfile Arch { get; init; } = ArchProfile.X86_64;
+
+    /// <summary>nohz_full is enabled: QUERY leaves out GLOBAL, and GLOBAL fails with EINVAL.</summary>
+    public bool NohzFull { get; init; }
+
+    /// <summary>Historical bugs switched back on (see <see cref="BugSet"/>).</summary>
+    public BugSet Bugs { get; init; }
+
+    public TimingConfig Timing { get; init; } = new();
 
     public WorkloadConfig Workload { get; init; } = new();
 
-    /// <summary>Task id of thread <paramref name="thread"/> of process <paramref name="process"/> (both from 0).</summary>
-    public int UserTaskId(int process, int thread) => 1 + process * Workload.ThreadsPerProcess + thread;
+    /// <summary>Tasks of a scenario file; when set, they replace the random workload.</summary>
+    public IReadOnlyList<TaskSpec>? Tasks { get; init; }
 
-    /// <summary>mm of process <paramref name="process"/>; 0 is init_mm.</summary>
-    public static int MmOf(int process) => process + 1;
+    public bool Has(BugSet bug) => (Bugs & bug) != 0;
+}
 
-    public int KthreadTaskId(int k) => 1 + Workload.Processes * Workload.ThreadsPerProcess + k;
+/// <summary>A task declared by a scenario.</summary>
+/// <param name="Process">Name of its process (threads of one process share an mm), or null for a kernel thread.</param>
+/// <param name="Affinity">CPU it is pinned to, or -1.</param>
+/// <param name="ForkedBy">True when a <c>fork</c> step of another task starts it, as a new process.</param>
+public sealed record TaskSpec(string Name, string? Process, int Affinity, IReadOnlyList<Step> Steps, bool ForkedBy);
 
-    public int TaskCount => Workload.Processes * Workload.ThreadsPerProcess + Workload.Kthreads;
+/// <summary>How long kernel work takes, in virtual ns (config key <c>kernel</c>).</summary>
+public sealed record TimingConfig
+{
+    /// <summary>A task runs this long before the tick sets need_resched.</summary>
+    public long SliceNsMin { get; init; } = 200_000;
+
+    public long SliceNsMax { get; init; } = 2_000_000;
+
+    /// <summary>Each step of kernel code (one interleaving point to the next).</summary>
+    public long StepNsMin { get; init; } = 50;
+
+    public long StepNsMax { get; init; } = 500;
+
+    /// <summary>IPI latency from send to the handler running on the target.</summary>
+    public long IpiNsMin { get; init; } = 300;
+
+    public long IpiNsMax { get; init; } = 3_000;
+
+    /// <summary>How often synchronize_rcu() checks whether every CPU passed a quiescent state.</summary>
+    public long RcuPollNs { get; init; } = 20_000;
+
+    /// <summary>Probability that an interrupt's exit path to user mode reschedules (need_resched set).</summary>
+    public double ReschedOnIrqExit { get; init; } = 0.2;
+
+    /// <summary>x86: probability that a syscall returns by IRET (RCX≠RIP, R11≠RFLAGS, ...) instead of SYSRET.</summary>
+    public double IretOnSyscallReturn { get; init; } = 0.02;
 }
 
 /// <summary>Knobs of the randomized workload (config key <c>workload</c>).</summary>
 public sealed record WorkloadConfig
 {
-    /// <summary>User processes; each has its own mm.</summary>
+    /// <summary>User processes at boot; each has its own mm.</summary>
     public int Processes { get; init; } = 3;
 
     /// <summary>Threads per process (CLONE_VM threads share the process's mm).</summary>
     public int ThreadsPerProcess { get; init; } = 3;
 
-    /// <summary>Kernel threads (no mm; they borrow <c>active_mm</c> lazily).</summary>
+    /// <summary>Kernel threads (no mm; they borrow <c>active_mm</c> lazily and may kthread_use_mm).</summary>
     public int Kthreads { get; init; } = 2;
 
-    /// <summary>A task runs for a uniform time in [min, max] ns before its CPU schedules again.</summary>
-    public long RunNsMin { get; init; } = 20_000;
+    /// <summary>Most tasks alive at once; forks beyond it are not drawn.</summary>
+    public int MaxTasks { get; init; } = 64;
 
-    public long RunNsMax { get; init; } = 2_000_000;
+    /// <summary>A spin (user work, or kthread kernel work) lasts a uniform time in [min, max] ns.</summary>
+    public long SpinNsMin { get; init; } = 2_000;
 
-    /// <summary>A task that blocks sleeps for a uniform time in [min, max] ns, then wakes on a random CPU.</summary>
+    public long SpinNsMax { get; init; } = 200_000;
+
+    /// <summary>A sleep lasts a uniform time in [min, max] ns.</summary>
     public long SleepNsMin { get; init; } = 10_000;
 
     public long SleepNsMax { get; init; } = 1_000_000;
 
-    /// <summary>Probability that a task blocks at the end of its slice rather than staying runnable.</summary>
-    public double SleepProbability { get; init; } = 0.4;
+    /// <summary>Probability that a process registers each membarrier kind when its first thread starts.</summary>
+    public double RegisterProbability { get; init; } = 0.6;
+
+    /// <summary>Relative weights of the next step a task draws.</summary>
+    public StepWeights Weights { get; init; } = new();
+}
+
+/// <summary>Relative weights of step kinds in the random workload; 0 turns a kind off.</summary>
+public sealed record StepWeights
+{
+    public int Spin { get; init; } = 40;
+    public int Sleep { get; init; } = 12;
+    public int Yield { get; init; } = 4;
+    public int Membarrier { get; init; } = 14;
+    public int Mprotect { get; init; } = 5;
+    public int Munmap { get; init; } = 3;
+    public int WriteCode { get; init; } = 3;
+    public int Rseq { get; init; } = 6;
+    public int Fork { get; init; } = 1;
+    public int Exec { get; init; } = 1;
+    public int Exit { get; init; } = 1;
+    /// <summary>Kernel threads: kthread_use_mm / kthread_unuse_mm.</summary>
+    public int UseMm { get; init; } = 8;
 }

@@ -15,6 +15,9 @@ public static class KernelIds
     /// <summary>No task / no mm, where a field is empty (e.g. a kthread's <c>mm</c>).</summary>
     public const int None = 0;
 
+    /// <summary><c>rq->prev_mm</c> is empty (0 would be init_mm, which a kernel → user switch does drop).</summary>
+    public const int NoPrevMm = -1;
+
     public static int IdleTask(int cpu) => -1 - cpu;
 
     public static bool IsIdle(int task) => task < 0;

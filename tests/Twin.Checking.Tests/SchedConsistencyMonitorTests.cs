@@ -21,12 +21,12 @@ public sealed class SchedConsistencyMonitorTests
     public void a_consistent_schedule_reports_nothing()
     {
         Feed(new TaskEnqueued(0, 1));
-        Feed(new SchedSwitched(0, KernelIds.IdleTask(0), 1, PrevState.Runnable));
+        Feed(new SchedSwitched(0, KernelIds.IdleTask(0), 1, PrevState.Runnable, -1));
         Feed(new TaskEnqueued(1, 2));
-        Feed(new SchedSwitched(1, KernelIds.IdleTask(1), 2, PrevState.Runnable));
-        Feed(new SchedSwitched(0, 1, KernelIds.IdleTask(0), PrevState.Sleeping));
+        Feed(new SchedSwitched(1, KernelIds.IdleTask(1), 2, PrevState.Runnable, -1));
+        Feed(new SchedSwitched(0, 1, KernelIds.IdleTask(0), PrevState.Sleeping, -1));
         Feed(new TaskEnqueued(1, 1));
-        Feed(new SchedSwitched(1, 2, 1, PrevState.Runnable));
+        Feed(new SchedSwitched(1, 2, 1, PrevState.Runnable, -1));
         Assert.Empty(_monitor.Violations);
     }
 
@@ -34,7 +34,7 @@ public sealed class SchedConsistencyMonitorTests
     public void a_task_running_on_two_CPUs_is_reported_with_the_event_that_shows_it()
     {
         Feed(new TaskEnqueued(0, 1));
-        Feed(new SchedSwitched(0, KernelIds.IdleTask(0), 1, PrevState.Runnable));
+        Feed(new SchedSwitched(0, KernelIds.IdleTask(0), 1, PrevState.Runnable, -1));
         Feed(new TaskEnqueued(1, 1));
         Violation v = Assert.Single(_monitor.Violations);
         Assert.Equal("SCHED-1", v.Property);
@@ -47,7 +47,7 @@ public sealed class SchedConsistencyMonitorTests
     public void switching_in_a_task_queued_elsewhere_is_reported()
     {
         Feed(new TaskEnqueued(0, 1));
-        Feed(new SchedSwitched(1, KernelIds.IdleTask(1), 1, PrevState.Runnable));
+        Feed(new SchedSwitched(1, KernelIds.IdleTask(1), 1, PrevState.Runnable, -1));
         Assert.Contains(_monitor.Violations, v => v.Message.Contains("without being queued there"));
     }
 
@@ -55,7 +55,7 @@ public sealed class SchedConsistencyMonitorTests
     public void a_sched_switch_whose_prev_did_not_run_there_is_reported()
     {
         Feed(new TaskEnqueued(0, 1));
-        Feed(new SchedSwitched(0, 5, 1, PrevState.Runnable));
+        Feed(new SchedSwitched(0, 5, 1, PrevState.Runnable, -1));
         Assert.Contains(_monitor.Violations, v => v.Message.Contains("swapper/0 was running there"));
     }
 

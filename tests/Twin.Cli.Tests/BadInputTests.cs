@@ -40,8 +40,8 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void a_config_value_out_of_range()
     {
-        File.WriteAllText(_dir.File("range.json"), "{ \"workload\": { \"sleepProbability\": 3 } }");
-        AssertBadInput(Twin("run", "--config", "range.json"), "workload.sleepProbability = 3 is out of range (0..1)");
+        File.WriteAllText(_dir.File("range.json"), "{ \"workload\": { \"registerProbability\": 3 } }");
+        AssertBadInput(Twin("run", "--config", "range.json"), "workload.registerProbability = 3 is out of range (0..1)");
     }
 
     [Fact]

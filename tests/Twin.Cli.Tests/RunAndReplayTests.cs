@@ -21,7 +21,8 @@ public sealed class RunAndReplayTests : IDisposable
         string hash = a.Json.GetProperty("stateHash").GetString()!;
         Assert.Matches("^[0-9a-f]{16}$", hash);
         Assert.Equal(hash, b.Json.GetProperty("stateHash").GetString());
-        Assert.Equal(200000, a.Json.GetProperty("events").GetInt64());
+        // The run stops at the first message boundary at or after 200000 events; one message journals a few.
+        Assert.InRange(a.Json.GetProperty("events").GetInt64(), 200000, 200050);
         Assert.Equal(0, a.Json.GetProperty("violations").GetArrayLength());
         Assert.True(a.Json.GetProperty("eventsPerSecond").GetDouble() > 0);
 
@@ -32,7 +33,7 @@ public sealed class RunAndReplayTests : IDisposable
 
         var reexecute = TwinProcess.Run(_dir.Path, "replay", "sqlite:runs/a.db", "--reexecute", "--json");
         Assert.True(reexecute.ExitCode == 0, reexecute.Stderr);
-        Assert.Equal(200000, reexecute.Json.GetProperty("compared").GetInt64());
+        Assert.Equal(a.Json.GetProperty("events").GetInt64(), reexecute.Json.GetProperty("compared").GetInt64());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, reexecute.Json.GetProperty("difference").ValueKind);
         Assert.Equal(hash, reexecute.Json.GetProperty("stateHash").GetString());
     }

@@ -15,12 +15,21 @@ public sealed class CpuStateTests
         return s;
     }
 
+    /// <summary>A CPU that switched to mm 3 through the switching window, at tlb_gen <paramref name="gen"/>.</summary>
+    private static CpuState Loaded(int mm = 3, long gen = 1)
+    {
+        CpuState s = Booted();
+        s.Apply(new MmSwitchBegan(0, mm, gen));
+        s.Apply(new MmSwitched(0, 0, mm, Cr3Written: true, WasLazy: false, gen));
+        return s;
+    }
+
     [Fact]
     public void sched_switch_from_a_task_that_is_not_rq_curr_is_refused()
     {
         CpuState s = Booted();
         s.Apply(new TaskEnqueued(0, 5));
-        var e = Assert.Throws<InvariantViolationException>(() => s.Apply(new SchedSwitched(0, 7, 5, PrevState.Runnable)));
+        var e = Assert.Throws<InvariantViolationException>(() => s.Apply(new SchedSwitched(0, 7, 5, PrevState.Runnable, -1)));
         Assert.Contains("prev is rq->curr", e.Message);
     }
 
@@ -28,7 +37,7 @@ public sealed class CpuStateTests
     public void switching_in_a_task_that_was_not_queued_is_refused()
     {
         CpuState s = Booted();
-        Assert.Throws<InvariantViolationException>(() => s.Apply(new SchedSwitched(0, -1, 5, PrevState.Runnable)));
+        Assert.Throws<InvariantViolationException>(() => s.Apply(new SchedSwitched(0, -1, 5, PrevState.Runnable, 0)));
     }
 
     [Fact]
@@ -45,12 +54,24 @@ public sealed class CpuStateTests
         CpuState s = Booted();
         s.Apply(new TaskEnqueued(0, 1));
         s.Apply(new TaskEnqueued(0, 2));
-        s.Apply(new SchedSwitched(0, -1, 1, PrevState.Runnable));
-        s.Apply(new SchedSwitched(0, 1, 2, PrevState.Runnable));
+        s.Apply(new SchedSwitched(0, -1, 1, PrevState.Runnable, 0));
+        s.Apply(new SchedSwitched(0, 1, 2, PrevState.Runnable, 0));
         Assert.Equal([1], s.Runqueue);
-        s.Apply(new SchedSwitched(0, 2, 1, PrevState.Sleeping));
+        s.Apply(new SchedSwitched(0, 2, 1, PrevState.Sleeping, 0));
         Assert.Empty(s.Runqueue);
         Assert.Equal(1, s.Curr);
+        Assert.Equal(CpuMode.Kernel, s.Mode);
+    }
+
+    [Fact]
+    public void rq_prev_mm_is_set_by_the_switch_and_dropped_by_mmdrop_lazy_tlb()
+    {
+        CpuState s = Booted();
+        s.Apply(new TaskEnqueued(0, 1));
+        s.Apply(new SchedSwitched(0, -1, 1, PrevState.Runnable, PrevMm: 3));
+        Assert.Equal(3, s.PrevMm);
+        s.Apply(new FullBarrier(0, BarrierReason.MmdropLazyTlb));
+        Assert.Equal(KernelIds.NoPrevMm, s.PrevMm);
     }
 
     [Fact]
@@ -64,8 +85,7 @@ public sealed class CpuStateTests
     [Fact]
     public void a_kthread_must_borrow_the_active_mm_it_found()
     {
-        CpuState s = Booted();
-        s.Apply(new MmSwitched(0, 0, 3, Cr3Written: true, WasLazy: false));
+        CpuState s = Loaded();
         var e = Assert.Throws<InvariantViolationException>(() => s.Apply(new LazyTlbEntered(0, 4)));
         Assert.Contains("borrows", e.Message);
         s.Apply(new LazyTlbEntered(0, 3));
@@ -74,14 +94,60 @@ public sealed class CpuStateTests
     }
 
     [Fact]
-    public void skipping_the_CR3_write_is_only_legal_when_unlazying_into_the_same_mm()
+    public void another_mm_is_loaded_only_through_the_switching_window_and_with_a_CR3_write()
     {
         CpuState s = Booted();
-        Assert.Throws<InvariantViolationException>(() => s.Apply(new MmSwitched(0, 0, 3, Cr3Written: false, WasLazy: false)));
-        s.Apply(new MmSwitched(0, 0, 3, Cr3Written: true, WasLazy: false));
-        Assert.Throws<InvariantViolationException>(() => s.Apply(new MmSwitched(0, 3, 3, Cr3Written: false, WasLazy: false)));
+        Assert.Throws<InvariantViolationException>(() => s.Apply(new MmSwitched(0, 0, 3, Cr3Written: true, WasLazy: false, 1)));
+        s.Apply(new MmSwitchBegan(0, 3, 1));
+        Assert.True(s.Switching);
+        Assert.Throws<InvariantViolationException>(() => s.Apply(new MmSwitched(0, 0, 3, Cr3Written: false, WasLazy: false, 1)));
+        s.Apply(new MmSwitched(0, 0, 3, Cr3Written: true, WasLazy: false, 1));
+        Assert.False(s.Switching);
+        Assert.Equal((3, 1L), (s.LoadedMm, s.LocalTlbGen));
+    }
+
+    [Fact]
+    public void unlazy_without_a_CR3_write_needs_a_current_tlb_gen()
+    {
+        CpuState s = Loaded(gen: 4);
         s.Apply(new LazyTlbEntered(0, 3));
-        s.Apply(new MmSwitched(0, 3, 3, Cr3Written: false, WasLazy: true));
+        Assert.Throws<InvariantViolationException>(() => s.Apply(new MmSwitched(0, 3, 3, Cr3Written: false, WasLazy: true, 6)));
+        s.Apply(new MmSwitched(0, 3, 3, Cr3Written: true, WasLazy: true, 6));
+        Assert.Equal(6, s.LocalTlbGen);
         Assert.False(s.IsLazy);
+    }
+
+    [Fact]
+    public void leave_mm_loads_init_mm_but_keeps_the_kthreads_active_mm()
+    {
+        CpuState s = Loaded();
+        s.Apply(new LazyTlbEntered(0, 3));
+        s.Apply(new MmSwitchBegan(0, KernelIds.InitMm, 0));
+        s.Apply(new MmSwitched(0, 3, KernelIds.InitMm, Cr3Written: true, WasLazy: true, 0));
+        Assert.Equal((KernelIds.InitMm, 3), (s.LoadedMm, s.ActiveMm));
+    }
+
+    [Fact]
+    public void a_flush_only_moves_local_tlb_gen_forward_on_the_loaded_mm()
+    {
+        CpuState s = Loaded(gen: 2);
+        Assert.Throws<InvariantViolationException>(() => s.Apply(new TlbFlushed(0, 4, 3, Full: true)));
+        s.Apply(new TlbFlushed(0, 3, 3, Full: false));
+        Assert.Throws<InvariantViolationException>(() => s.Apply(new TlbFlushed(0, 3, 3, Full: false)));
+    }
+
+    [Fact]
+    public void user_mode_is_entered_from_the_kernel_on_loaded_non_lazy_page_tables()
+    {
+        CpuState s = Loaded();
+        s.Apply(new TaskEnqueued(0, 1));
+        s.Apply(new SchedSwitched(0, -1, 1, PrevState.Runnable, 0));
+        s.Apply(new ReturnedToUser(0, 1, ReturnPath.Sysret));
+        Assert.Equal(CpuMode.User, s.Mode);
+        Assert.Throws<InvariantViolationException>(() => s.Apply(new ReturnedToUser(0, 1, ReturnPath.Sysret)));
+        s.Apply(new KernelEntered(0, 1, EntryReason.Syscall));
+        s.Apply(new LazyTlbEntered(0, 3));
+        var e = Assert.Throws<InvariantViolationException>(() => s.Apply(new ReturnedToUser(0, 1, ReturnPath.Iret)));
+        Assert.Contains("non-lazy", e.Message);
     }
 }

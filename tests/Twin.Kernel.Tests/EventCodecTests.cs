@@ -25,16 +25,23 @@ public sealed class EventCodecTests
         Assert.Equal(new TaskCreated(9, 9, 0, true), RoundTrip(new TaskCreated(9, 9, 0, true)));
         Assert.Equal(new CpuBooted(255), RoundTrip(new CpuBooted(255)));
         Assert.Equal(new TaskEnqueued(3, 99_999), RoundTrip(new TaskEnqueued(3, 99_999)));
-        Assert.Equal(new SchedSwitched(1, KernelIds.IdleTask(255), 5, PrevState.Sleeping), RoundTrip(new SchedSwitched(1, KernelIds.IdleTask(255), 5, PrevState.Sleeping)));
+        Assert.Equal(new SchedSwitched(1, KernelIds.IdleTask(255), 5, PrevState.Sleeping, 7), RoundTrip(new SchedSwitched(1, KernelIds.IdleTask(255), 5, PrevState.Sleeping, 7)));
         Assert.Equal(new LazyTlbEntered(2, int.MaxValue), RoundTrip(new LazyTlbEntered(2, int.MaxValue)));
         foreach (bool cr3 in new[] { false, true })
         {
             foreach (bool lazy in new[] { false, true })
             {
-                Assert.Equal(new MmSwitched(4, 1, 2, cr3, lazy), RoundTrip(new MmSwitched(4, 1, 2, cr3, lazy)));
+                Assert.Equal(new MmSwitched(4, 1, 2, cr3, lazy, long.MaxValue), RoundTrip(new MmSwitched(4, 1, 2, cr3, lazy, long.MaxValue)));
             }
         }
-        Assert.Equal(new MmCreated(12, 40), RoundTrip(new MmCreated(12, 40)));
+        Assert.Equal(new MmCreated(12, 40, 0xFF), RoundTrip(new MmCreated(12, 40, 0xFF)));
+        Assert.Equal(new MembarrierSampled(3, new CpuMask(1, 0, 0, 1UL << 63)), RoundTrip(new MembarrierSampled(3, new CpuMask(1, 0, 0, 1UL << 63))));
+        Assert.Equal(new MembarrierSampled(3, CpuMask.Empty), RoundTrip(new MembarrierSampled(3, CpuMask.Empty)));
+        Assert.Equal(new MembarrierExited(0, 9, -22), RoundTrip(new MembarrierExited(0, 9, -22)));
+        Assert.Equal(new IpiSent(long.MaxValue, 1, 2, IpiKind.FlushTlb, 5, 77), RoundTrip(new IpiSent(long.MaxValue, 1, 2, IpiKind.FlushTlb, 5, 77)));
+        foreach (BarrierReason r in Enum.GetValues<BarrierReason>()) Assert.Equal(new FullBarrier(2, r), RoundTrip(new FullBarrier(2, r)));
+        foreach (CoreSerializeReason r in Enum.GetValues<CoreSerializeReason>()) Assert.Equal(new CoreSerialized(2, r), RoundTrip(new CoreSerialized(2, r)));
+        foreach (ReturnPath p in Enum.GetValues<ReturnPath>()) Assert.Equal(new ReturnedToUser(2, 1, p), RoundTrip(new ReturnedToUser(2, 1, p)));
         Assert.Equal(new MmCpumaskSet(12, 255), RoundTrip(new MmCpumaskSet(12, 255)));
     }
 
@@ -64,13 +71,13 @@ public sealed class EventCodecTests
     [Fact]
     public void a_corrupt_flag_byte_is_refused()
     {
-        byte[] payload = [0, 2, 4, 9];
+        byte[] barrier = [0, 200];
         Assert.Throws<CorruptPayloadException>(() =>
         {
-            var r = new PayloadReader(payload);
-            MmSwitched.Read(ref r);
+            var r = new PayloadReader(barrier);
+            FullBarrier.Read(ref r);
         });
-        byte[] state = [0, 1, 2, 7];
+        byte[] state = [0, 1, 2, 7, 0];
         Assert.Throws<CorruptPayloadException>(() =>
         {
             var r = new PayloadReader(state);

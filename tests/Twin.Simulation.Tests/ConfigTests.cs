@@ -28,10 +28,15 @@ public sealed class ConfigTests : IDisposable
     [Fact]
     public void the_stored_json_of_a_config_reads_back_equal()
     {
-        TwinConfig c = ConfigLoader.Load(null, [("seed", "18446744073709551615", "t"), ("workload.sleepProbability", "0.125", "t"), ("cpus", "256", "t")]);
+        TwinConfig c = ConfigLoader.Load(null, [("seed", "18446744073709551615", "t"), ("workload.registerProbability", "0.125", "t"),
+            ("cpus", "256", "t"), ("arch", "riscv", "t"), ("bugs.0", "B4", "t"), ("bugs.1", "b12", "t"), ("nohzFull", "true", "t")]);
         string json = ConfigLoader.ToJson(c);
         Assert.Equal(json, ConfigLoader.ToJson(ConfigLoader.FromRunJson(json, "stored")));
-        Assert.Equal(ulong.MaxValue, ConfigLoader.FromRunJson(json, "stored").Seed);
+        TwinConfig back = ConfigLoader.FromRunJson(json, "stored");
+        Assert.Equal(ulong.MaxValue, back.Seed);
+        Assert.Equal(Twin.Kernel.BugSet.B4 | Twin.Kernel.BugSet.B12, back.Kernel.Bugs);
+        Assert.Equal("riscv", back.Kernel.Arch.Name);
+        Assert.True(back.Kernel.NohzFull);
     }
 
     [Fact]
@@ -48,8 +53,13 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{ "cpus": "many" }""", "cpus = 'many' is not an integer")]
     [InlineData("""{ "workload": { "procesess": 2 } }""", "unknown key 'workload.procesess'")]
     [InlineData("""{ "workload": 3 }""", "'workload' must be an object")]
-    [InlineData("""{ "workload": { "sleepProbability": 1.5 } }""", "workload.sleepProbability = 1.5 is out of range (0..1)")]
-    [InlineData("""{ "workload": { "runNsMin": 10, "runNsMax": 5 } }""", "workload.runNsMax = 5 is below workload.runNsMin = 10")]
+    [InlineData("""{ "workload": { "registerProbability": 1.5 } }""", "workload.registerProbability = 1.5 is out of range (0..1)")]
+    [InlineData("""{ "workload": { "spinNsMin": 10, "spinNsMax": 5 } }""", "workload.spinNsMax = 5 is below workload.spinNsMin = 10")]
+    [InlineData("""{ "arch": "vax" }""", "arch = 'vax' is not an architecture profile")]
+    [InlineData("""{ "bugs": ["B99"] }""", "'B99' is not a bug switch")]
+    [InlineData("""{ "nohzFull": "yes" }""", "nohzFull = 'yes' is not true or false")]
+    [InlineData("""{ "kernel": { "reschedOnIrqExit": 2 } }""", "kernel.reschedOnIrqExit = 2 is out of range (0..1)")]
+    [InlineData("""{ "workload": { "weights": { "spin": -1 } } }""", "workload.weights.spin = -1 is out of range")]
     [InlineData("""{ "workload": { "processes": 0, "kthreads": 0 } }""", "the workload has no task")]
     [InlineData("""{ "seed": -1 }""", "seed = '-1' is not an unsigned 64-bit integer")]
     [InlineData("""{ "run": { "events": null } }""", "'run.events' has no value")]

@@ -94,7 +94,7 @@ public sealed class ReplayTests : IDisposable
         var (journal, _) = RunInto("a.db", events: 2_000);
         journal.Dispose();
         string path = _dir.File("a.db");
-        // Rewrite row 50 as version 2 of its event, with a valid row check, as a newer Twin would.
+        // Rewrite row 50 as version 15 of its event, with a valid row check, as a much newer Twin would.
         using (var c = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             c.Open();
@@ -106,19 +106,19 @@ public sealed class ReplayTests : IDisposable
             long seq = r.GetInt64(1);
             byte[] stored = (byte[])r.GetValue(2);
             r.Close();
-            int v2 = (manifest & ~0xF) | 2;
+            int v15 = (manifest & ~0xF) | 15;
             byte[] resealed = new byte[stored.Length];
             stored.AsSpan(0, stored.Length - 2).CopyTo(resealed);
-            Twin.Persistence.Codec.RowCheck.Seal(resealed, stored.Length - 2, v2, seq);
+            Twin.Persistence.Codec.RowCheck.Seal(resealed, stored.Length - 2, v15, seq);
             using SqliteCommand write = c.CreateCommand();
             write.CommandText = "UPDATE journal SET manifest = $m, payload = $p WHERE ordering = 50";
-            write.Parameters.AddWithValue("$m", v2);
+            write.Parameters.AddWithValue("$m", v15);
             write.Parameters.AddWithValue("$p", resealed);
             write.ExecuteNonQuery();
         }
         using SqliteJournal again = SqliteJournal.Open(path, create: false);
         var e = Assert.Throws<JournalFormatException>(() => RunReplay.Replay(again, again.FindRun("r")!));
-        Assert.Contains("stored as v2", e.Message);
+        Assert.Contains("stored as v15", e.Message);
         Assert.Contains("row 50", e.Message);
     }
 }

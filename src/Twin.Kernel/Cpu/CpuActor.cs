@@ -1,28 +1,39 @@
 using Twin.Actors;
 using Twin.Actors.Persistence;
+using Twin.Kernel.Arch;
 using Twin.Kernel.Events;
-using Twin.Kernel.Machine;
+using Twin.Kernel.Tasks;
 
 namespace Twin.Kernel.Cpu;
 
 /// <summary>
-/// One CPU and its runqueue (stream "cpu-N"). It runs the current task for a random slice, then
-/// schedules: the task stays runnable or blocks (and wakes later on a random CPU), the next task
-/// comes from the runqueue head or is the idle task, and the address space follows one of the
-/// four <c>context_switch()</c> cases of kernel-model §2.1.
+/// One CPU and its runqueue (stream "cpu-N"). It executes its current task's program step by step:
+/// user work, syscalls (membarrier, mprotect, munmap, fork, exec, exit, sleep, yield) and, for
+/// kernel threads, kernel work and kthread_use/unuse_mm. Kernel code runs in phases; each phase is
+/// one message, so other CPUs interleave between them. Interrupts (the tick, IPIs) are handled
+/// between phases when interrupts are enabled, and queued while they are off. The partial files
+/// hold the scheduler, switch_mm and TLB flushes, syscalls, membarrier, and interrupts.
 ///
-/// States: idle (no slice timer; a wakeup schedules at once) and running a task (slice timer
-/// armed). Both handle every message; nothing is stashed.
+/// Driver state (the phase, wait counters, the pending-IPI queue) is not journaled: it is
+/// reproduced by re-execution. Kernel state is, through <see cref="CpuState"/>.
 /// </summary>
-public sealed class CpuActor : PersistentActor
+public sealed partial class CpuActor : PersistentActor
 {
     private const string SliceTimer = "slice";
 
     private readonly Kernel _kernel;
+    private readonly ArchProfile _arch;
+    private readonly Queue<int> _pendingIpis = new();
+    private CpuPhase _phase = CpuPhase.Idle;
+    private long _token;
+    private bool _irqsOff;
+    private bool _needResched;
+    private long _workUntilNs;
 
     public CpuActor(Kernel kernel, int cpu)
     {
         _kernel = kernel;
+        _arch = kernel.Config.Arch;
         Id = cpu;
         State = new CpuState(cpu);
         kernel.Cpus[cpu] = this;
@@ -30,14 +41,37 @@ public sealed class CpuActor : PersistentActor
         Recover<TaskEnqueued>(State.Apply);
         Recover<SchedSwitched>(State.Apply);
         Recover<LazyTlbEntered>(State.Apply);
+        Recover<MmSwitchBegan>(State.Apply);
         Recover<MmSwitched>(State.Apply);
-        Command<SchedTick>(OnSliceEnd);
+        Recover<TlbFlushed>(State.Apply);
+        Recover<KernelEntered>(State.Apply);
+        Recover<ReturnedToUser>(State.Apply);
+        Recover<FullBarrier>(State.Apply);
+        Recover<RqMembarrierStateSet>(State.Apply);
+        Recover<CoreSerialized>(static _ => { });
+        Recover<IpiHandled>(static _ => { });
+        Recover<CodeWritten>(static _ => { });
+        Recover<RseqAborted>(static _ => { });
+        Recover<RseqCsEntered>(static _ => { });
+        Recover<RseqCsCommitted>(static _ => { });
+        Recover<TlbShootdownStarted>(static _ => { });
+        Recover<TlbShootdownFinished>(static _ => { });
+        Recover<MembarrierEntered>(static _ => { });
+        Recover<MembarrierSampled>(static _ => { });
+        Recover<MembarrierExited>(static _ => { });
+        Command<Continue>(OnContinue);
+        Command<SchedTick>(OnTick);
         Command<TaskWakeup>(OnWakeup);
+        Command<IpiArrived>(OnIpiArrived);
+        Command<IpiAcked>(OnIpiAcked);
     }
 
     public int Id { get; }
 
     public CpuState State { get; }
+
+    /// <summary>True while the CPU waits in synchronize_rcu(): it would sleep there, so RCU counts it quiescent.</summary>
+    public bool InRcuWait => _phase == CpuPhase.RcuWait;
 
     public override string PersistenceId => StreamOf(Id);
 
@@ -50,82 +84,94 @@ public sealed class CpuActor : PersistentActor
         if (LastSequenceNr == 0) Persist(new CpuBooted(Id));
     }
 
+    private TaskRuntime Current => _kernel.Runtime(State.Curr);
+
+    private int CurrentMm => _kernel.Tasks.Get(State.Curr).Mm;
+
+    /// <summary>Time one phase of kernel code takes, drawn from <c>kernel.stepNs*</c>.</summary>
+    private long StepNs()
+    {
+        TimingConfig t = _kernel.Config.Timing;
+        return Context.Random.NextLong(t.StepNsMin, t.StepNsMax);
+    }
+
+    /// <summary>Arms the next phase; any earlier pending Continue becomes stale.</summary>
+    private void ContinueAfter(long delayNs, CpuPhase phase)
+    {
+        _phase = phase;
+        _token++;
+        Context.System.ScheduleTellOnce(delayNs, Self, new Continue(_token));
+    }
+
+    private void OnContinue(Continue c)
+    {
+        if (c.Token != _token) return;
+        switch (_phase)
+        {
+            case CpuPhase.UserSpin: EndUserWork(); break;
+            case CpuPhase.UserNext: NextUserStep(); break;
+            case CpuPhase.KernelSpin:
+            case CpuPhase.KernelNext: NextKernelStep(); break;
+            case CpuPhase.SyscallDispatch: DispatchSyscall(); break;
+            case CpuPhase.SyscallExit: SyscallExit(); break;
+            case CpuPhase.SchedMm: ScheduleSwitchMm(); break;
+            case CpuPhase.SchedMmLoad: ScheduleLoadMm(); break;
+            case CpuPhase.MbBarrierA: MembarrierEntryBarrier(); break;
+            case CpuPhase.MbIpis: MembarrierSendIpis(); break;
+            case CpuPhase.MbBarrierC: MembarrierExitBarrier(); break;
+            case CpuPhase.RcuWait: PollGracePeriod(); break;
+            case CpuPhase.GlobalDone: MembarrierReturn(0); break;
+            case CpuPhase.RegIpis: RegisterSendIpis(); break;
+            case CpuPhase.RegReady: RegisterReady(); break;
+            case CpuPhase.ExitMmClear: ExitMmClear(); break;
+            case CpuPhase.UseMmLoad: KthreadUseMmLoad(); break;
+            case CpuPhase.UnuseMmClear: KthreadUnuseMmClear(); break;
+            case CpuPhase.ExecLoad: ExecLoad(); break;
+            default:
+                Invariant.Assert(false, $"no Continue is armed in phase {_phase}");
+                break;
+        }
+    }
+
     private void OnWakeup(TaskWakeup wakeup)
     {
         Persist(new TaskEnqueued(Id, wakeup.Task));
-        if (KernelIds.IsIdle(State.Curr)) Schedule(PrevState.Runnable);
+        if (_phase == CpuPhase.Idle && !_irqsOff) Schedule(PrevState.Runnable);
     }
 
-    private void OnSliceEnd(SchedTick _)
+    private void StartSlice()
     {
-        int prev = State.Curr;
-        Invariant.Assert(!KernelIds.IsIdle(prev), "the idle task has no slice timer");
-        WorkloadConfig w = _kernel.Config.Workload;
-        DeterministicRandom random = Context.Random;
-        if (random.Chance(w.SleepProbability))
-        {
-            Schedule(PrevState.Sleeping);
-            long sleepNs = random.NextLong(w.SleepNsMin, w.SleepNsMax);
-            int target = random.NextInt(_kernel.Config.Cpus);
-            Context.System.ScheduleTellOnce(sleepNs, _kernel.CpuRefs[target], new TaskWakeup(prev));
-        }
-        else
-        {
-            Schedule(PrevState.Runnable);
-        }
+        TimingConfig t = _kernel.Config.Timing;
+        Timers.StartSingleTimer(SliceTimer, new SchedTick(), Context.Random.NextLong(t.SliceNsMin, t.SliceNsMax));
     }
 
-    /// <summary><c>__schedule()</c>: pick next, store rq->curr, then <c>context_switch()</c>.</summary>
-    private void Schedule(PrevState prevState)
+    /// <summary>Emits the core-serializing event, if any, of <c>sync_core_before_usermode()</c> on this architecture.</summary>
+    private void SyncCoreBeforeUsermode(CoreSerializeReason asReason)
     {
-        int prev = State.Curr;
-        bool prevKeepsCpu = prevState == PrevState.Runnable && !KernelIds.IsIdle(prev);
-        int next = State.Runqueue.Count > 0 ? State.Runqueue[0]
-            : prevKeepsCpu ? prev
-            : KernelIds.IdleTask(Id);
-        if (next != prev)
-        {
-            Persist(new SchedSwitched(Id, prev, next, prevState));
-            ContextSwitch(next);
-        }
-        if (KernelIds.IsIdle(next))
-        {
-            Timers.Cancel(SliceTimer);
-        }
-        else
-        {
-            WorkloadConfig w = _kernel.Config.Workload;
-            Timers.StartSingleTimer(SliceTimer, new SchedTick(), Context.Random.NextLong(w.RunNsMin, w.RunNsMax));
-        }
+        CoreSerializeReason? r = _arch.SyncCoreBeforeUsermode();
+        if (r is null) return;
+        Persist(new CoreSerialized(Id, r == CoreSerializeReason.FenceI ? CoreSerializeReason.FenceI : asReason));
     }
 
-    /// <summary>The address-space half of <c>context_switch()</c> (kernel-model §2.1).</summary>
-    private void ContextSwitch(int next)
+    /// <summary>Returns the running task to user mode by <paramref name="path"/>, with the serialization it implies.</summary>
+    private void ReturnToUser(ReturnPath path)
     {
-        TaskInfo n = _kernel.Tasks.Get(next);
-        if (n.Kthread)
-        {
-            // kernel → kernel and user → kernel: the kthread borrows active_mm.
-            Persist(new LazyTlbEntered(Id, State.ActiveMm));
-            return;
-        }
-        SwitchMmIrqsOff(n.Mm);
+        Persist(new ReturnedToUser(Id, State.Curr, path));
+        CoreSerializeReason? s = _arch.SerializationOf(path);
+        if (s is not null) Persist(new CoreSerialized(Id, s.Value));
     }
 
-    /// <summary>x86 <c>switch_mm_irqs_off()</c> (kernel-model §2.2), without shootdowns yet: tlb_gen never moves.</summary>
-    private void SwitchMmIrqsOff(int next)
+    /// <summary>Leaves the kernel after a syscall: reschedule if the tick asked for it, else SYSRET (or IRET on x86's slow path).</summary>
+    private void SyscallExit()
     {
-        int prev = State.LoadedMm;
-        bool wasLazy = State.IsLazy;
-        if (prev == next)
+        TaskRuntime task = Current;
+        if (_needResched && State.Runqueue.Count > 0)
         {
-            // user → user of one mm: nothing to do. kernel → user back to the borrowed mm: unlazy;
-            // tlb_gen is current, so the kernel returns without writing CR3.
-            if (wasLazy) Persist(new MmSwitched(Id, prev, next, Cr3Written: false, WasLazy: true));
-            return;
+            task.Resume = ResumeKind.ReturnFromSyscall;
+            if (Schedule(PrevState.Runnable)) return;
         }
-        _kernel.Mm(next).CpumaskSetCpu(Id);
-        Persist(new MmSwitched(Id, prev, next, Cr3Written: true, WasLazy: wasLazy));
-        Invariant.Assert(_kernel.Mm(next).State.CpumaskTest(Id), "mm_cpumask ⊇ {cpu : loaded_mm == mm} (TLB-2)");
+        bool forcedIret = _arch.HasSysret && Context.Random.Chance(_kernel.Config.Timing.IretOnSyscallReturn);
+        ReturnToUser(_arch.PathFor(viaSyscall: true, forcedIret));
+        ContinueAfter(StepNs(), CpuPhase.UserNext);
     }
 }

@@ -6,8 +6,9 @@ using Twin.Kernel.Events;
 namespace Twin.Kernel.Machine;
 
 /// <summary>
-/// Owns the task table (stream "machine"). At boot it creates the workload's processes, threads
-/// and kernel threads and wakes each on a random CPU.
+/// Owns the task table (stream "machine"): task creation (boot, fork), <c>task->mm</c> changes
+/// (exec, exit_mm, kthread_use/unuse_mm) and deaths. At boot it creates the workload's tasks and
+/// wakes each on its CPU (its affinity, or a random one).
 /// </summary>
 public sealed class MachineActor : PersistentActor
 {
@@ -20,6 +21,8 @@ public sealed class MachineActor : PersistentActor
         _kernel = kernel;
         kernel.Machine = this;
         Recover<TaskCreated>(Tasks.Apply);
+        Recover<TaskMmChanged>(Tasks.Apply);
+        Recover<TaskExited>(Tasks.Apply);
     }
 
     public TaskTable Tasks { get; } = new();
@@ -28,27 +31,18 @@ public sealed class MachineActor : PersistentActor
 
     public override void HashState(ref StateHasher hasher) => Tasks.Hash(ref hasher);
 
+    public void CreateTask(int task, int tgid, int mm, bool kthread) => Persist(new TaskCreated(task, tgid, mm, kthread));
+
+    public void SetTaskMm(int task, int mm, MmChangeReason reason) => Persist(new TaskMmChanged(task, mm, reason));
+
+    public void TaskDied(int task) => Persist(new TaskExited(task));
+
     protected override void PreStart()
     {
         if (LastSequenceNr > 0) return;
-        KernelConfig config = _kernel.Config;
-        WorkloadConfig w = config.Workload;
-        for (int p = 0; p < w.Processes; p++)
+        foreach (int task in _kernel.CreateBootTasks(this))
         {
-            int tgid = config.UserTaskId(p, 0);
-            for (int t = 0; t < w.ThreadsPerProcess; t++)
-            {
-                Persist(new TaskCreated(config.UserTaskId(p, t), tgid, KernelConfig.MmOf(p), Kthread: false));
-            }
-        }
-        for (int k = 0; k < w.Kthreads; k++)
-        {
-            int task = config.KthreadTaskId(k);
-            Persist(new TaskCreated(task, task, KernelIds.None, Kthread: true));
-        }
-        for (int task = 1; task <= Tasks.Count; task++)
-        {
-            _kernel.CpuRefs[Context.Random.NextInt(config.Cpus)].Tell(new TaskWakeup(task));
+            _kernel.CpuRefs[_kernel.WakeTargetCpu(task, Context.Random)].Tell(new TaskWakeup(task));
         }
     }
 }

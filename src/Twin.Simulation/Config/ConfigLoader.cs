@@ -2,76 +2,150 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Configuration.Json;
+using Twin.Kernel;
+using Twin.Simulation.Scenarios;
 
 namespace Twin.Simulation.Config;
 
 /// <summary>
 /// Builds the effective config: built-in defaults, then an optional JSON file (comments allowed),
-/// then command-line overrides (<c>--set key=value</c> and the dedicated flags). Every value is
-/// checked against <see cref="ConfigSchema"/>; errors name the key and the file or flag.
+/// then an optional scenario file (its arch, cpus, seed, nohzFull, bugs and tasks), then
+/// command-line overrides (<c>--set key=value</c> and the dedicated flags). Every value is checked
+/// against <see cref="ConfigSchema"/>; errors name the key and the file or flag.
 /// </summary>
 public static class ConfigLoader
 {
-    /// <param name="file">JSON file, or null for defaults only.</param>
+    /// <param name="file">JSON config file, or null for defaults only.</param>
     /// <param name="overrides">(key, value, source) from the command line, applied last.</param>
-    public static TwinConfig Load(string? file, IEnumerable<(string Key, string Value, string Source)> overrides)
+    /// <param name="scenarioFile">Scenario file, or null for the random workload.</param>
+    public static TwinConfig Load(string? file, IEnumerable<(string Key, string Value, string Source)> overrides, string? scenarioFile = null)
     {
-        var draft = new ConfigSchema.Draft();
-        if (file is not null) ApplyJson(draft, file, LoadFile(file));
-        foreach ((string key, string value, string source) in overrides)
-        {
-            ConfigSchema.Set(draft, key, value, source);
-        }
-        return ConfigSchema.Freeze(draft, file is null ? "config" : $"config '{file}'");
+        ScenarioDefinition? scenario = scenarioFile is null ? null : ScenarioParser.ParseFile(scenarioFile);
+        return Build(file is null ? null : (file, LoadFile(file)), scenario, overrides, file is null ? "config" : $"config '{file}'");
     }
 
     /// <summary>Parses the canonical JSON stored with a run (see <see cref="ToJson"/>).</summary>
     public static TwinConfig FromRunJson(string json, string where)
     {
-        var draft = new ConfigSchema.Draft();
-        IConfigurationRoot root;
+        string configPart;
+        ScenarioDefinition? scenario = null;
         try
         {
-            root = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+            using JsonDocument doc = JsonDocument.Parse(json);
+            var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                foreach (JsonProperty p in doc.RootElement.EnumerateObject())
+                {
+                    if (p.NameEquals("scenario")) scenario = ScenarioParser.Parse(p.Value.GetRawText(), $"{where}: scenario");
+                    else p.WriteTo(w);
+                }
+                w.WriteEndObject();
+            }
+            configPart = Encoding.UTF8.GetString(buffer.ToArray());
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or JsonException)
+        catch (JsonException e)
         {
-            throw new ConfigException($"{where}: the stored config is not valid JSON ({Inner(e)})", e);
+            throw new ConfigException($"{where}: the stored config is not valid JSON ({e.Message})", e);
         }
-        ApplyJson(draft, where, root);
-        return ConfigSchema.Freeze(draft, where);
+        IConfigurationRoot root = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(configPart))).Build();
+        return Build((where, root), scenario, [], where);
     }
 
-    /// <summary>The effective config as canonical JSON: every key, fixed order, invariant numbers.</summary>
+    /// <summary>The effective config as canonical JSON: every key, fixed order, invariant numbers; the scenario inline.</summary>
     public static string ToJson(TwinConfig c)
     {
+        KernelConfig k = c.Kernel;
+        TimingConfig t = k.Timing;
+        WorkloadConfig wl = k.Workload;
+        StepWeights wt = wl.Weights;
         var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
             w.WriteNumber("seed", c.Seed);
-            w.WriteNumber("cpus", c.Kernel.Cpus);
+            w.WriteNumber("cpus", k.Cpus);
+            w.WriteString("arch", k.Arch.Name);
+            w.WriteBoolean("nohzFull", k.NohzFull);
+            w.WriteStartArray("bugs");
+            foreach (BugSet b in Bugs.Each(k.Bugs)) w.WriteStringValue(b.ToString());
+            w.WriteEndArray();
             w.WriteStartObject("run");
             w.WriteNumber("events", c.Events);
             w.WriteEndObject();
             w.WriteStartObject("journal");
             w.WriteNumber("checkpointEveryEvents", c.CheckpointEveryEvents);
             w.WriteEndObject();
-            Kernel.WorkloadConfig wl = c.Kernel.Workload;
+            w.WriteStartObject("kernel");
+            w.WriteNumber("sliceNsMin", t.SliceNsMin);
+            w.WriteNumber("sliceNsMax", t.SliceNsMax);
+            w.WriteNumber("stepNsMin", t.StepNsMin);
+            w.WriteNumber("stepNsMax", t.StepNsMax);
+            w.WriteNumber("ipiNsMin", t.IpiNsMin);
+            w.WriteNumber("ipiNsMax", t.IpiNsMax);
+            w.WriteNumber("rcuPollNs", t.RcuPollNs);
+            w.WriteNumber("reschedOnIrqExit", t.ReschedOnIrqExit);
+            w.WriteNumber("iretOnSyscallReturn", t.IretOnSyscallReturn);
+            w.WriteEndObject();
             w.WriteStartObject("workload");
             w.WriteNumber("processes", wl.Processes);
             w.WriteNumber("threadsPerProcess", wl.ThreadsPerProcess);
             w.WriteNumber("kthreads", wl.Kthreads);
-            w.WriteNumber("runNsMin", wl.RunNsMin);
-            w.WriteNumber("runNsMax", wl.RunNsMax);
+            w.WriteNumber("maxTasks", wl.MaxTasks);
+            w.WriteNumber("spinNsMin", wl.SpinNsMin);
+            w.WriteNumber("spinNsMax", wl.SpinNsMax);
             w.WriteNumber("sleepNsMin", wl.SleepNsMin);
             w.WriteNumber("sleepNsMax", wl.SleepNsMax);
-            w.WriteNumber("sleepProbability", wl.SleepProbability);
+            w.WriteNumber("registerProbability", wl.RegisterProbability);
+            w.WriteStartObject("weights");
+            w.WriteNumber("spin", wt.Spin);
+            w.WriteNumber("sleep", wt.Sleep);
+            w.WriteNumber("yield", wt.Yield);
+            w.WriteNumber("membarrier", wt.Membarrier);
+            w.WriteNumber("mprotect", wt.Mprotect);
+            w.WriteNumber("munmap", wt.Munmap);
+            w.WriteNumber("writeCode", wt.WriteCode);
+            w.WriteNumber("rseq", wt.Rseq);
+            w.WriteNumber("fork", wt.Fork);
+            w.WriteNumber("exec", wt.Exec);
+            w.WriteNumber("exit", wt.Exit);
+            w.WriteNumber("useMm", wt.UseMm);
             w.WriteEndObject();
+            w.WriteEndObject();
+            if (c.ScenarioJson is not null)
+            {
+                w.WritePropertyName("scenario");
+                w.WriteRawValue(c.ScenarioJson);
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Parses a <c>--set key=value</c> argument.</summary>
+    public static (string Key, string Value) ParseAssignment(string text)
+    {
+        int eq = text.IndexOf('=');
+        if (eq <= 0) throw new ConfigException($"--set '{text}': expected key=value, e.g. --set workload.processes=4");
+        return (text[..eq].Trim(), text[(eq + 1)..].Trim());
+    }
+
+    private static TwinConfig Build((string Where, IConfigurationRoot Root)? file, ScenarioDefinition? scenario,
+        IEnumerable<(string Key, string Value, string Source)> overrides, string where)
+    {
+        var draft = new ConfigSchema.Draft();
+        if (file is { } f) ApplyJson(draft, f.Where, f.Root);
+        if (scenario is not null)
+        {
+            foreach ((string key, string value, string source) in scenario.Settings) ConfigSchema.Set(draft, key, value, source);
+            draft.K = draft.K with { Tasks = scenario.Tasks };
+            draft.Config = draft.Config with { ScenarioJson = scenario.CanonicalJson, Expectations = scenario.Expectations };
+        }
+        foreach ((string key, string value, string source) in overrides) ConfigSchema.Set(draft, key, value, source);
+        TwinConfig config = ConfigSchema.Freeze(draft, where);
+        scenario?.Validate(config.Kernel);
+        return config;
     }
 
     private static IConfigurationRoot LoadFile(string file)
@@ -97,9 +171,10 @@ public static class ConfigLoader
         foreach (KeyValuePair<string, string?> pair in root.AsEnumerable().OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             string key = pair.Key.Replace(':', '.');
-            bool isObject = pair.Value is null && (HasChildren(root, pair.Key) || ConfigSchema.IsSection(key));
-            if (isObject) continue; // its leaves come as their own pairs
-            if (ConfigSchema.IsSection(key)) throw new ConfigException($"{source}: '{key}' must be an object of keys, not a value");
+            // A section's leaves come as their own pairs; an empty array or object ("bugs": []) arrives as "".
+            bool isSection = string.IsNullOrEmpty(pair.Value) && (HasChildren(root, pair.Key) || ConfigSchema.IsSection(key));
+            if (isSection) continue;
+            if (ConfigSchema.IsSection(key)) throw new ConfigException($"{source}: '{key}' must be an object or array, not a value");
             ConfigSchema.Set(draft, key, pair.Value, source);
         }
     }
@@ -112,13 +187,4 @@ public static class ConfigLoader
         while (inner.InnerException is not null) inner = inner.InnerException;
         return inner.Message;
     }
-
-    /// <summary>Parses a <c>--set key=value</c> argument.</summary>
-    public static (string Key, string Value) ParseAssignment(string text)
-    {
-        int eq = text.IndexOf('=');
-        if (eq <= 0) throw new ConfigException($"--set '{text}': expected key=value, e.g. --set workload.processes=4");
-        return (text[..eq].Trim(), text[(eq + 1)..].Trim());
-    }
-
 }

@@ -1,63 +1,112 @@
 using System.Globalization;
 using Twin.Kernel;
+using Twin.Kernel.Arch;
 
 namespace Twin.Simulation.Config;
 
 /// <summary>
 /// The known config keys, their types and ranges. A key not listed here is an error, so a typo
-/// never silently falls back to a default. Paths use '.' as users write them in docs and
-/// messages; Microsoft.Extensions.Configuration's ':' is translated.
+/// never silently falls back to a default. Defaults are the records' own initial values. Paths
+/// use '.' as users write them in docs and messages; Microsoft.Extensions.Configuration's ':' is
+/// translated. Array keys ("bugs.0") are collected.
 /// </summary>
 internal static class ConfigSchema
 {
     /// <summary>Mutable draft filled key by key, then frozen into <see cref="TwinConfig"/>.</summary>
     internal sealed class Draft
     {
-        public ulong Seed = 1;
-        public long Events = 1_000_000;
-        public long CheckpointEveryEvents = 100_000;
-        public int Cpus = 4;
-        public int Processes = 3;
-        public int ThreadsPerProcess = 3;
-        public int Kthreads = 2;
-        public long RunNsMin = 20_000;
-        public long RunNsMax = 2_000_000;
-        public long SleepNsMin = 10_000;
-        public long SleepNsMax = 1_000_000;
-        public double SleepProbability = 0.4;
+        public TwinConfig Config = new();
+        public readonly List<(string Bug, string Where)> Bugs = [];
+
+        public KernelConfig K
+        {
+            get => Config.Kernel;
+            set => Config = Config with { Kernel = value };
+        }
+
+        public TimingConfig T
+        {
+            get => K.Timing;
+            set => K = K with { Timing = value };
+        }
+
+        public WorkloadConfig W
+        {
+            get => K.Workload;
+            set => K = K with { Workload = value };
+        }
+
+        public StepWeights Wt
+        {
+            get => W.Weights;
+            set => W = W with { Weights = value };
+        }
     }
 
     private delegate void Setter(Draft d, string value, string key, string where);
 
+    private const long MaxNs = 1_000_000_000_000;
+
     private static readonly Dictionary<string, Setter> s_keys = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["seed"] = (d, v, k, w) => d.Seed = ULong(v, k, w),
-        ["cpus"] = (d, v, k, w) => d.Cpus = (int)Long(v, k, w, Limits.MinCpus, Limits.MaxCpus),
-        ["run.events"] = (d, v, k, w) => d.Events = Long(v, k, w, 1, 1_000_000_000_000),
-        ["journal.checkpointEveryEvents"] = (d, v, k, w) => d.CheckpointEveryEvents = Long(v, k, w, 0, 1_000_000_000_000),
-        ["workload.processes"] = (d, v, k, w) => d.Processes = (int)Long(v, k, w, 0, 10_000),
-        ["workload.threadsPerProcess"] = (d, v, k, w) => d.ThreadsPerProcess = (int)Long(v, k, w, 1, 10_000),
-        ["workload.kthreads"] = (d, v, k, w) => d.Kthreads = (int)Long(v, k, w, 0, 10_000),
-        ["workload.runNsMin"] = (d, v, k, w) => d.RunNsMin = Long(v, k, w, 1, 1_000_000_000_000),
-        ["workload.runNsMax"] = (d, v, k, w) => d.RunNsMax = Long(v, k, w, 1, 1_000_000_000_000),
-        ["workload.sleepNsMin"] = (d, v, k, w) => d.SleepNsMin = Long(v, k, w, 1, 1_000_000_000_000),
-        ["workload.sleepNsMax"] = (d, v, k, w) => d.SleepNsMax = Long(v, k, w, 1, 1_000_000_000_000),
-        ["workload.sleepProbability"] = (d, v, k, w) => d.SleepProbability = Probability(v, k, w),
+        ["seed"] = (d, v, k, w) => d.Config = d.Config with { Seed = ULong(v, k, w) },
+        ["cpus"] = (d, v, k, w) => d.K = d.K with { Cpus = Int(v, k, w, Limits.MinCpus, Limits.MaxCpus) },
+        ["arch"] = (d, v, k, w) => d.K = d.K with { Arch = ArchProfile.Find(v) ?? throw new ConfigException($"{w}: {k} = '{v}' is not an architecture profile ({string.Join(", ", ArchProfile.All.Select(a => a.Name))})") },
+        ["nohzFull"] = (d, v, k, w) => d.K = d.K with { NohzFull = Bool(v, k, w) },
+        ["run.events"] = (d, v, k, w) => d.Config = d.Config with { Events = Long(v, k, w, 1, MaxNs) },
+        ["journal.checkpointEveryEvents"] = (d, v, k, w) => d.Config = d.Config with { CheckpointEveryEvents = Long(v, k, w, 0, MaxNs) },
+        ["kernel.sliceNsMin"] = (d, v, k, w) => d.T = d.T with { SliceNsMin = Long(v, k, w, 1, MaxNs) },
+        ["kernel.sliceNsMax"] = (d, v, k, w) => d.T = d.T with { SliceNsMax = Long(v, k, w, 1, MaxNs) },
+        ["kernel.stepNsMin"] = (d, v, k, w) => d.T = d.T with { StepNsMin = Long(v, k, w, 1, MaxNs) },
+        ["kernel.stepNsMax"] = (d, v, k, w) => d.T = d.T with { StepNsMax = Long(v, k, w, 1, MaxNs) },
+        ["kernel.ipiNsMin"] = (d, v, k, w) => d.T = d.T with { IpiNsMin = Long(v, k, w, 1, MaxNs) },
+        ["kernel.ipiNsMax"] = (d, v, k, w) => d.T = d.T with { IpiNsMax = Long(v, k, w, 1, MaxNs) },
+        ["kernel.rcuPollNs"] = (d, v, k, w) => d.T = d.T with { RcuPollNs = Long(v, k, w, 1, MaxNs) },
+        ["kernel.reschedOnIrqExit"] = (d, v, k, w) => d.T = d.T with { ReschedOnIrqExit = Probability(v, k, w) },
+        ["kernel.iretOnSyscallReturn"] = (d, v, k, w) => d.T = d.T with { IretOnSyscallReturn = Probability(v, k, w) },
+        ["workload.processes"] = (d, v, k, w) => d.W = d.W with { Processes = Int(v, k, w, 0, 10_000) },
+        ["workload.threadsPerProcess"] = (d, v, k, w) => d.W = d.W with { ThreadsPerProcess = Int(v, k, w, 1, 10_000) },
+        ["workload.kthreads"] = (d, v, k, w) => d.W = d.W with { Kthreads = Int(v, k, w, 0, 10_000) },
+        ["workload.maxTasks"] = (d, v, k, w) => d.W = d.W with { MaxTasks = Int(v, k, w, 1, Limits.MaxTasks) },
+        ["workload.spinNsMin"] = (d, v, k, w) => d.W = d.W with { SpinNsMin = Long(v, k, w, 1, MaxNs) },
+        ["workload.spinNsMax"] = (d, v, k, w) => d.W = d.W with { SpinNsMax = Long(v, k, w, 1, MaxNs) },
+        ["workload.sleepNsMin"] = (d, v, k, w) => d.W = d.W with { SleepNsMin = Long(v, k, w, 1, MaxNs) },
+        ["workload.sleepNsMax"] = (d, v, k, w) => d.W = d.W with { SleepNsMax = Long(v, k, w, 1, MaxNs) },
+        ["workload.registerProbability"] = (d, v, k, w) => d.W = d.W with { RegisterProbability = Probability(v, k, w) },
+        ["workload.weights.spin"] = (d, v, k, w) => d.Wt = d.Wt with { Spin = Weight(v, k, w) },
+        ["workload.weights.sleep"] = (d, v, k, w) => d.Wt = d.Wt with { Sleep = Weight(v, k, w) },
+        ["workload.weights.yield"] = (d, v, k, w) => d.Wt = d.Wt with { Yield = Weight(v, k, w) },
+        ["workload.weights.membarrier"] = (d, v, k, w) => d.Wt = d.Wt with { Membarrier = Weight(v, k, w) },
+        ["workload.weights.mprotect"] = (d, v, k, w) => d.Wt = d.Wt with { Mprotect = Weight(v, k, w) },
+        ["workload.weights.munmap"] = (d, v, k, w) => d.Wt = d.Wt with { Munmap = Weight(v, k, w) },
+        ["workload.weights.writeCode"] = (d, v, k, w) => d.Wt = d.Wt with { WriteCode = Weight(v, k, w) },
+        ["workload.weights.rseq"] = (d, v, k, w) => d.Wt = d.Wt with { Rseq = Weight(v, k, w) },
+        ["workload.weights.fork"] = (d, v, k, w) => d.Wt = d.Wt with { Fork = Weight(v, k, w) },
+        ["workload.weights.exec"] = (d, v, k, w) => d.Wt = d.Wt with { Exec = Weight(v, k, w) },
+        ["workload.weights.exit"] = (d, v, k, w) => d.Wt = d.Wt with { Exit = Weight(v, k, w) },
+        ["workload.weights.useMm"] = (d, v, k, w) => d.Wt = d.Wt with { UseMm = Weight(v, k, w) },
     };
 
-    public static IEnumerable<string> Keys => s_keys.Keys;
+    public static IEnumerable<string> Keys => s_keys.Keys.Append("bugs");
 
-    public static bool IsKnown(string key) => s_keys.ContainsKey(key);
+    public static bool IsKnown(string key) => s_keys.ContainsKey(key) || IsBugKey(key);
 
     /// <summary>True for a prefix of a known key ("workload"): a section, not a value.</summary>
     public static bool IsSection(string key) =>
-        s_keys.Keys.Any(k => k.StartsWith(key + ".", StringComparison.OrdinalIgnoreCase));
+        key.Equals("bugs", StringComparison.OrdinalIgnoreCase)
+        || s_keys.Keys.Any(k => k.StartsWith(key + ".", StringComparison.OrdinalIgnoreCase));
 
     public static void Set(Draft draft, string key, string? value, string where)
     {
+        if (IsBugKey(key))
+        {
+            if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
+            draft.Bugs.Add((value.Trim(), where));
+            return;
+        }
         if (!s_keys.TryGetValue(key, out Setter? setter))
         {
-            throw new ConfigException($"{where}: unknown key '{key}' (known keys: {string.Join(", ", s_keys.Keys)})");
+            throw new ConfigException($"{where}: unknown key '{key}' (known keys: {string.Join(", ", Keys)})");
         }
         if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
         setter(draft, value.Trim(), key, where);
@@ -66,32 +115,38 @@ internal static class ConfigSchema
     /// <summary>Cross-key rules, then the immutable config.</summary>
     public static TwinConfig Freeze(Draft d, string where)
     {
-        if (d.RunNsMax < d.RunNsMin) throw new ConfigException($"{where}: workload.runNsMax = {d.RunNsMax} is below workload.runNsMin = {d.RunNsMin}");
-        if (d.SleepNsMax < d.SleepNsMin) throw new ConfigException($"{where}: workload.sleepNsMax = {d.SleepNsMax} is below workload.sleepNsMin = {d.SleepNsMin}");
-        long tasks = (long)d.Processes * d.ThreadsPerProcess + d.Kthreads;
-        if (tasks < 1) throw new ConfigException($"{where}: the workload has no task (workload.processes and workload.kthreads are both 0)");
-        if (tasks > Limits.MaxTasks) throw new ConfigException($"{where}: the workload has {tasks} tasks, more than {Limits.MaxTasks}");
-        return new TwinConfig
+        BugSet bugs = BugSet.None;
+        foreach ((string bug, string from) in d.Bugs)
         {
-            Seed = d.Seed,
-            Events = d.Events,
-            CheckpointEveryEvents = d.CheckpointEveryEvents,
-            Kernel = new KernelConfig
+            if (!Twin.Kernel.Bugs.TryParse(bug, out BugSet b))
             {
-                Cpus = d.Cpus,
-                Workload = new WorkloadConfig
-                {
-                    Processes = d.Processes,
-                    ThreadsPerProcess = d.ThreadsPerProcess,
-                    Kthreads = d.Kthreads,
-                    RunNsMin = d.RunNsMin,
-                    RunNsMax = d.RunNsMax,
-                    SleepNsMin = d.SleepNsMin,
-                    SleepNsMax = d.SleepNsMax,
-                    SleepProbability = d.SleepProbability,
-                },
-            },
-        };
+                throw new ConfigException($"{from}: '{bug}' is not a bug switch ({string.Join(", ", Enum.GetNames<BugSet>().Skip(1))})");
+            }
+            bugs |= b;
+        }
+        d.K = d.K with { Bugs = bugs };
+        TimingConfig t = d.T;
+        WorkloadConfig w = d.W;
+        Range("kernel.sliceNs", t.SliceNsMin, t.SliceNsMax, where);
+        Range("kernel.stepNs", t.StepNsMin, t.StepNsMax, where);
+        Range("kernel.ipiNs", t.IpiNsMin, t.IpiNsMax, where);
+        Range("workload.spinNs", w.SpinNsMin, w.SpinNsMax, where);
+        Range("workload.sleepNs", w.SleepNsMin, w.SleepNsMax, where);
+        if (d.K.Tasks is null)
+        {
+            long tasks = (long)w.Processes * w.ThreadsPerProcess + w.Kthreads;
+            if (tasks < 1) throw new ConfigException($"{where}: the workload has no task (workload.processes and workload.kthreads are both 0)");
+            if (tasks > w.MaxTasks) throw new ConfigException($"{where}: the workload starts {tasks} tasks, more than workload.maxTasks = {w.MaxTasks}");
+        }
+        return d.Config;
+    }
+
+    private static bool IsBugKey(string key) =>
+        key.StartsWith("bugs.", StringComparison.OrdinalIgnoreCase) && int.TryParse(key.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _);
+
+    private static void Range(string name, long min, long max, string where)
+    {
+        if (max < min) throw new ConfigException($"{where}: {name}Max = {max} is below {name}Min = {min}");
     }
 
     private static long Long(string v, string key, string where, long min, long max)
@@ -104,6 +159,10 @@ internal static class ConfigSchema
         return n;
     }
 
+    private static int Int(string v, string key, string where, int min, int max) => (int)Long(v, key, where, min, max);
+
+    private static int Weight(string v, string key, string where) => Int(v, key, where, 0, 1_000_000);
+
     private static ulong ULong(string v, string key, string where)
     {
         if (!ulong.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out ulong n))
@@ -112,6 +171,13 @@ internal static class ConfigSchema
         }
         return n;
     }
+
+    private static bool Bool(string v, string key, string where) => v.ToLowerInvariant() switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw new ConfigException($"{where}: {key} = '{v}' is not true or false"),
+    };
 
     private static double Probability(string v, string key, string where)
     {

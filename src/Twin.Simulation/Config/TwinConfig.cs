@@ -15,7 +15,16 @@ public sealed record TwinConfig
 
     /// <summary>Record the state hash every this many events (0: only at the end).</summary>
     public long CheckpointEveryEvents { get; init; } = 100_000;
+
+    /// <summary>The scenario file's JSON (canonical), when the run comes from one; stored with the run.</summary>
+    public string? ScenarioJson { get; init; }
+
+    /// <summary>What the scenario's steps expect membarrier to return, by (task, step index).</summary>
+    public IReadOnlyList<Expectation> Expectations { get; init; } = [];
 }
+
+/// <summary>A scenario step's expected membarrier result: a return value, or an errno.</summary>
+public sealed record Expectation(string Task, int StepIndex, long? Ret, int? Errno);
 
 /// <summary>A config file or override is missing, malformed or out of range. The message names the key and where it came from.</summary>
 public sealed class ConfigException(string message, Exception? inner = null) : Exception(message, inner);

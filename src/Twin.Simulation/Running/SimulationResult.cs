@@ -21,6 +21,9 @@ public sealed record SimulationResult
 
     public required IReadOnlyList<Violation> Violations { get; init; }
 
+    /// <summary>Membarrier calls in issue order (scenario runs), as <c>--json</c>'s <c>syscalls</c>.</summary>
+    public IReadOnlyList<Twin.Kernel.Tasks.SyscallRecord> Syscalls { get; init; } = [];
+
     /// <summary>Checkpoints verified (replay) or written (run).</summary>
     public int Checkpoints { get; init; }
 

@@ -4,6 +4,7 @@ using Twin.Actors.Persistence;
 using Twin.Actors.Supervision;
 using Twin.Checking;
 using Twin.Kernel.Events;
+using Twin.Kernel.Tasks;
 using Twin.Persistence;
 using Twin.Persistence.Sqlite;
 using Twin.Simulation.Config;
@@ -49,9 +50,10 @@ public static class SimulationRunner
         system.Persistence.Taps.AddRange(monitors.Monitors);
         var violations = new List<Violation>();
         bool failed = false;
+        Kernel.Kernel? kernel = null;
         try
         {
-            Kernel.Kernel.Boot(system, config.Kernel);
+            kernel = Kernel.Kernel.Boot(system, config.Kernel);
             Drive(system, writer, config.Events, stop, onProgress, cancel);
         }
         catch (SimulationHaltedException e) when (e.InnerException is InvariantViolationException)
@@ -64,6 +66,8 @@ public static class SimulationRunner
         if (!failed) system.Persistence.WriteCheckpoint();
         writer.Flush();
         violations.AddRange(monitors.Violations());
+        IReadOnlyList<SyscallRecord> syscalls = kernel?.Syscalls ?? [];
+        if (!failed) violations.AddRange(Expectations.Check(config.Expectations, syscalls, system.NowNs));
         var result = new SimulationResult
         {
             RunId = writer.Run.RunId,
@@ -75,6 +79,7 @@ public static class SimulationRunner
             WallSeconds = clock.Elapsed.TotalSeconds,
             Violations = violations,
             Checkpoints = system.Persistence.CheckpointsWritten,
+            Syscalls = syscalls,
         };
         return (result, failed);
     }

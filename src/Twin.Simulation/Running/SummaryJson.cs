@@ -35,6 +35,25 @@ public static class SummaryJson
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            if (r.Syscalls.Count > 0)
+            {
+                w.WriteStartArray("syscalls");
+                foreach (Twin.Kernel.Tasks.SyscallRecord c in r.Syscalls)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("task", c.Task);
+                    w.WriteNumber("step", c.StepIndex);
+                    w.WriteString("cmd", Twin.Kernel.Membarrier.MembarrierCmd.Name(c.Cmd));
+                    w.WriteNumber("flags", c.Flags);
+                    w.WriteNumber("cpu", c.CpuId);
+                    if (!c.Returned) w.WriteNull("ret");
+                    else w.WriteNumber("ret", c.Ret < 0 ? -1 : c.Ret);
+                    if (c.Returned && c.Ret < 0) w.WriteString("errno", Twin.Kernel.Membarrier.Errno.Name((int)-c.Ret));
+                    else w.WriteNull("errno");
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             extra?.Invoke(w);
             w.WriteEndObject();
         }

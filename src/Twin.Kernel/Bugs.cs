@@ -1,0 +1,39 @@
+namespace Twin.Kernel;
+
+/// <summary>
+/// Switches that put a historical kernel bug back into the model (kernel-model §6). With none
+/// set, the model is mainline plus one proposed fix: B8b (a gap Piggin reported that mainline
+/// leaves open) is closed by a sync_core in kthread_use_mm's lazy same-mm path, so that a run with
+/// no bug switched on is clean; <c>--bug B8b</c> runs mainline as it is.
+/// </summary>
+[Flags]
+public enum BugSet : long
+{
+    None = 0,
+    /// <summary>exit_mm without smp_mb__after_spinlock before current->mm = NULL.</summary>
+    B2 = 1 << 0,
+    /// <summary>kthread_use_mm / unuse_mm without their barriers and rq state updates.</summary>
+    B3 = 1 << 1,
+    /// <summary>x86 sync_core_before_usermode() skipped in interrupt context, assuming IRET.</summary>
+    B4 = 1 << 2,
+    /// <summary>SYNC_CORE sends ipi_mb and relies on the IPI's IRET.</summary>
+    B5 = 1 << 3,
+    /// <summary>SYNC_CORE uses smp_call_function_many: the caller's CPU is not synced.</summary>
+    B6 = 1 << 4,
+    /// <summary>Unlazy (kthread → user, same mm) without membarrier_mm_sync_core_before_usermode in finish_task_switch.</summary>
+    B8 = 1 << 5,
+    /// <summary>Mainline's gap: kthread_use_mm of the lazily borrowed mm, then a switch to a thread of it, without core sync.</summary>
+    B8b = 1 << 6,
+    /// <summary>riscv: no smp_mb pairing for SYNC_CORE around prepare_sync_core_cmd / switch_mm.</summary>
+    B11 = 1 << 7,
+    /// <summary>should_flush_tlb() returns false for a CPU in the LOADED_MM_SWITCHING window.</summary>
+    B12 = 1 << 8,
+}
+
+public static class Bugs
+{
+    public static bool TryParse(string text, out BugSet bug) => Enum.TryParse(text.Trim(), ignoreCase: true, out bug) && bug != BugSet.None
+        && Enum.IsDefined(bug);
+
+    public static IEnumerable<BugSet> Each(BugSet set) => Enum.GetValues<BugSet>().Where(b => b != BugSet.None && set.HasFlag(b));
+}

@@ -1,0 +1,269 @@
+using Twin.Actors;
+using Twin.Kernel.Events;
+using Twin.Kernel.Machine;
+using Twin.Kernel.Membarrier;
+using Twin.Kernel.Mm;
+using Twin.Kernel.Tasks;
+
+namespace Twin.Kernel.Cpu;
+
+// The running task's program: user work and syscalls for user tasks; kernel work and
+// kthread_use/unuse_mm for kernel threads (kernel-model §2.5).
+public sealed partial class CpuActor
+{
+    private int _execOldMm;
+
+    /// <summary>Runs user code for <paramref name="ns"/> (the rest of a step after an interrupt).</summary>
+    private void ContinueUserWork(long ns)
+    {
+        _workUntilNs = Context.NowNs + ns;
+        ContinueAfter(ns, CpuPhase.UserSpin);
+    }
+
+    /// <summary>The user work of a Spin or Rseq step is done; an rseq section that was not aborted commits.</summary>
+    private void EndUserWork()
+    {
+        TaskRuntime task = Current;
+        if (task.Current.Kind == StepKind.Rseq && task.InRseqCs)
+        {
+            task.InRseqCs = false;
+            Persist(new RseqCsCommitted(Id, State.Curr));
+        }
+        NextUserStep();
+    }
+
+    /// <summary>The user task takes its next step (in user mode).</summary>
+    private void NextUserStep()
+    {
+        TaskRuntime task = Current;
+        if (!task.Program.TryNext(task, _kernel, Context.Random, out Step step))
+        {
+            // The program is over: the task blocks for good (as in a final pause()).
+            task.Parked = true;
+            Persist(new KernelEntered(Id, State.Curr, EntryReason.Syscall));
+            Schedule(PrevState.Sleeping);
+            return;
+        }
+        task.Current = step;
+        switch (step.Kind)
+        {
+            case StepKind.Spin:
+                ContinueUserWork(step.Ns);
+                break;
+            case StepKind.Rseq:
+                task.InRseqCs = true;
+                Persist(new RseqCsEntered(Id, State.Curr));
+                ContinueUserWork(step.Ns);
+                break;
+            case StepKind.WriteCode:
+                Persist(new CodeWritten(Id, State.Curr, CurrentMm));
+                ContinueAfter(StepNs(), CpuPhase.UserNext);
+                break;
+            default:
+                Invariant.Assert(step.IsSyscall, $"a user task cannot take a {step.Kind} step");
+                Persist(new KernelEntered(Id, State.Curr, EntryReason.Syscall));
+                ContinueAfter(StepNs(), CpuPhase.SyscallDispatch);
+                break;
+        }
+    }
+
+    private void DispatchSyscall()
+    {
+        TaskRuntime task = Current;
+        Step step = task.Current;
+        switch (step.Kind)
+        {
+            case StepKind.Sleep:
+                task.Resume = ResumeKind.ReturnFromSyscall;
+                SleepFor(step.Ns);
+                break;
+            case StepKind.Yield:
+                task.Resume = ResumeKind.ReturnFromSyscall;
+                if (!Schedule(PrevState.Runnable)) ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+                break;
+            case StepKind.Membarrier:
+                MembarrierSyscall(step);
+                break;
+            case StepKind.Mprotect:
+            case StepKind.Munmap:
+                FlushTlbMmRange(CurrentMm, freedTables: step.Kind == StepKind.Munmap, CpuPhase.SyscallExit);
+                break;
+            case StepKind.Fork:
+                int child = _kernel.Fork(State.Curr, step.Target);
+                _kernel.CpuRefs[_kernel.WakeTargetCpu(child, Context.Random)].Tell(new TaskWakeup(child));
+                ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+                break;
+            case StepKind.Exec:
+                Exec();
+                break;
+            case StepKind.Exit:
+                // exit_mm(): mmgrab_lazy_tlb; task_lock; smp_mb__after_spinlock() (scenario D; B2 drops it).
+                if (!_kernel.Config.Has(BugSet.B2)) Persist(new FullBarrier(Id, BarrierReason.ExitMm));
+                ContinueAfter(StepNs(), CpuPhase.ExitMmClear);
+                break;
+            default:
+                Invariant.Assert(false, $"{step.Kind} is not a syscall");
+                break;
+        }
+    }
+
+    /// <summary>Blocks the current task; it wakes on its CPU (or a random one) after <paramref name="ns"/>.</summary>
+    private void SleepFor(long ns)
+    {
+        int task = State.Curr;
+        Context.System.ScheduleTellOnce(ns, _kernel.CpuRefs[_kernel.WakeTargetCpu(task, Context.Random)], new TaskWakeup(task));
+        Schedule(PrevState.Sleeping);
+    }
+
+    /// <summary>exit_mm() under interrupts off, then do_task_dead(): the task never runs again.</summary>
+    private void ExitMmClear()
+    {
+        int task = State.Curr;
+        int mm = CurrentMm;
+        IrqsOff();
+        _kernel.Machine.SetTaskMm(task, KernelIds.None, MmChangeReason.ExitMm);
+        if (!_kernel.Config.Has(BugSet.B2)) UpdateCurrentMm(KernelIds.None);
+        Persist(new LazyTlbEntered(Id, mm));
+        IrqsOn();
+        _kernel.Mm(mm).UsersChanged(-1);
+        _kernel.Machine.TaskDied(task);
+        Current.Exited = true;
+        Schedule(PrevState.Sleeping);
+    }
+
+    /// <summary>exec_mmap(): a fresh mm, membarrier_exec_mmap(), then activate_mm() switches to it.</summary>
+    private void Exec()
+    {
+        int task = State.Curr;
+        int old = CurrentMm;
+        if (_kernel.Mm(old).State.Users != 1)
+        {
+            // de_thread() of the other threads is not modelled; the random workload execs only single-threaded processes.
+            ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+            return;
+        }
+        int fresh = _kernel.NewMm(_kernel.Tasks.Get(task).Tgid);
+        // membarrier_exec_mmap(): smp_mb() "to guarantee that no memory access prior to exec is
+        // reordered after clearing this state", then mm and runqueue state to 0.
+        Persist(new FullBarrier(Id, BarrierReason.ExecMmap));
+        _kernel.Mm(fresh).SetMembarrierState(0, replace: true);
+        Persist(new RqMembarrierStateSet(Id, 0, RqStateReason.ExecMmap));
+        _kernel.Machine.SetTaskMm(task, fresh, MmChangeReason.Exec);
+        _execOldMm = old;
+        IrqsOff();
+        if (SwitchMmStart(fresh)) ContinueAfter(StepNs(), CpuPhase.ExecLoad);
+        else ExecLoad();
+    }
+
+    private void ExecLoad()
+    {
+        if (State.Switching) SwitchMmLoad();
+        IrqsOn();
+        _kernel.Mm(_execOldMm).UsersChanged(-1);
+        ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+    }
+
+    /// <summary>A kernel thread takes its next step (it never enters user mode).</summary>
+    private void NextKernelStep()
+    {
+        TaskRuntime task = Current;
+        task.Resume = ResumeKind.KernelContinue;
+        _kernel.QuiescentStates[Id]++; // cond_resched(): a kthread reports a quiescent state between work items
+        if (_needResched && State.Runqueue.Count > 0 && Schedule(PrevState.Runnable)) return;
+        if (!task.Program.TryNext(task, _kernel, Context.Random, out Step step))
+        {
+            task.Parked = true;
+            Schedule(PrevState.Sleeping);
+            return;
+        }
+        task.Current = step;
+        switch (step.Kind)
+        {
+            case StepKind.Spin:
+                _workUntilNs = Context.NowNs + step.Ns;
+                ContinueAfter(step.Ns, CpuPhase.KernelSpin);
+                break;
+            case StepKind.Sleep:
+                SleepFor(step.Ns);
+                break;
+            case StepKind.Yield:
+                if (!Schedule(PrevState.Runnable)) ContinueAfter(StepNs(), CpuPhase.KernelNext);
+                break;
+            case StepKind.UseMm:
+                int mm = _kernel.MmOfProcess(step.Target);
+                if (mm == KernelIds.None || CurrentMm != KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
+                else KthreadUseMm(mm);
+                break;
+            case StepKind.UnuseMm:
+                if (CurrentMm == KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
+                else KthreadUnuseMm();
+                break;
+            default:
+                Invariant.Assert(false, $"a kernel thread cannot take a {step.Kind} step");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// kthread_use_mm(mm): tsk->mm = mm, membarrier_update_current_mm(mm), switch_mm_irqs_off(active_mm, mm)
+    /// with interrupts off, then mmdrop_lazy_tlb(active_mm)'s barrier (scenario E's (g); B3 drops them).
+    /// </summary>
+    private void KthreadUseMm(int mm)
+    {
+        IrqsOff();
+        _kernel.Machine.SetTaskMm(State.Curr, mm, MmChangeReason.KthreadUseMm);
+        if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(mm);
+        if (SwitchMmStart(mm))
+        {
+            ContinueAfter(StepNs(), CpuPhase.UseMmLoad);
+            return;
+        }
+        KthreadUseMmFinish(sameMmWithoutCr3: _unlazyWithoutCr3);
+    }
+
+    private void KthreadUseMmLoad()
+    {
+        SwitchMmLoad();
+        KthreadUseMmFinish(sameMmWithoutCr3: false);
+    }
+
+    private void KthreadUseMmFinish(bool sameMmWithoutCr3)
+    {
+        int mm = CurrentMm;
+        // The twin's default closes Piggin's reported gap (B8b): after an unlazy without a CR3
+        // write, sync the core if the mm registered SYNC_CORE. --bug B8b runs mainline.
+        if (sameMmWithoutCr3 && !_kernel.Config.Has(BugSet.B8b)
+            && (_kernel.Mm(mm).State.MembarrierState & MembarrierState.SyncCore) != 0)
+        {
+            SyncCoreBeforeUsermode(CoreSerializeReason.SyncCore);
+        }
+        IrqsOn();
+        if (!_kernel.Config.Has(BugSet.B3)) Persist(new FullBarrier(Id, BarrierReason.MmdropLazyTlb));
+        ContinueAfter(StepNs(), CpuPhase.KernelNext);
+    }
+
+    /// <summary>kthread_unuse_mm(): smp_mb__after_spinlock() (scenario E's (d)), then tsk->mm = NULL and lazy again.</summary>
+    private void KthreadUnuseMm()
+    {
+        if (!_kernel.Config.Has(BugSet.B3)) Persist(new FullBarrier(Id, BarrierReason.KthreadUnuseMm));
+        ContinueAfter(StepNs(), CpuPhase.UnuseMmClear);
+    }
+
+    private void KthreadUnuseMmClear()
+    {
+        int mm = CurrentMm;
+        IrqsOff();
+        _kernel.Machine.SetTaskMm(State.Curr, KernelIds.None, MmChangeReason.KthreadUnuseMm);
+        if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(KernelIds.None);
+        Persist(new LazyTlbEntered(Id, mm));
+        IrqsOn();
+        ContinueAfter(StepNs(), CpuPhase.KernelNext);
+    }
+
+    /// <summary>membarrier_update_current_mm(): the runqueue copy follows current->mm.</summary>
+    private void UpdateCurrentMm(int mm)
+    {
+        int state = mm == KernelIds.None ? 0 : _kernel.Mm(mm).State.MembarrierState;
+        if (State.RqMembarrierState != state) Persist(new RqMembarrierStateSet(Id, state, RqStateReason.UpdateCurrentMm));
+    }
+}

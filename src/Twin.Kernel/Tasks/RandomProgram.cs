@@ -1,0 +1,116 @@
+using Twin.Actors;
+using Twin.Kernel.Membarrier;
+
+namespace Twin.Kernel.Tasks;
+
+/// <summary>
+/// The soak workload: each step drawn by weight (config <c>workload.weights</c>), with every
+/// membarrier command and flag, shootdowns, cross-modifying code before SYNC_CORE, rseq critical
+/// sections, fork/exec/exit of child processes and kthread_use_mm. Base processes never exec or
+/// exit, so the workload keeps its shape; children do both.
+/// </summary>
+public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool child, bool registers) : TaskProgram
+{
+    private readonly Queue<Step> _queued = new();
+    private bool _started;
+
+    public override bool TryNext(TaskRuntime task, Kernel kernel, DeterministicRandom random, out Step step)
+    {
+        if (!_started)
+        {
+            _started = true;
+            if (registers) QueueRegistrations(random);
+        }
+        if (_queued.Count > 0)
+        {
+            step = _queued.Dequeue();
+            return true;
+        }
+        step = kthread ? NextKernelStep(task, kernel, random) : NextUserStep(task, kernel, random);
+        return true;
+    }
+
+    private void QueueRegistrations(DeterministicRandom random)
+    {
+        foreach (int cmd in (int[])[MembarrierCmd.RegisterPrivateExpedited, MembarrierCmd.RegisterPrivateExpeditedSyncCore,
+                     MembarrierCmd.RegisterPrivateExpeditedRseq, MembarrierCmd.RegisterGlobalExpedited])
+        {
+            if (random.Chance(config.RegisterProbability)) _queued.Enqueue(new Step(StepKind.Membarrier, Cmd: cmd));
+        }
+    }
+
+    private Step Spin(DeterministicRandom random, StepKind kind = StepKind.Spin) =>
+        new(kind, Ns: random.NextLong(config.SpinNsMin, config.SpinNsMax));
+
+    private Step NextUserStep(TaskRuntime task, Kernel kernel, DeterministicRandom random)
+    {
+        StepWeights w = config.Weights;
+        bool singleThreaded = kernel.Mm(kernel.Tasks.Get(task.Task).Mm).State.Users == 1;
+        int fork = kernel.LiveTasks < config.MaxTasks ? w.Fork : 0;
+        int exec = child && singleThreaded ? w.Exec : 0;
+        int exit = child ? w.Exit : 0;
+        int total = w.Spin + w.Sleep + w.Yield + w.Membarrier + w.Mprotect + w.Munmap + w.WriteCode + w.Rseq + fork + exec + exit;
+        if (total == 0) return Spin(random);
+        int r = random.NextInt(total);
+        if ((r -= w.Spin) < 0) return Spin(random);
+        if ((r -= w.Sleep) < 0) return new Step(StepKind.Sleep, Ns: random.NextLong(config.SleepNsMin, config.SleepNsMax));
+        if ((r -= w.Yield) < 0) return new Step(StepKind.Yield);
+        if ((r -= w.Membarrier) < 0) return Membarrier(kernel, random);
+        if ((r -= w.Mprotect) < 0) return new Step(StepKind.Mprotect);
+        if ((r -= w.Munmap) < 0) return new Step(StepKind.Munmap);
+        if ((r -= w.WriteCode) < 0) return new Step(StepKind.WriteCode);
+        if ((r -= w.Rseq) < 0) return Spin(random, StepKind.Rseq);
+        if ((r -= fork) < 0) return new Step(StepKind.Fork, Target: -1);
+        if ((r -= exec) < 0) return new Step(StepKind.Exec);
+        return new Step(StepKind.Exit);
+    }
+
+    /// <summary>Every command and flag; SYNC_CORE calls follow a code write, as real JITs do.</summary>
+    private Step Membarrier(Kernel kernel, DeterministicRandom random)
+    {
+        int r = random.NextInt(100);
+        int cmd = r switch
+        {
+            < 30 => MembarrierCmd.PrivateExpedited,
+            < 50 => MembarrierCmd.PrivateExpeditedSyncCore,
+            < 62 => MembarrierCmd.PrivateExpeditedRseq,
+            < 76 => MembarrierCmd.GlobalExpedited,
+            < 78 => MembarrierCmd.Global,
+            < 82 => MembarrierCmd.Query,
+            < 86 => MembarrierCmd.GetRegistrations,
+            < 89 => MembarrierCmd.RegisterPrivateExpedited,
+            < 92 => MembarrierCmd.RegisterPrivateExpeditedSyncCore,
+            < 95 => MembarrierCmd.RegisterPrivateExpeditedRseq,
+            < 98 => MembarrierCmd.RegisterGlobalExpedited,
+            _ => -1, // an invalid command: EINVAL
+        };
+        int flags = 0, cpuId = -1;
+        if (cmd == MembarrierCmd.PrivateExpeditedRseq && random.Chance(0.4))
+        {
+            flags = MembarrierCmd.FlagCpu;
+            cpuId = random.NextInt(kernel.Config.Cpus + 1); // now and then an offline / out-of-range id
+        }
+        else if (random.Chance(0.01))
+        {
+            flags = 1; // flags on a command that takes none: EINVAL
+        }
+        var call = new Step(StepKind.Membarrier, Cmd: cmd, Flags: flags, CpuId: cpuId);
+        if (cmd != MembarrierCmd.PrivateExpeditedSyncCore) return call;
+        _queued.Enqueue(call);
+        return new Step(StepKind.WriteCode);
+    }
+
+    private Step NextKernelStep(TaskRuntime task, Kernel kernel, DeterministicRandom random)
+    {
+        StepWeights w = config.Weights;
+        bool usingMm = kernel.Tasks.Get(task.Task).Mm != KernelIds.None;
+        int total = w.Spin + w.Sleep + w.Yield + w.UseMm;
+        int r = total == 0 ? 0 : random.NextInt(total);
+        if (total == 0 || (r -= w.Spin) < 0) return Spin(random);
+        if ((r -= w.Sleep) < 0) return new Step(StepKind.Sleep, Ns: random.NextLong(config.SleepNsMin, config.SleepNsMax));
+        if ((r -= w.Yield) < 0) return new Step(StepKind.Yield);
+        if (usingMm) return new Step(StepKind.UnuseMm);
+        int target = kernel.RandomLiveProcess(random);
+        return target == 0 ? Spin(random) : new Step(StepKind.UseMm, Target: target);
+    }
+}

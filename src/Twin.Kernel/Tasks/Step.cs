@@ -1,0 +1,40 @@
+namespace Twin.Kernel.Tasks;
+
+/// <summary>What a task does next (scenario steps of docs/scenarios.md; the random workload draws the same kinds).</summary>
+public enum StepKind : byte
+{
+    /// <summary>Run for <see cref="Step.Ns"/>: in user mode for user tasks, kernel work for kthreads.</summary>
+    Spin,
+    /// <summary>Block in a syscall (nanosleep) for <see cref="Step.Ns"/>.</summary>
+    Sleep,
+    /// <summary><c>sched_yield()</c>.</summary>
+    Yield,
+    /// <summary><c>membarrier(Cmd, Flags, CpuId)</c>.</summary>
+    Membarrier,
+    /// <summary>A user-mode store to the process's code (cross-modifying code).</summary>
+    WriteCode,
+    /// <summary><c>mprotect()</c>: a TLB shootdown without freeing page tables.</summary>
+    Mprotect,
+    /// <summary><c>munmap()</c>: a TLB shootdown that frees page tables (lazy CPUs are flushed too).</summary>
+    Munmap,
+    /// <summary><c>fork()</c>: starts task <see cref="Step.Target"/> as a new process with a copy of the mm.</summary>
+    Fork,
+    /// <summary><c>execve()</c>: a fresh mm (single-threaded processes only).</summary>
+    Exec,
+    /// <summary><c>exit()</c>.</summary>
+    Exit,
+    /// <summary>Kernel thread: <c>kthread_use_mm()</c> of the mm of process <see cref="Step.Target"/> (by its tgid).</summary>
+    UseMm,
+    /// <summary>Kernel thread: <c>kthread_unuse_mm()</c>.</summary>
+    UnuseMm,
+    /// <summary>Run for <see cref="Step.Ns"/> in user mode inside an rseq critical section.</summary>
+    Rseq,
+}
+
+/// <summary>One step of a task's program.</summary>
+/// <param name="Index">Position in a scenario's step list (-1 for generated steps), for messages.</param>
+public readonly record struct Step(StepKind Kind, long Ns = 0, int Cmd = 0, int Flags = 0, int CpuId = -1, int Target = 0, int Index = -1)
+{
+    public bool IsSyscall => Kind is StepKind.Sleep or StepKind.Yield or StepKind.Membarrier or StepKind.Mprotect
+        or StepKind.Munmap or StepKind.Fork or StepKind.Exec or StepKind.Exit;
+}

@@ -1,0 +1,289 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Twin.Kernel;
+using Twin.Kernel.Membarrier;
+using Twin.Kernel.Tasks;
+using Twin.Simulation.Config;
+
+namespace Twin.Simulation.Scenarios;
+
+/// <summary>A parsed scenario file (format: docs/scenarios.md).</summary>
+public sealed class ScenarioDefinition
+{
+    public required string Name { get; init; }
+
+    /// <summary>Config keys the scenario sets (arch, cpus, seed, nohzFull, bugs, run.events), with where they came from.</summary>
+    public required IReadOnlyList<(string Key, string Value, string Source)> Settings { get; init; }
+
+    public required IReadOnlyList<TaskSpec> Tasks { get; init; }
+
+    public required IReadOnlyList<Expectation> Expectations { get; init; }
+
+    /// <summary>The scenario as JSON without comments, stored with the run so re-execution has it.</summary>
+    public required string CanonicalJson { get; init; }
+
+    /// <summary>Where the scenario came from, for messages.</summary>
+    public required string Where { get; init; }
+
+    /// <summary>Checks that need the final config (e.g. affinity within the CPU count).</summary>
+    public void Validate(KernelConfig kernel)
+    {
+        foreach (TaskSpec t in Tasks)
+        {
+            if (t.Affinity >= kernel.Cpus)
+            {
+                throw new ConfigException($"{Where}: task '{t.Name}' is pinned to cpu {t.Affinity}, but the machine has {kernel.Cpus} CPUs");
+            }
+        }
+    }
+}
+
+/// <summary>Reads scenario files strictly: every key known, every error naming its place.</summary>
+public static class ScenarioParser
+{
+    private static readonly JsonDocumentOptions s_options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "tasks"];
+    private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
+    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm"];
+    private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "comment"];
+
+    public static ScenarioDefinition ParseFile(string path)
+    {
+        if (!File.Exists(path)) throw new ConfigException($"scenario file '{path}' does not exist");
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"scenario file '{path}' cannot be read: {e.Message}", e);
+        }
+        return Parse(text, $"scenario '{path}'");
+    }
+
+    public static ScenarioDefinition Parse(string json, string where)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, s_options);
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException($"{where} is not valid JSON: {e.Message}", e);
+        }
+        using (doc)
+        {
+            JsonElement root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new ConfigException($"{where}: the scenario must be a JSON object");
+            CheckKeys(root, s_topKeys, where);
+            var settings = new List<(string, string, string)>();
+            foreach ((string field, string key) in new[] { ("arch", "arch"), ("cpus", "cpus"), ("seed", "seed"), ("nohzFull", "nohzFull"), ("events", "run.events") })
+            {
+                if (root.TryGetProperty(field, out JsonElement v)) settings.Add((key, Scalar(v, $"{where}: {field}"), $"{where}: {field}"));
+            }
+            if (root.TryGetProperty("bugs", out JsonElement bugs))
+            {
+                if (bugs.ValueKind != JsonValueKind.Array) throw new ConfigException($"{where}: bugs must be an array of bug ids");
+                int i = 0;
+                foreach (JsonElement b in bugs.EnumerateArray())
+                {
+                    settings.Add(($"bugs.{i}", Scalar(b, $"{where}: bugs[{i}]"), $"{where}: bugs[{i}]"));
+                    i++;
+                }
+            }
+            if (root.TryGetProperty("faults", out JsonElement faults) && (faults.ValueKind != JsonValueKind.Array || faults.GetArrayLength() > 0))
+            {
+                throw new ConfigException($"{where}: faults are not supported by this build yet; leave the array empty");
+            }
+            if (!root.TryGetProperty("tasks", out JsonElement tasks) || tasks.ValueKind != JsonValueKind.Array || tasks.GetArrayLength() == 0)
+            {
+                throw new ConfigException($"{where}: tasks must be a non-empty array");
+            }
+            var (specs, expectations) = ParseTasks(tasks, where);
+            var canonical = new MemoryStream();
+            using (var w = new Utf8JsonWriter(canonical)) root.WriteTo(w);
+            return new ScenarioDefinition
+            {
+                Name = root.TryGetProperty("name", out JsonElement n) ? Scalar(n, $"{where}: name") : "scenario",
+                Settings = settings,
+                Tasks = specs,
+                Expectations = expectations,
+                CanonicalJson = Encoding.UTF8.GetString(canonical.ToArray()),
+                Where = where,
+            };
+        }
+    }
+
+    private static (List<TaskSpec>, List<Expectation>) ParseTasks(JsonElement tasks, string where)
+    {
+        var declared = new List<(string Name, string? Process, int Affinity, JsonElement Steps, string At)>();
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var leaders = new Dictionary<string, int>(StringComparer.Ordinal);
+        var sizes = new Dictionary<string, int>(StringComparer.Ordinal);
+        int index = 0;
+        foreach (JsonElement t in tasks.EnumerateArray())
+        {
+            string at = $"{where}: tasks[{index}]";
+            if (t.ValueKind != JsonValueKind.Object) throw new ConfigException($"{at} must be an object");
+            CheckKeys(t, s_taskKeys, at);
+            string name = t.TryGetProperty("name", out JsonElement n) ? Scalar(n, $"{at}.name") : throw new ConfigException($"{at} has no name");
+            if (!ids.TryAdd(name, index + 1)) throw new ConfigException($"{at}: task name '{name}' is used twice");
+            bool kthread = t.TryGetProperty("kthread", out JsonElement k) && Bool(k, $"{at}.kthread");
+            string? process = t.TryGetProperty("process", out JsonElement p) ? Scalar(p, $"{at}.process") : null;
+            if (kthread == (process is not null)) throw new ConfigException($"{at} ('{name}') needs either \"process\" or \"kthread\": true");
+            int affinity = t.TryGetProperty("cpu", out JsonElement c) ? (int)Integer(c, $"{at}.cpu", 0, Limits.MaxCpus - 1) : -1;
+            if (!t.TryGetProperty("steps", out JsonElement steps) || steps.ValueKind != JsonValueKind.Array)
+            {
+                throw new ConfigException($"{at} ('{name}') needs a steps array");
+            }
+            if (process is not null)
+            {
+                leaders.TryAdd(process, index + 1);
+                sizes[process] = sizes.GetValueOrDefault(process) + 1;
+            }
+            declared.Add((name, process, affinity, steps, $"{at} ('{name}')"));
+            index++;
+        }
+        var forked = new HashSet<string>(StringComparer.Ordinal);
+        var specs = new List<TaskSpec>();
+        var expectations = new List<Expectation>();
+        foreach (var d in declared)
+        {
+            var steps = new List<Step>();
+            int s = 0;
+            foreach (JsonElement step in d.Steps.EnumerateArray())
+            {
+                string at = $"{d.At}.steps[{s}]";
+                Step parsed = ParseStep(step, s, at, d.Process is null, ids, leaders, out Expectation? expect, d.Name);
+                if (parsed.Kind == StepKind.Fork)
+                {
+                    var child = declared[parsed.Target - 1];
+                    if (child.Process is null || sizes[child.Process] != 1 || child.Process == d.Process)
+                    {
+                        throw new ConfigException($"{at}: fork target '{child.Name}' must be the only task of a process of its own");
+                    }
+                    if (!forked.Add(child.Name)) throw new ConfigException($"{at}: task '{child.Name}' is forked twice");
+                }
+                if (parsed.Kind == StepKind.Exec && sizes[d.Process!] != 1)
+                {
+                    throw new ConfigException($"{at}: exec in a multi-threaded process is not modelled (de_thread)");
+                }
+                if (expect is not null) expectations.Add(expect);
+                steps.Add(parsed);
+                s++;
+            }
+            specs.Add(new TaskSpec(d.Name, d.Process, d.Affinity, steps, ForkedBy: false));
+        }
+        for (int i = 0; i < specs.Count; i++)
+        {
+            if (forked.Contains(specs[i].Name)) specs[i] = specs[i] with { ForkedBy = true };
+        }
+        if (specs.All(t => t.ForkedBy)) throw new ConfigException($"{where}: every task is started by a fork; at least one must run at boot");
+        return (specs, expectations);
+    }
+
+    private static Step ParseStep(JsonElement step, int index, string at, bool kthread, Dictionary<string, int> ids,
+        Dictionary<string, int> leaders, out Expectation? expect, string task)
+    {
+        expect = null;
+        if (step.ValueKind != JsonValueKind.Object) throw new ConfigException($"{at} must be an object such as {{\"spin_ns\": 1000}}");
+        string[] actions = step.EnumerateObject().Select(p => p.Name).Where(s_actions.Contains).ToArray();
+        if (actions.Length != 1)
+        {
+            throw new ConfigException($"{at} needs exactly one of {string.Join(", ", s_actions)}; found {(actions.Length == 0 ? "none" : string.Join(", ", actions))}");
+        }
+        string action = actions[0];
+        if (action != "membarrier") CheckKeys(step, [action, "comment"], at);
+        bool userOnly = action is "membarrier" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
+        if (kthread && userOnly) throw new ConfigException($"{at}: a kernel thread cannot take a '{action}' step");
+        if (!kthread && action is "use_mm" or "unuse_mm") throw new ConfigException($"{at}: only kernel threads take '{action}'");
+        JsonElement v = step.GetProperty(action);
+        switch (action)
+        {
+            case "spin_ns": return new Step(StepKind.Spin, Ns: Integer(v, at, 1, 1_000_000_000_000), Index: index);
+            case "rseq_ns": return new Step(StepKind.Rseq, Ns: Integer(v, at, 1, 1_000_000_000_000), Index: index);
+            case "sleep_ns": return new Step(StepKind.Sleep, Ns: Integer(v, at, 1, 1_000_000_000_000), Index: index);
+            case "yield": return Flag(v, at, StepKind.Yield, index);
+            case "write_code": return Flag(v, at, StepKind.WriteCode, index);
+            case "mprotect": return Flag(v, at, StepKind.Mprotect, index);
+            case "munmap": return Flag(v, at, StepKind.Munmap, index);
+            case "exec": return Flag(v, at, StepKind.Exec, index);
+            case "exit": return Flag(v, at, StepKind.Exit, index);
+            case "unuse_mm": return Flag(v, at, StepKind.UnuseMm, index);
+            case "fork":
+                string child = Scalar(v, at);
+                if (!ids.TryGetValue(child, out int childId)) throw new ConfigException($"{at}: fork of unknown task '{child}'");
+                return new Step(StepKind.Fork, Target: childId, Index: index);
+            case "use_mm":
+                string process = Scalar(v, at);
+                if (!leaders.TryGetValue(process, out int tgid)) throw new ConfigException($"{at}: use_mm of unknown process '{process}'");
+                return new Step(StepKind.UseMm, Target: tgid, Index: index);
+            default:
+                CheckKeys(step, s_membarrierKeys, at);
+                string cmdText = Scalar(v, $"{at}.membarrier");
+                if (!MembarrierCmd.TryParse(cmdText, out int cmd)) throw new ConfigException($"{at}: '{cmdText}' is not a membarrier command");
+                int flags = 0;
+                if (step.TryGetProperty("flags", out JsonElement f))
+                {
+                    string ft = Scalar(f, $"{at}.flags");
+                    flags = ft is "CPU" or "FLAG_CPU" or "MEMBARRIER_CMD_FLAG_CPU" ? MembarrierCmd.FlagCpu
+                        : int.TryParse(ft, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int fn) ? fn
+                        : throw new ConfigException($"{at}.flags: '{ft}' is not a number or FLAG_CPU");
+                }
+                int cpu = step.TryGetProperty("cpu", out JsonElement c) ? (int)Integer(c, $"{at}.cpu", -1, int.MaxValue) : -1;
+                long? ret = step.TryGetProperty("expect", out JsonElement e) ? Integer(e, $"{at}.expect", int.MinValue, int.MaxValue) : null;
+                int? errno = null;
+                if (step.TryGetProperty("expectErrno", out JsonElement en))
+                {
+                    string name = Scalar(en, $"{at}.expectErrno");
+                    if (!Errno.TryParse(name, out int errnoValue)) throw new ConfigException($"{at}.expectErrno: '{name}' is not EPERM, EINVAL, ENOMEM or ENOSYS");
+                    errno = errnoValue;
+                }
+                if (ret is not null && errno is not null) throw new ConfigException($"{at}: expect and expectErrno exclude each other");
+                if (ret is not null || errno is not null) expect = new Expectation(task, index, ret, errno);
+                return new Step(StepKind.Membarrier, Cmd: cmd, Flags: flags, CpuId: cpu, Index: index);
+        }
+    }
+
+    private static Step Flag(JsonElement v, string at, StepKind kind, int index)
+    {
+        if (v.ValueKind != JsonValueKind.True) throw new ConfigException($"{at}: the value must be true");
+        return new Step(kind, Index: index);
+    }
+
+    private static void CheckKeys(JsonElement obj, IEnumerable<string> allowed, string at)
+    {
+        var set = allowed as HashSet<string> ?? [.. allowed];
+        foreach (JsonProperty p in obj.EnumerateObject())
+        {
+            if (!set.Contains(p.Name)) throw new ConfigException($"{at}: unknown key '{p.Name}' (known: {string.Join(", ", set)})");
+        }
+    }
+
+    private static string Scalar(JsonElement v, string at) => v.ValueKind switch
+    {
+        JsonValueKind.String => v.GetString()!,
+        JsonValueKind.Number => v.GetRawText(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => throw new ConfigException($"{at} must be a string, number or boolean"),
+    };
+
+    private static bool Bool(JsonElement v, string at) => v.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw new ConfigException($"{at} must be true or false"),
+    };
+
+    private static long Integer(JsonElement v, string at, long min, long max)
+    {
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long n)) throw new ConfigException($"{at} must be an integer");
+        if (n < min || n > max) throw new ConfigException($"{at} = {n} is out of range ({min}..{max})");
+        return n;
+    }
+}
