@@ -21,15 +21,16 @@ public static class SimulationRunner
     /// <summary>Starts run <paramref name="runId"/> in <paramref name="journal"/>, simulates, and records the outcome.</summary>
     /// <param name="onProgress">Called about every 64 k messages.</param>
     /// <param name="cancel">Stops at the next message boundary; what is done is committed.</param>
+    /// <param name="taps">Extra observers of every event (tests, exports), besides the monitors.</param>
     public static SimulationResult Run(TwinConfig config, IJournal journal, string runId,
-        Action<Progress>? onProgress = null, CancellationToken cancel = default)
+        Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null)
     {
         IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
         if (journal is SqliteJournal sqlite) sqlite.RegisterManifests(EventCatalog.All);
         using (writer)
         {
             var clock = Stopwatch.StartNew();
-            (SimulationResult result, bool failed) = Execute(config, journal, writer, stop: null, onProgress, cancel);
+            (SimulationResult result, bool failed) = Execute(config, journal, writer, stop: null, onProgress, cancel, taps);
             writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
             return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds };
         }
@@ -41,13 +42,14 @@ public static class SimulationRunner
     /// invariant failed.
     /// </summary>
     internal static (SimulationResult Result, bool ModelFailed) Execute(TwinConfig config, IJournal? recoverFrom, IJournalWriter writer,
-        Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel)
+        Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null)
     {
         var clock = Stopwatch.StartNew();
         var system = new ActorSystem(config.Seed, guardianStrategy: SupervisorStrategy.StoppingEscalate);
         MonitorSet monitors = MonitorSet.All();
         system.Persistence.Attach(recoverFrom, writer, config.CheckpointEveryEvents);
         system.Persistence.Taps.AddRange(monitors.Monitors);
+        if (taps is not null) system.Persistence.Taps.AddRange(taps);
         var violations = new List<Violation>();
         bool failed = false;
         Kernel.Kernel? kernel = null;

@@ -1,0 +1,64 @@
+using Twin.Simulation.Config;
+using Twin.Simulation.Scenarios;
+
+namespace Twin.Simulation.Tests;
+
+/// <summary>A malformed scenario is refused with the place of the mistake.</summary>
+public sealed class ScenarioParserTests
+{
+    private const string Ok = """{ "name": "x", "process": "p", "steps": [{ "spin_ns": 10 }] }""";
+
+    [Theory]
+    [InlineData("""{ "tasks": [ __ ], "colour": "red" }""", "unknown key 'colour'")]
+    [InlineData("""{ "tasks": [] }""", "tasks must be a non-empty array")]
+    [InlineData("""{ "tasks": [ { "name": "k", "kthread": true, "steps": [{ "membarrier": "QUERY" }] } ] }""", "tasks[0] ('k').steps[0]: a kernel thread cannot take a 'membarrier' step")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "use_mm": "p" }] } ] }""", "only kernel threads take 'use_mm'")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": 5, "sleep_ns": 5 }] } ] }""", "needs exactly one of")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "fork": "ghost" }] } ] }""", "fork of unknown task 'ghost'")]
+    [InlineData("""{ "tasks": [ __, { "name": "y", "process": "p", "steps": [{ "exec": true }] } ] }""", "exec in a multi-threaded process")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "membarrier": "FLY" }] } ] }""", "'FLY' is not a membarrier command")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "membarrier": "QUERY", "expect": 0, "expectErrno": "EPERM" }] } ] }""", "exclude each other")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "membarrier": "QUERY", "expectErrno": "EFUN" }] } ] }""", "'EFUN' is not EPERM")]
+    [InlineData("""{ "tasks": [ { "name": "u", "steps": [] } ] }""", "needs either \"process\" or \"kthread\": true")]
+    [InlineData("""{ "tasks": [ __, __ ] }""", "task name 'x' is used twice")]
+    [InlineData("""{ "faults": [ { "drop": "ipi" } ], "tasks": [ __ ] }""", "faults are not supported by this build yet")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": -4 }] } ] }""", "steps[0] = -4 is out of range")]
+    [InlineData("""{ "tasks": [ __ """, "is not valid JSON")]
+    public void a_bad_scenario_is_refused_naming_the_place(string json, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => ScenarioParser.Parse(json.Replace("__", Ok), "scenario 'test.json'"));
+        Assert.Contains(expected, e.Message);
+        Assert.StartsWith("scenario 'test.json'", e.Message);
+    }
+
+    [Fact]
+    public void affinity_beyond_the_machine_is_refused_once_the_cpu_count_is_known()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"twin-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, """{ "cpus": 2, "tasks": [ { "name": "u", "process": "p", "cpu": 5, "steps": [] } ] }""");
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(null, [], path));
+            Assert.Contains("pinned to cpu 5, but the machine has 2 CPUs", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void comments_and_names_of_commands_are_accepted_and_the_stored_form_has_no_comments()
+    {
+        ScenarioDefinition s = ScenarioParser.Parse("""
+            // a comment
+            { "tasks": [ { "name": "u", "process": "p", "steps": [
+                { "membarrier": "MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ", "flags": "FLAG_CPU", "cpu": 1 },
+                { "membarrier": 512 }, ] } ] }
+            """, "inline");
+        Assert.Equal(128, s.Tasks[0].Steps[0].Cmd);
+        Assert.Equal(1, s.Tasks[0].Steps[0].Flags);
+        Assert.Equal(512, s.Tasks[0].Steps[1].Cmd);
+        Assert.DoesNotContain("comment", s.CanonicalJson);
+    }
+}
