@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Twin.Actors.Persistence;
 using Twin.Persistence.Codec;
 
@@ -7,7 +6,8 @@ namespace Twin.Checking;
 /// <summary>
 /// A checker of one property that only observes the event stream: it never sends, never changes
 /// actor state. The same instance runs online (as a tap during a simulation) and offline (fed by
-/// a replay of a journal), so both report the same violations.
+/// a replay of a journal), so both report the same violations. It reads the
+/// <see cref="KernelView"/> as it was before the event being handled.
 /// </summary>
 public abstract class Monitor : EventTap
 {
@@ -19,27 +19,30 @@ public abstract class Monitor : EventTap
     /// <summary>Property id as in kernel-model §8.</summary>
     public abstract string Property { get; }
 
+    /// <summary>The guarantee, in the kernel's (or the man page's) own words.</summary>
+    public abstract string Guarantee { get; }
+
     public IReadOnlyList<Violation> Violations => _violations;
 
     public long ViolationCount { get; private set; }
 
-    protected void Report(in EventMeta meta, int cpu, int mm, string message)
+    /// <summary>The derived machine state; set by the <see cref="MonitorSet"/>.</summary>
+    protected internal KernelView View { get; internal set; } = new();
+
+    protected void Report(in EventMeta meta, int cpu, int mm, string message, int task = 0, long windowStart = 0, string? property = null)
     {
         ViolationCount++;
-        if (_violations.Count < MaxKeptViolations) _violations.Add(new Violation(Property, meta.TimestampNs, cpu, mm, meta.EventIndex, message));
+        if (_violations.Count >= MaxKeptViolations) return;
+        _violations.Add(new Violation(property ?? Property, meta.TimestampNs, cpu, mm, meta.EventIndex, message)
+        {
+            Task = task,
+            WindowStart = windowStart == 0 ? meta.EventIndex : windowStart,
+            Guarantee = Guarantee,
+        });
     }
 
     /// <summary>Reinterprets <paramref name="evt"/> when <typeparamref name="TEvent"/> is <typeparamref name="T"/>; the JIT folds the check per instantiation.</summary>
     protected static bool Is<TEvent, T>(in TEvent evt, out T value)
         where TEvent : struct, IJournaledEvent<TEvent>
-        where T : struct
-    {
-        if (typeof(TEvent) == typeof(T))
-        {
-            value = Unsafe.As<TEvent, T>(ref Unsafe.AsRef(in evt));
-            return true;
-        }
-        value = default;
-        return false;
-    }
+        where T : struct => KernelView.Is(in evt, out value);
 }

@@ -1,16 +1,47 @@
+using Twin.Actors.Persistence;
 using Twin.Checking.Monitors;
 
 namespace Twin.Checking;
 
-/// <summary>The monitors a run or a check attaches, and their combined findings.</summary>
+/// <summary>
+/// The monitors a run or a check attaches, and their combined findings. <see cref="Taps"/> puts the
+/// shared <see cref="KernelView"/> last, so every monitor sees the machine as it was before the
+/// event it handles.
+/// </summary>
 public sealed class MonitorSet
 {
-    public MonitorSet(IEnumerable<Monitor> monitors) => Monitors = [.. monitors];
+    public MonitorSet(IEnumerable<Monitor> monitors)
+    {
+        Monitors = [.. monitors];
+        foreach (Monitor m in Monitors) m.View = View;
+    }
+
+    public KernelView View { get; } = new();
 
     public IReadOnlyList<Monitor> Monitors { get; }
 
+    /// <summary>What to attach to a persistence extension: the monitors, then the view.</summary>
+    public IEnumerable<EventTap> Taps => [.. Monitors, View];
+
     /// <summary>Every monitor this build has.</summary>
-    public static MonitorSet All() => new([new SchedConsistencyMonitor()]);
+    public static MonitorSet All(MachineFacts facts) => new(
+    [
+        new SchedConsistencyMonitor(),
+        new ExpeditedIpiMonitor(),
+        new SchedulerBarrierMonitor(),
+        new SyncCoreMonitor(),
+        new LazyUnlazyMonitor(),
+        new RseqMonitor(),
+        new RegistrationMonitor(),
+        new ExecMonitor(),
+        new ErrorTableMonitor(facts),
+        new TlbFlushMonitor(),
+        new CpumaskMonitor(),
+    ]);
+
+    /// <summary>Property ids of every monitor, for summaries that report each property.</summary>
+    public static IReadOnlyList<string> Properties { get; } =
+        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1"];
 
     public long ViolationCount => Monitors.Sum(m => m.ViolationCount);
 

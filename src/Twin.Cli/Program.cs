@@ -10,6 +10,8 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
 {
     RunCommand.Create(),
     ReplayCommand.Create(),
+    SoakCommand.Create(),
+    CheckCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

@@ -2,9 +2,10 @@ namespace Twin.Kernel;
 
 /// <summary>
 /// Switches that put a historical kernel bug back into the model (kernel-model §6). With none
-/// set, the model is mainline plus one proposed fix: B8b (a gap Piggin reported that mainline
-/// leaves open) is closed by a sync_core in kthread_use_mm's lazy same-mm path, so that a run with
-/// no bug switched on is clean; <c>--bug B8b</c> runs mainline as it is.
+/// set, the model is mainline plus two fixes of gaps mainline leaves open, so that a run with no
+/// bug switched on is clean: B8b (reported by Piggin) is closed by a sync_core in kthread_use_mm's
+/// lazy same-mm path; B21 (found by the twin) by membarrier_switch_mm comparing the runqueue copy
+/// even when prev_mm == next_mm. <c>--bug B8b</c> / <c>--bug B21</c> run mainline as it is.
 /// </summary>
 [Flags]
 public enum BugSet : long
@@ -28,6 +29,13 @@ public enum BugSet : long
     B11 = 1 << 7,
     /// <summary>should_flush_tlb() returns false for a CPU in the LOADED_MM_SWITCHING window.</summary>
     B12 = 1 << 8,
+    /// <summary>
+    /// Found by the twin in the kernel code the spec cites: kthread_unuse_mm() and exit_mm() clear
+    /// rq->membarrier_state with active_mm still the mm; the lazy switch back to a thread of that mm
+    /// skips membarrier_switch_mm()'s copy (prev_mm == next_mm), so the copy stays 0 while a
+    /// registered thread runs (GLOBAL_EXPEDITED skips the CPU). The default compares the copy anyway.
+    /// </summary>
+    B21 = 1 << 9,
 }
 
 public static class Bugs

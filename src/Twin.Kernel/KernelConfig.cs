@@ -46,6 +46,15 @@ public sealed record TimingConfig
 
     public long StepNsMax { get; init; } = 500;
 
+    /// <summary>
+    /// Probability that a phase of kernel code stalls (an NMI, a cache miss storm, a preempted vCPU)
+    /// for up to <see cref="StallNsMax"/>: the delays that stretch race windows on real machines, and
+    /// the twin's way of exploring schedules in which they are long (delay bounding, as in Coyote).
+    /// </summary>
+    public double StallProbability { get; init; } = 0.02;
+
+    public long StallNsMax { get; init; } = 20_000;
+
     /// <summary>IPI latency from send to the handler running on the target.</summary>
     public long IpiNsMin { get; init; } = 300;
 

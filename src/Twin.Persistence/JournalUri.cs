@@ -3,7 +3,7 @@ using Twin.Persistence.Sqlite;
 
 namespace Twin.Persistence;
 
-/// <summary>Opens a journal from its URI: <c>sqlite:PATH</c>, <c>memory:</c> (<c>postgres:</c> is planned).</summary>
+/// <summary>Opens a journal from its URI: <c>sqlite:PATH</c>, <c>memory:</c>, <c>none:</c> (keeps nothing; <c>postgres:</c> is planned).</summary>
 public static class JournalUri
 {
     /// <exception cref="JournalException">the URI is malformed, names an unknown scheme, or the journal cannot be opened.</exception>
@@ -21,6 +21,9 @@ public static class JournalUri
             case "memory":
                 if (!create) throw new JournalFormatException("a memory: journal lives only inside the process that wrote it; there is nothing to read");
                 return new MemoryJournal();
+            case "none":
+                if (!create) throw new JournalFormatException("a none: journal keeps nothing; there is nothing to read");
+                return new DiscardingJournal();
             case "postgres":
                 throw new JournalFormatException("postgres: journals are not supported by this build yet; use sqlite:PATH");
             default:

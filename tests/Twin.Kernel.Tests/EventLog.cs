@@ -42,7 +42,7 @@ public static class Machines
     public static TimingConfig Fixed { get; } = new()
     {
         StepNsMin = 100, StepNsMax = 100, IpiNsMin = 1000, IpiNsMax = 1000, SliceNsMin = 10_000_000_000, SliceNsMax = 10_000_000_000,
-        ReschedOnIrqExit = 0, IretOnSyscallReturn = 0, RcuPollNs = 5000,
+        ReschedOnIrqExit = 0, IretOnSyscallReturn = 0, RcuPollNs = 5000, StallProbability = 0,
     };
 
     public static KernelConfig With(int cpus, params TaskSpec[] tasks) => new() { Cpus = cpus, Timing = Fixed, Tasks = tasks };

@@ -130,3 +130,29 @@ public sealed class ScenarioFileTests
         Assert.Equal(r1.StateHash, r2.StateHash);
     }
 }
+
+/// <summary>config/scenarios/bugs: each bug file violates its expected properties; without its bug it is clean.</summary>
+public sealed class BugScenarioFileTests
+{
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (string f in Directory.GetFiles(RepoPaths.Of("config/scenarios/bugs"), "*.json").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void the_bug_scenario_violates_what_it_says_and_the_fixed_kernel_does_not(string file)
+    {
+        string path = RepoPaths.Of("config/scenarios/bugs/" + file);
+        Twin.Simulation.Scenarios.ScenarioDefinition scenario = Twin.Simulation.Scenarios.ScenarioParser.ParseFile(path);
+        Assert.NotEmpty(scenario.ExpectedViolations);
+        TwinConfig config = ConfigLoader.Load(null, [], path);
+        Assert.NotEqual(Twin.Kernel.BugSet.None, config.Kernel.Bugs);
+        SimulationResult buggy = SimulationRunner.Run(config, new MemoryJournal(), "bug");
+        foreach (string property in scenario.ExpectedViolations) Assert.Contains(buggy.Violations, v => v.Property == property);
+        SimulationResult fixedKernel = SimulationRunner.Run(config with { Kernel = config.Kernel with { Bugs = Twin.Kernel.BugSet.None } }, new MemoryJournal(), "fixed");
+        Assert.True(fixedKernel.Violations.Count == 0, string.Join("\n", fixedKernel.Violations.Select(v => $"{v.Property}: {v.Message}")));
+    }
+}

@@ -32,6 +32,8 @@ public sealed class SchedConsistencyMonitor : Monitor
 
     public override string Property => "SCHED-1";
 
+    public override string Guarantee => "__schedule(): a task runs on one CPU at a time, after it was put on that CPU's runqueue";
+
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
         if (Is(in evt, out TaskEnqueued q)) OnEnqueued(in meta, q);

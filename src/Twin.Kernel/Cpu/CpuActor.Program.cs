@@ -163,6 +163,14 @@ public sealed partial class CpuActor
         ContinueAfter(StepNs(), CpuPhase.SyscallExit);
     }
 
+    /// <summary>A kernel thread's work item is done; if it worked on a used mm, say so.</summary>
+    private void EndKernelWork()
+    {
+        int mm = CurrentMm;
+        if (mm != KernelIds.None) Persist(new KthreadWorkEnded(Id, State.Curr, mm));
+        NextKernelStep();
+    }
+
     /// <summary>A kernel thread takes its next step (it never enters user mode).</summary>
     private void NextKernelStep()
     {
@@ -180,6 +188,8 @@ public sealed partial class CpuActor
         switch (step.Kind)
         {
             case StepKind.Spin:
+                int mm = CurrentMm;
+                if (mm != KernelIds.None) Persist(new KthreadWorkBegan(Id, State.Curr, mm));
                 _workUntilNs = Context.NowNs + step.Ns;
                 ContinueAfter(step.Ns, CpuPhase.KernelSpin);
                 break;
@@ -190,9 +200,9 @@ public sealed partial class CpuActor
                 if (!Schedule(PrevState.Runnable)) ContinueAfter(StepNs(), CpuPhase.KernelNext);
                 break;
             case StepKind.UseMm:
-                int mm = _kernel.MmOfProcess(step.Target);
-                if (mm == KernelIds.None || CurrentMm != KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
-                else KthreadUseMm(mm);
+                int target = _kernel.MmOfProcess(step.Target);
+                if (target == KernelIds.None || CurrentMm != KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
+                else KthreadUseMm(target);
                 break;
             case StepKind.UnuseMm:
                 if (CurrentMm == KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
@@ -205,11 +215,13 @@ public sealed partial class CpuActor
     }
 
     /// <summary>
-    /// kthread_use_mm(mm): tsk->mm = mm, membarrier_update_current_mm(mm), switch_mm_irqs_off(active_mm, mm)
+    /// kthread_use_mm(mm), preceded by the owner's mmget_not_zero(): tsk->mm = mm, membarrier_update_current_mm(mm), switch_mm_irqs_off(active_mm, mm)
     /// with interrupts off, then mmdrop_lazy_tlb(active_mm)'s barrier (scenario E's (g); B3 drops them).
     /// </summary>
     private void KthreadUseMm(int mm)
     {
+        // The kthread's owner pins the mm first (io_uring, vhost: mmget_not_zero), so mm_users counts it.
+        _kernel.Mm(mm).UsersChanged(+1);
         IrqsOff();
         _kernel.Machine.SetTaskMm(State.Curr, mm, MmChangeReason.KthreadUseMm);
         if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(mm);
@@ -257,6 +269,7 @@ public sealed partial class CpuActor
         if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(KernelIds.None);
         Persist(new LazyTlbEntered(Id, mm));
         IrqsOn();
+        _kernel.Mm(mm).UsersChanged(-1); // mmput() by the owner after kthread_unuse_mm
         ContinueAfter(StepNs(), CpuPhase.KernelNext);
     }
 

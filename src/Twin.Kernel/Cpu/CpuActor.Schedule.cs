@@ -49,9 +49,11 @@ public sealed partial class CpuActor
         int prevMm = nextInfo.Mm != KernelIds.None && prevInfo.Mm == KernelIds.None ? State.ActiveMm : KernelIds.NoPrevMm;
         Persist(new SchedSwitched(Id, prev, next, prevState, prevMm));
         _kernel.QuiescentStates[Id]++;
-        if (nextInfo.Mm != KernelIds.None && State.ActiveMm != nextInfo.Mm)
+        // membarrier_switch_mm(): the runqueue copy follows the incoming mm. Mainline returns early
+        // when prev->active_mm == next->mm; after kthread_unuse_mm/exit_mm that leaves a cleared copy (B21).
+        bool copy = nextInfo.Mm != KernelIds.None && (State.ActiveMm != nextInfo.Mm || !_kernel.Config.Has(BugSet.B21));
+        if (copy)
         {
-            // membarrier_switch_mm(): the runqueue copy follows the incoming mm.
             int state = _kernel.Mm(nextInfo.Mm).State.MembarrierState;
             if (State.RqMembarrierState != state) Persist(new RqMembarrierStateSet(Id, state, RqStateReason.SwitchMm));
         }

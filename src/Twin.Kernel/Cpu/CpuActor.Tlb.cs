@@ -34,7 +34,8 @@ public sealed partial class CpuActor
             // Thread → thread of one mm: nothing. Unlazy: read tlb_gen after a barrier; a CR3
             // write only if this CPU missed a flush while lazy.
             if (!wasLazy) return false;
-            Persist(new FullBarrier(Id, BarrierReason.UnlazyTlbGen));
+            // x86's smp_mb() before reading tlb_gen; other architectures' switch_mm return early here.
+            if (_arch.IsX86) Persist(new FullBarrier(Id, BarrierReason.UnlazyTlbGen));
             long gen = _kernel.Mm(next).State.TlbGen;
             if (State.LocalTlbGen == gen)
             {
@@ -56,7 +57,8 @@ public sealed partial class CpuActor
             // flush_tlb_mm_range() must see the new loaded_mm, or both."
             MmActor mm = _kernel.Mm(next);
             mm.CpumaskSetCpu(Id);
-            Persist(new FullBarrier(Id, BarrierReason.AtomicRmw));
+            // A locked RMW is a full barrier on x86 only; riscv's set_bit is an unordered AMO.
+            if (_arch.IsX86) Persist(new FullBarrier(Id, BarrierReason.AtomicRmw));
             nextGen = mm.State.TlbGen;
         }
         _switchTlbGen = nextGen;

@@ -59,6 +59,8 @@ public sealed partial class CpuActor : PersistentActor
         Recover<MembarrierEntered>(static _ => { });
         Recover<MembarrierSampled>(static _ => { });
         Recover<MembarrierExited>(static _ => { });
+        Recover<KthreadWorkBegan>(static _ => { });
+        Recover<KthreadWorkEnded>(static _ => { });
         Command<Continue>(OnContinue);
         Command<SchedTick>(OnTick);
         Command<TaskWakeup>(OnWakeup);
@@ -88,11 +90,13 @@ public sealed partial class CpuActor : PersistentActor
 
     private int CurrentMm => _kernel.Tasks.Get(State.Curr).Mm;
 
-    /// <summary>Time one phase of kernel code takes, drawn from <c>kernel.stepNs*</c>.</summary>
+    /// <summary>Time one phase of kernel code takes, drawn from <c>kernel.stepNs*</c>, now and then stalled (<c>kernel.stall*</c>).</summary>
     private long StepNs()
     {
         TimingConfig t = _kernel.Config.Timing;
-        return Context.Random.NextLong(t.StepNsMin, t.StepNsMax);
+        DeterministicRandom random = Context.Random;
+        if (t.StallProbability > 0 && random.Chance(t.StallProbability)) return random.NextLong(t.StepNsMax, Math.Max(t.StepNsMax, t.StallNsMax));
+        return random.NextLong(t.StepNsMin, t.StepNsMax);
     }
 
     /// <summary>Arms the next phase; any earlier pending Continue becomes stale.</summary>
@@ -110,7 +114,7 @@ public sealed partial class CpuActor : PersistentActor
         {
             case CpuPhase.UserSpin: EndUserWork(); break;
             case CpuPhase.UserNext: NextUserStep(); break;
-            case CpuPhase.KernelSpin:
+            case CpuPhase.KernelSpin: EndKernelWork(); break;
             case CpuPhase.KernelNext: NextKernelStep(); break;
             case CpuPhase.SyscallDispatch: DispatchSyscall(); break;
             case CpuPhase.SyscallExit: SyscallExit(); break;
@@ -153,12 +157,16 @@ public sealed partial class CpuActor : PersistentActor
         Persist(new CoreSerialized(Id, r == CoreSerializeReason.FenceI ? CoreSerializeReason.FenceI : asReason));
     }
 
-    /// <summary>Returns the running task to user mode by <paramref name="path"/>, with the serialization it implies.</summary>
+    /// <summary>
+    /// Returns the running task to user mode by <paramref name="path"/>. The serialization the path
+    /// implies (IRET, PTI's CR3 switch, exception return) completes before the first user
+    /// instruction, so it is journaled first.
+    /// </summary>
     private void ReturnToUser(ReturnPath path)
     {
-        Persist(new ReturnedToUser(Id, State.Curr, path));
         CoreSerializeReason? s = _arch.SerializationOf(path);
         if (s is not null) Persist(new CoreSerialized(Id, s.Value));
+        Persist(new ReturnedToUser(Id, State.Curr, path));
     }
 
     /// <summary>Leaves the kernel after a syscall: reschedule if the tick asked for it, else SYSRET (or IRET on x86's slow path).</summary>

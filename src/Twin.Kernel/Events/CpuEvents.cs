@@ -482,3 +482,45 @@ public readonly record struct MembarrierExited(int Cpu, int Task, long Ret) : IJ
         return new(cpu_, task_, ret_);
     }
 }
+
+/// <summary>A kernel thread that uses an mm (kthread_use_mm) starts work that accesses it (io_uring-style user accesses).</summary>
+public readonly record struct KthreadWorkBegan(int Cpu, int Task, int Mm) : IJournaledEvent<KthreadWorkBegan>
+{
+    public static EventManifest Manifest { get; } = new(29, 1, nameof(KthreadWorkBegan));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Task);
+        w.WriteVarInt(Mm);
+    }
+
+    public static KthreadWorkBegan Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var task_ = r.ReadInt32();
+        var mm_ = r.ReadInt32();
+        return new(cpu_, task_, mm_);
+    }
+}
+
+/// <summary>The kernel thread's work on the mm it uses ended.</summary>
+public readonly record struct KthreadWorkEnded(int Cpu, int Task, int Mm) : IJournaledEvent<KthreadWorkEnded>
+{
+    public static EventManifest Manifest { get; } = new(53, 1, nameof(KthreadWorkEnded));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Task);
+        w.WriteVarInt(Mm);
+    }
+
+    public static KthreadWorkEnded Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var task_ = r.ReadInt32();
+        var mm_ = r.ReadInt32();
+        return new(cpu_, task_, mm_);
+    }
+}

@@ -32,6 +32,8 @@ public static class EventCatalog
         MembarrierEntered.Manifest,
         MembarrierSampled.Manifest,
         MembarrierExited.Manifest,
+        KthreadWorkBegan.Manifest,
+        KthreadWorkEnded.Manifest,
         MmCreated.Manifest,
         MmCpumaskSet.Manifest,
         MmCpumaskCleared.Manifest,

@@ -82,6 +82,8 @@ public static class ConfigLoader
             w.WriteNumber("sliceNsMax", t.SliceNsMax);
             w.WriteNumber("stepNsMin", t.StepNsMin);
             w.WriteNumber("stepNsMax", t.StepNsMax);
+            w.WriteNumber("stallProbability", t.StallProbability);
+            w.WriteNumber("stallNsMax", t.StallNsMax);
             w.WriteNumber("ipiNsMin", t.IpiNsMin);
             w.WriteNumber("ipiNsMax", t.IpiNsMax);
             w.WriteNumber("rcuPollNs", t.RcuPollNs);

@@ -23,8 +23,8 @@ public static class RunReplay
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"{journal.Uri} run '{run.RunId}'");
         var system = new ActorSystem(run.Seed);
         var kernel = new Kernel.Kernel(config.Kernel);
-        MonitorSet monitors = MonitorSet.All();
-        system.Persistence.Taps.AddRange(monitors.Monitors);
+        MonitorSet monitors = MonitorSet.All(new MachineFacts(config.Kernel.Cpus, config.Kernel.NohzFull));
+        system.Persistence.Taps.AddRange(monitors.Taps);
         var violations = new List<Violation>();
         ReplayResult result;
         try

@@ -22,15 +22,16 @@ public static class SimulationRunner
     /// <param name="onProgress">Called about every 64 k messages.</param>
     /// <param name="cancel">Stops at the next message boundary; what is done is committed.</param>
     /// <param name="taps">Extra observers of every event (tests, exports), besides the monitors.</param>
+    /// <param name="stopAtFirstViolation">End the run at the first message boundary after a monitor reports.</param>
     public static SimulationResult Run(TwinConfig config, IJournal journal, string runId,
-        Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null)
+        Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false)
     {
         IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
         if (journal is SqliteJournal sqlite) sqlite.RegisterManifests(EventCatalog.All);
         using (writer)
         {
             var clock = Stopwatch.StartNew();
-            (SimulationResult result, bool failed) = Execute(config, journal, writer, stop: null, onProgress, cancel, taps);
+            (SimulationResult result, bool failed) = Execute(config, journal, writer, stop: null, onProgress, cancel, taps, stopAtFirstViolation);
             writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
             return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds };
         }
@@ -42,13 +43,13 @@ public static class SimulationRunner
     /// invariant failed.
     /// </summary>
     internal static (SimulationResult Result, bool ModelFailed) Execute(TwinConfig config, IJournal? recoverFrom, IJournalWriter writer,
-        Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null)
+        Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false)
     {
         var clock = Stopwatch.StartNew();
         var system = new ActorSystem(config.Seed, guardianStrategy: SupervisorStrategy.StoppingEscalate);
-        MonitorSet monitors = MonitorSet.All();
+        MonitorSet monitors = MonitorSet.All(new MachineFacts(config.Kernel.Cpus, config.Kernel.NohzFull));
         system.Persistence.Attach(recoverFrom, writer, config.CheckpointEveryEvents);
-        system.Persistence.Taps.AddRange(monitors.Monitors);
+        system.Persistence.Taps.AddRange(monitors.Taps);
         if (taps is not null) system.Persistence.Taps.AddRange(taps);
         var violations = new List<Violation>();
         bool failed = false;
@@ -56,7 +57,8 @@ public static class SimulationRunner
         try
         {
             kernel = Kernel.Kernel.Boot(system, config.Kernel);
-            Drive(system, writer, config.Events, stop, onProgress, cancel);
+            Func<bool>? halt = stopAtFirstViolation ? () => monitors.ViolationCount > 0 || (stop?.Invoke() ?? false) : stop;
+            Drive(system, writer, config.Events, halt, onProgress, cancel);
         }
         catch (SimulationHaltedException e) when (e.InnerException is InvariantViolationException)
         {

@@ -31,7 +31,13 @@ public static class SummaryJson
                 w.WriteNumber("cpu", v.Cpu);
                 w.WriteNumber("mm", v.Mm);
                 w.WriteNumber("eventIndex", v.EventIndex);
+                w.WriteNumber("task", v.Task);
+                w.WriteStartArray("window");
+                w.WriteNumberValue(v.WindowStart);
+                w.WriteNumberValue(v.EventIndex);
+                w.WriteEndArray();
                 w.WriteString("message", v.Message);
+                w.WriteString("guarantee", v.Guarantee);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

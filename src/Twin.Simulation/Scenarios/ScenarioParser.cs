@@ -20,6 +20,9 @@ public sealed class ScenarioDefinition
 
     public required IReadOnlyList<Expectation> Expectations { get; init; }
 
+    /// <summary>Property ids the scenario is meant to violate (bug scenarios); informational, checked by tests.</summary>
+    public IReadOnlyList<string> ExpectedViolations { get; init; } = [];
+
     /// <summary>The scenario as JSON without comments, stored with the run so re-execution has it.</summary>
     public required string CanonicalJson { get; init; }
 
@@ -44,7 +47,7 @@ public static class ScenarioParser
 {
     private static readonly JsonDocumentOptions s_options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
-    private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "tasks"];
+    private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
     private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm"];
     private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "comment"];
@@ -95,6 +98,17 @@ public static class ScenarioParser
                     i++;
                 }
             }
+            if (root.TryGetProperty("set", out JsonElement set))
+            {
+                if (set.ValueKind != JsonValueKind.Object) throw new ConfigException($"{where}: set must be an object of config keys, e.g. {{\"kernel.stepNsMin\": 200}}");
+                foreach (JsonProperty p in set.EnumerateObject()) settings.Add((p.Name, Scalar(p.Value, $"{where}: set.{p.Name}"), $"{where}: set.{p.Name}"));
+            }
+            string[] expected = [];
+            if (root.TryGetProperty("expect", out JsonElement exp))
+            {
+                if (exp.ValueKind != JsonValueKind.Array) throw new ConfigException($"{where}: expect must be an array of property ids, e.g. [\"P-SC\"]");
+                expected = [.. exp.EnumerateArray().Select((e, i) => Scalar(e, $"{where}: expect[{i}]"))];
+            }
             if (root.TryGetProperty("faults", out JsonElement faults) && (faults.ValueKind != JsonValueKind.Array || faults.GetArrayLength() > 0))
             {
                 throw new ConfigException($"{where}: faults are not supported by this build yet; leave the array empty");
@@ -112,6 +126,7 @@ public static class ScenarioParser
                 Settings = settings,
                 Tasks = specs,
                 Expectations = expectations,
+                ExpectedViolations = expected,
                 CanonicalJson = Encoding.UTF8.GetString(canonical.ToArray()),
                 Where = where,
             };

@@ -1,0 +1,91 @@
+using Twin.Actors.Persistence;
+using Twin.Kernel;
+using Twin.Kernel.Events;
+using Twin.Kernel.Membarrier;
+
+namespace Twin.Checking.Monitors;
+
+/// <summary>
+/// P-PE and P-GE, the IPI side (kernel-model §3.6): for a PRIVATE_EXPEDITED (or _SYNC_CORE, _RSEQ)
+/// call, every other CPU whose rq->curr->mm is the caller's mm when membarrier reads it (b) runs a
+/// barrier handler between the entry (a) and exit (c) barriers; for GLOBAL_EXPEDITED, every other
+/// CPU running a user mm with GLOBAL_EXPEDITED in its runqueue state. The CPUs that must be hit are
+/// computed from the checker's own view, not from the call's journaled sample.
+/// </summary>
+public sealed class ExpeditedIpiMonitor : Monitor
+{
+    private readonly MembarrierCall[] _calls = new MembarrierCall[Limits.MaxCpus];
+
+    public override string Property => "P-PE";
+
+    public override string Guarantee =>
+        "membarrier(2): upon return from the system call, the calling thread has a guarantee that all its running thread siblings " +
+        "(for GLOBAL_EXPEDITED: all running threads of registered processes) have passed through a state where all memory accesses " +
+        "to user-space addresses match program order between entry to and return from the system call";
+
+    public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
+    {
+        if (Is(in evt, out MembarrierEntered me))
+        {
+            bool expedited = me.Cmd is MembarrierCmd.PrivateExpedited or MembarrierCmd.PrivateExpeditedSyncCore
+                or MembarrierCmd.PrivateExpeditedRseq or MembarrierCmd.GlobalExpedited;
+            _calls[me.Cpu] = new MembarrierCall { Active = expedited, Task = me.Task, Mm = me.Mm, Cmd = me.Cmd, Flags = me.Flags, CpuId = me.CpuId, Entered = meta.EventIndex };
+        }
+        else if (Is(in evt, out FullBarrier fb) && fb.Reason == BarrierReason.MembarrierEntry)
+        {
+            ref MembarrierCall call = ref _calls[fb.Cpu];
+            if (call.Active) call.BarrierA = meta.EventIndex;
+        }
+        else if (Is(in evt, out MembarrierSampled ms))
+        {
+            ref MembarrierCall call = ref _calls[ms.Cpu];
+            if (!call.Active || call.Sampled) return;
+            call.Sampled = true;
+            call.Required = Required(ms.Cpu, ref call);
+        }
+        else if (Is(in evt, out IpiHandled ih) && ih.Kind is IpiKind.Mb or IpiKind.SyncCore or IpiKind.Rseq)
+        {
+            ref MembarrierCall call = ref _calls[ih.From];
+            if (call.Active && call.Sampled && call.BarrierA > 0) call.Handled = call.Handled.With(ih.Cpu);
+        }
+        else if (Is(in evt, out FullBarrier exit) && exit.Reason == BarrierReason.MembarrierExit)
+        {
+            ref MembarrierCall call = ref _calls[exit.Cpu];
+            if (!call.Active || !call.Sampled) return;
+            bool global = call.Cmd == MembarrierCmd.GlobalExpedited;
+            for (int c = 0; c < View.Cpus; c++)
+            {
+                if (!call.Required.Test(c) || call.Handled.Test(c)) continue;
+                Report(in meta, c, call.Mm,
+                    $"membarrier({MembarrierCmd.Name(call.Cmd)}) from CPU {exit.Cpu} returns, but CPU {c}, running " +
+                    $"{(global ? "a registered process" : $"mm {call.Mm}")} when rq->curr was read, ran no barrier handler between (a) and (c)",
+                    task: call.Task, windowStart: call.Entered, property: global ? "P-GE" : "P-PE");
+            }
+            call.Active = false;
+        }
+        else if (Is(in evt, out MembarrierExited mx))
+        {
+            _calls[mx.Cpu].Active = false;
+        }
+    }
+
+    private CpuMask Required(int caller, ref MembarrierCall call)
+    {
+        CpuMask required = CpuMask.Empty;
+        if (call.Cmd == MembarrierCmd.GlobalExpedited)
+        {
+            for (int c = 0; c < View.Cpus; c++)
+            {
+                if (c != caller && (View.RqState[c] & MembarrierState.GlobalExpedited) != 0 && View.CurrMm(c) != KernelIds.None) required = required.With(c);
+            }
+            return required;
+        }
+        bool flagCpu = (call.Flags & MembarrierCmd.FlagCpu) != 0;
+        for (int c = 0; c < View.Cpus; c++)
+        {
+            if (View.CurrMm(c) != call.Mm) continue;
+            if (flagCpu ? c == call.CpuId : c != caller) required = required.With(c);
+        }
+        return required;
+    }
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Twin.Simulation.Config;
+
+namespace Twin.Cli.Commands;
+
+/// <summary>The config flags shared by run and soak: file, scenario, seed, events, cpus, arch, bugs, --set.</summary>
+public sealed class ConfigOptions
+{
+    public Option<string?> Config { get; } = new("--config") { Description = "JSON config file (keys: docs/config.md); default: built-in defaults, as config/default.json" };
+
+    public Option<string?> Scenario { get; } = new("--scenario") { Description = "scenario file (docs/scenarios.md): tasks and their steps instead of the random workload" };
+
+    public Option<ulong?> Seed { get; } = new("--seed") { Description = "seed of the run (overrides 'seed')" };
+
+    public Option<long?> Events { get; } = new("--events") { Description = "stop after this many journaled events (overrides 'run.events')" };
+
+    public Option<int?> Cpus { get; } = new("--cpus") { Description = "simulated CPUs, 1-256 (overrides 'cpus')" };
+
+    public Option<string?> Arch { get; } = new("--arch") { Description = "architecture profile: x86_64, x86_64-pti, arm64, powerpc, riscv (overrides 'arch')" };
+
+    public Option<string[]> Bug { get; } = new("--bug") { Description = "put a historical kernel bug back (B2 B3 B4 B5 B6 B8 B8b B11 B12 B21); repeatable" };
+
+    public Option<string[]> Set { get; } = new("--set") { Description = "override any config key: --set workload.processes=8 (repeatable)" };
+
+    public void AddTo(Command command, bool withSeed = true)
+    {
+        command.Add(Config);
+        command.Add(Scenario);
+        if (withSeed) command.Add(Seed);
+        command.Add(Events);
+        command.Add(Cpus);
+        command.Add(Arch);
+        command.Add(Bug);
+        command.Add(Set);
+    }
+
+    /// <summary>The effective config from the parsed flags.</summary>
+    public TwinConfig Load(ParseResult parse)
+    {
+        var overrides = new List<(string, string, string)>();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (parse.GetValue(Seed) is ulong s) overrides.Add(("seed", s.ToString(inv), "--seed"));
+        if (parse.GetValue(Events) is long e) overrides.Add(("run.events", e.ToString(inv), "--events"));
+        if (parse.GetValue(Cpus) is int c) overrides.Add(("cpus", c.ToString(inv), "--cpus"));
+        if (parse.GetValue(Arch) is string a) overrides.Add(("arch", a, "--arch"));
+        int bugIndex = 100;
+        foreach (string b in parse.GetValue(Bug) ?? []) overrides.Add(($"bugs.{bugIndex++}", b, $"--bug {b}"));
+        foreach (string assignment in parse.GetValue(Set) ?? [])
+        {
+            (string key, string value) = ConfigLoader.ParseAssignment(assignment);
+            overrides.Add((key, value, $"--set {assignment}"));
+        }
+        return ConfigLoader.Load(parse.GetValue(Config), overrides, parse.GetValue(Scenario));
+    }
+}
