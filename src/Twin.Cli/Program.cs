@@ -12,6 +12,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     ReplayCommand.Create(),
     SoakCommand.Create(),
     CheckCommand.Create(),
+    ExportCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

@@ -1,0 +1,56 @@
+using Twin.Actors;
+using Twin.Actors.Persistence;
+using Twin.Checking;
+using Twin.Kernel.Cpu;
+using Twin.Persistence;
+using Twin.Simulation.Config;
+using Twin.Simulation.Replay;
+using Twin.Simulation.Running;
+using Twin.Traces.Export;
+
+namespace Twin.Simulation.Export;
+
+/// <summary>
+/// Reads a journaled run into a <see cref="Timeline"/> for the exporters: a first replay finds the
+/// violations (and so the window worth looking at), a second records the window's events and each
+/// CPU's state when it opens.
+/// </summary>
+public static class TimelineRecorder
+{
+    /// <param name="window">Event indices to show; null: around the first violation, or the start of the run.</param>
+    public static Timeline Record(IJournal journal, RunInfo run, (long From, long To)? window = null)
+    {
+        SimulationResult checkedRun = RunReplay.Replay(journal, run);
+        (long from, long to) = window ?? Timeline.WindowFor(checkedRun.Violations, checkedRun.Events);
+        TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"{journal.Uri} run '{run.RunId}'");
+        var system = new ActorSystem(run.Seed);
+        var kernel = new Kernel.Kernel(config.Kernel);
+        var view = new KernelView();
+        var tap = new WindowTap(from, to, view, config.Kernel.Cpus);
+        system.Persistence.Taps.Add(tap);
+        system.Persistence.Taps.Add(view);
+        RunReplayer.Replay(system, journal, run, kernel.PropsForStream);
+        string title = $"Twin run {run.RunId} (seed {run.Seed}, {config.Kernel.Arch.Name}, {config.Kernel.Cpus} CPUs{(config.Kernel.Bugs == 0 ? "" : $", bugs {config.Kernel.Bugs}")}): events {from}–{to}";
+        return new Timeline(title, config.Kernel.Cpus, tap.Events, [.. checkedRun.Violations.Where(v => v.EventIndex >= from && v.EventIndex <= to)])
+        {
+            Start = tap.Start,
+        };
+    }
+
+    private sealed class WindowTap(long from, long to, KernelView view, int cpus) : EventTap
+    {
+        public List<TimelineEvent> Events { get; } = [];
+
+        public List<CpuStart> Start { get; } = [];
+
+        public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
+        {
+            long i = meta.EventIndex;
+            if (i == from)
+            {
+                for (int c = 0; c < cpus; c++) Start.Add(new CpuStart(view.Curr[c], view.Mode[c] == CpuMode.User, view.Lazy[c]));
+            }
+            if (i >= from && i <= to) Events.Add(new TimelineEvent(i, meta.TimestampNs, meta.Stream, evt));
+        }
+    }
+}
