@@ -13,6 +13,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     SoakCommand.Create(),
     CheckCommand.Create(),
     ExportCommand.Create(),
+    ShrinkCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

@@ -61,6 +61,9 @@ public sealed class Kernel
 
     public bool RecordSyscalls { get; set; }
 
+    /// <summary>Sees every step and fork (the shrinker records runs this way); null normally.</summary>
+    public IStepObserver? Observer { get; private set; }
+
     /// <summary>IPIs sent so far; IPI ids count from 1.</summary>
     public long IpisSent { get; private set; }
 
@@ -80,9 +83,9 @@ public sealed class Kernel
     internal void Register(MmActor mm) => _mms[mm.Id] = mm;
 
     /// <summary>Creates every actor of the machine; the workload starts as the system runs.</summary>
-    public static Kernel Boot(ActorSystem system, KernelConfig config)
+    public static Kernel Boot(ActorSystem system, KernelConfig config, IStepObserver? observer = null)
     {
-        var kernel = new Kernel(config) { _system = system };
+        var kernel = new Kernel(config) { _system = system, Observer = observer };
         for (int c = 0; c < config.Cpus; c++)
         {
             int cpu = c;
@@ -157,7 +160,8 @@ public sealed class Kernel
                 int id = _nextTask++;
                 if (t > 0) mm.UsersChanged(+1);
                 machine.CreateTask(id, tgid, mm.Id, kthread: false);
-                SetRuntime(new TaskRuntime(id, $"p{p}.t{t}", new RandomProgram(w, kthread: false, child: false, registers: t == 0), -1));
+                Observer?.OnBoot(id, tgid, kthread: false);
+                SetRuntime(new TaskRuntime(id, $"p{p}.t{t}", new RandomProgram(w, kthread: false, child: false, registers: t == 0, WorkloadRandom(id)), -1));
                 booted.Add(id);
             }
         }
@@ -165,7 +169,8 @@ public sealed class Kernel
         {
             int id = _nextTask++;
             machine.CreateTask(id, id, KernelIds.None, kthread: true);
-            SetRuntime(new TaskRuntime(id, $"kthread{k}", new RandomProgram(w, kthread: true, child: false, registers: false), -1));
+            Observer?.OnBoot(id, id, kthread: true);
+            SetRuntime(new TaskRuntime(id, $"kthread{k}", new RandomProgram(w, kthread: true, child: false, registers: false, WorkloadRandom(id)), -1));
             booted.Add(id);
         }
         return booted;
@@ -181,10 +186,14 @@ public sealed class Kernel
         Machine.CreateTask(child, child, mm.Id, kthread: false);
         if (reservedChild <= 0)
         {
-            SetRuntime(new TaskRuntime(child, $"child{child}", new RandomProgram(Config.Workload, kthread: false, child: true, registers: false), -1));
+            SetRuntime(new TaskRuntime(child, $"child{child}", new RandomProgram(Config.Workload, kthread: false, child: true, registers: false, WorkloadRandom(child)), -1));
         }
+        Observer?.OnFork(parent, child);
         return child;
     }
+
+    /// <summary>Task <paramref name="task"/>'s own random stream for its workload decisions, derived from the run's seed.</summary>
+    private DeterministicRandom WorkloadRandom(int task) => new(_system!.Seed ^ (0x9E3779B97F4A7C15UL * (ulong)task));
 
     /// <summary>A fresh mm, e.g. for exec; returns its id.</summary>
     internal int NewMm(int tgid) => SpawnMm(tgid, 0).Id;
@@ -249,6 +258,7 @@ public sealed class Kernel
 
     private void SetRuntime(TaskRuntime runtime)
     {
+        if (Observer is not null) runtime.Program = new ObservedProgram(runtime.Program, Observer, this);
         if (runtime.Task >= _runtimes.Length) Array.Resize(ref _runtimes, Math.Max(runtime.Task + 1, _runtimes.Length * 2));
         _runtimes[runtime.Task] = runtime;
     }

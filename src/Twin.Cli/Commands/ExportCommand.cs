@@ -32,7 +32,7 @@ public static class ExportCommand
             Timeline timeline = new BackgroundWork().Run($"export {info.RunId}", showBar: true, log, _ => TimelineRecorder.Record(journal, info, window));
             if (htmlPath is not null)
             {
-                WriteFile(htmlPath, stream =>
+                OutputFile.Write(htmlPath, stream =>
                 {
                     using var writer = new StreamWriter(stream);
                     HtmlExporter.Write(timeline, writer);
@@ -41,7 +41,7 @@ public static class ExportCommand
             }
             if (perfettoPath is not null)
             {
-                WriteFile(perfettoPath, stream => PerfettoExporter.Write(timeline, stream));
+                OutputFile.Write(perfettoPath, stream => PerfettoExporter.Write(timeline, stream));
                 log.Information("wrote {Path}: open it in ui.perfetto.dev", perfettoPath);
             }
             return ExitCodes.Ok;
@@ -58,20 +58,5 @@ public static class ExportCommand
             return (a, b);
         }
         throw new UsageException($"--events '{text}': expected A..B with 1 <= A <= B");
-    }
-
-    private static void WriteFile(string path, Action<Stream> write)
-    {
-        try
-        {
-            string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (dir is not null) Directory.CreateDirectory(dir);
-            using FileStream f = File.Create(path);
-            write(f);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"cannot write '{path}': {e.Message}");
-        }
     }
 }

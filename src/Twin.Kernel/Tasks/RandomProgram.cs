@@ -8,14 +8,18 @@ namespace Twin.Kernel.Tasks;
 /// membarrier command and flag, shootdowns, cross-modifying code before SYNC_CORE, rseq critical
 /// sections, fork/exec/exit of child processes and kthread_use_mm. Base processes never exec or
 /// exit, so the workload keeps its shape; children do both.
+/// Each task draws from its own stream (<paramref name="own"/>), not the kernel's: the kernel
+/// then draws the same values whether a step came from here or from a scenario file, so a
+/// recorded random run replays as a scenario with the same interleaving (what twin shrink needs).
 /// </summary>
-public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool child, bool registers) : TaskProgram
+public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool child, bool registers, DeterministicRandom own) : TaskProgram
 {
     private readonly Queue<Step> _queued = new();
     private bool _started;
 
-    public override bool TryNext(TaskRuntime task, Kernel kernel, DeterministicRandom random, out Step step)
+    public override bool TryNext(TaskRuntime task, Kernel kernel, DeterministicRandom kernelRandom, out Step step)
     {
+        DeterministicRandom random = own;
         if (!_started)
         {
             _started = true;

@@ -78,17 +78,7 @@ public static class ConfigLoader
             w.WriteNumber("checkpointEveryEvents", c.CheckpointEveryEvents);
             w.WriteEndObject();
             w.WriteStartObject("kernel");
-            w.WriteNumber("sliceNsMin", t.SliceNsMin);
-            w.WriteNumber("sliceNsMax", t.SliceNsMax);
-            w.WriteNumber("stepNsMin", t.StepNsMin);
-            w.WriteNumber("stepNsMax", t.StepNsMax);
-            w.WriteNumber("stallProbability", t.StallProbability);
-            w.WriteNumber("stallNsMax", t.StallNsMax);
-            w.WriteNumber("ipiNsMin", t.IpiNsMin);
-            w.WriteNumber("ipiNsMax", t.IpiNsMax);
-            w.WriteNumber("rcuPollNs", t.RcuPollNs);
-            w.WriteNumber("reschedOnIrqExit", t.ReschedOnIrqExit);
-            w.WriteNumber("iretOnSyscallReturn", t.IretOnSyscallReturn);
+            WriteTiming(w, t, "");
             w.WriteEndObject();
             w.WriteStartObject("workload");
             w.WriteNumber("processes", wl.Processes);
@@ -123,6 +113,22 @@ public static class ConfigLoader
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>The <c>kernel.*</c> timing keys as JSON properties named <paramref name="prefix"/> + key.</summary>
+    public static void WriteTiming(Utf8JsonWriter w, TimingConfig t, string prefix)
+    {
+        w.WriteNumber(prefix + "sliceNsMin", t.SliceNsMin);
+        w.WriteNumber(prefix + "sliceNsMax", t.SliceNsMax);
+        w.WriteNumber(prefix + "stepNsMin", t.StepNsMin);
+        w.WriteNumber(prefix + "stepNsMax", t.StepNsMax);
+        w.WriteNumber(prefix + "stallProbability", t.StallProbability);
+        w.WriteNumber(prefix + "stallNsMax", t.StallNsMax);
+        w.WriteNumber(prefix + "ipiNsMin", t.IpiNsMin);
+        w.WriteNumber(prefix + "ipiNsMax", t.IpiNsMax);
+        w.WriteNumber(prefix + "rcuPollNs", t.RcuPollNs);
+        w.WriteNumber(prefix + "reschedOnIrqExit", t.ReschedOnIrqExit);
+        w.WriteNumber(prefix + "iretOnSyscallReturn", t.IretOnSyscallReturn);
     }
 
     /// <summary>Parses a <c>--set key=value</c> argument.</summary>

@@ -43,7 +43,8 @@ public static class SimulationRunner
     /// invariant failed.
     /// </summary>
     internal static (SimulationResult Result, bool ModelFailed) Execute(TwinConfig config, IJournal? recoverFrom, IJournalWriter writer,
-        Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false)
+        Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
+        Kernel.Tasks.IStepObserver? observer = null)
     {
         var clock = Stopwatch.StartNew();
         var system = new ActorSystem(config.Seed, guardianStrategy: SupervisorStrategy.StoppingEscalate);
@@ -56,7 +57,7 @@ public static class SimulationRunner
         Kernel.Kernel? kernel = null;
         try
         {
-            kernel = Kernel.Kernel.Boot(system, config.Kernel);
+            kernel = Kernel.Kernel.Boot(system, config.Kernel, observer);
             Func<bool>? halt = stopAtFirstViolation ? () => monitors.ViolationCount > 0 || (stop?.Invoke() ?? false) : stop;
             Drive(system, writer, config.Events, halt, onProgress, cancel);
         }

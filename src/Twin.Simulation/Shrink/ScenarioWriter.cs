@@ -1,0 +1,90 @@
+using System.Text;
+using System.Text.Json;
+using Twin.Kernel;
+using Twin.Kernel.Membarrier;
+using Twin.Kernel.Tasks;
+
+namespace Twin.Simulation.Shrink;
+
+/// <summary>
+/// Writes a shrunk draft as a scenario file (docs/scenarios.md) that <c>twin run --scenario</c>
+/// reads back. Every timing key is written out, so the file fails the same way whatever
+/// config/default.json says later.
+/// </summary>
+public static class ScenarioWriter
+{
+    public static string Write(ShrinkResult shrunk, string origin)
+    {
+        Config.TwinConfig c = shrunk.Config;
+        TimingConfig t = c.Kernel.Timing;
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", $"{shrunk.Violation.Property}: shrunk from {origin}");
+            w.WriteString("description", $"twin shrink reduced {shrunk.OriginalTasks} tasks and {shrunk.OriginalSteps} steps to {shrunk.Draft.Tasks.Count} and {shrunk.Draft.StepCount} in {shrunk.Runs} runs. Violation: {shrunk.Violation.Message}");
+            w.WriteString("arch", c.Kernel.Arch.Name);
+            w.WriteNumber("cpus", shrunk.Draft.Cpus);
+            w.WriteNumber("seed", c.Seed);
+            if (c.Kernel.NohzFull) w.WriteBoolean("nohzFull", true);
+            w.WriteNumber("events", c.Events);
+            w.WriteStartArray("bugs");
+            foreach (BugSet b in Bugs.Each(c.Kernel.Bugs)) w.WriteStringValue(b.ToString());
+            w.WriteEndArray();
+            w.WriteStartArray("expect");
+            w.WriteStringValue(shrunk.Violation.Property);
+            w.WriteEndArray();
+            w.WriteStartObject("set");
+            Config.ConfigLoader.WriteTiming(w, t, "kernel.");
+            w.WriteEndObject();
+            w.WriteStartArray("tasks");
+            foreach (DraftTask task in shrunk.Draft.Tasks) WriteTask(w, task);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static void WriteTask(Utf8JsonWriter w, DraftTask task)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", task.Name);
+        if (task.Kthread) w.WriteBoolean("kthread", true);
+        else w.WriteString("process", task.Process);
+        if (task.Affinity >= 0) w.WriteNumber("cpu", task.Affinity);
+        w.WriteStartArray("steps");
+        foreach (DraftStep d in task.Steps) WriteStep(w, d);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteStep(Utf8JsonWriter w, DraftStep d)
+    {
+        Step s = d.Step;
+        w.WriteStartObject();
+        switch (s.Kind)
+        {
+            case StepKind.Spin: w.WriteNumber("spin_ns", s.Ns); break;
+            case StepKind.Rseq: w.WriteNumber("rseq_ns", s.Ns); break;
+            case StepKind.Sleep: w.WriteNumber("sleep_ns", s.Ns); break;
+            case StepKind.Yield: w.WriteBoolean("yield", true); break;
+            case StepKind.WriteCode: w.WriteBoolean("write_code", true); break;
+            case StepKind.Mprotect: w.WriteBoolean("mprotect", true); break;
+            case StepKind.Munmap: w.WriteBoolean("munmap", true); break;
+            case StepKind.Exec: w.WriteBoolean("exec", true); break;
+            case StepKind.Exit: w.WriteBoolean("exit", true); break;
+            case StepKind.UnuseMm: w.WriteBoolean("unuse_mm", true); break;
+            case StepKind.Fork: w.WriteString("fork", d.ForkTask); break;
+            case StepKind.UseMm: w.WriteString("use_mm", d.Process); break;
+            case StepKind.Membarrier:
+                w.WriteString("membarrier", MembarrierCmd.Name(s.Cmd));
+                if (s.Flags == MembarrierCmd.FlagCpu) w.WriteString("flags", "CPU");
+                else if (s.Flags != 0) w.WriteNumber("flags", s.Flags);
+                if (s.CpuId >= 0) w.WriteNumber("cpu", s.CpuId);
+                break;
+            default:
+                throw new InvalidOperationException($"step kind {s.Kind} has no scenario form");
+        }
+        w.WriteEndObject();
+    }
+}

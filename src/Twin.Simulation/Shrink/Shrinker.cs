@@ -1,0 +1,349 @@
+using Twin.Checking;
+using Twin.Kernel;
+using Twin.Kernel.Tasks;
+using Twin.Persistence;
+using Twin.Persistence.Memory;
+using Twin.Simulation.Config;
+using Twin.Simulation.Running;
+
+namespace Twin.Simulation.Shrink;
+
+/// <summary>What <see cref="Shrinker"/> found: the smallest failing scenario, and how it got there.</summary>
+public sealed record ShrinkResult(ScenarioDraft Draft, TwinConfig Config, Violation Violation, int OriginalTasks, int OriginalSteps, int Runs);
+
+/// <summary>
+/// Turns a failing run into a minimal scenario that still violates the same property. The run is
+/// re-executed once with a recorder, which writes down each task's steps up to the first
+/// violation; that draft is re-run as a scripted scenario (trying a few seeds, since scripted
+/// tasks draw less randomness than the random workload) and then shrunk greedily, in the manner
+/// of delta debugging: drop whole tasks, drop chunks of steps (halving the chunk size), shorten
+/// spins and sleeps, take away CPUs. A change is kept only if the scenario still fails the same way.
+/// </summary>
+public sealed class Shrinker
+{
+    private static readonly ulong[] s_extraSeeds = [.. Enumerable.Range(1, 24).Select(i => (ulong)i)];
+    private const long MinNs = 1_000;
+
+    private readonly TwinConfig _original;
+    private readonly string _property;
+    private readonly int _maxRuns;
+    private readonly Action<string>? _log;
+    private long _eventCap;
+    private ulong _seed;
+    private Violation? _last;
+    private int[]? _executed;
+
+    public int Runs { get; private set; }
+
+    private Shrinker(TwinConfig original, string property, int maxRuns, long eventCap, Action<string>? log)
+    {
+        _original = original;
+        _property = property;
+        _maxRuns = maxRuns;
+        _eventCap = eventCap;
+        _log = log;
+        _seed = original.Seed;
+    }
+
+    /// <summary>
+    /// Shrinks the failure of <paramref name="config"/>. <paramref name="property"/> picks which
+    /// violation to keep (default: the run's first). Returns null, with the reason, when the run
+    /// does not fail or its failure cannot be reproduced as a scenario.
+    /// </summary>
+    public static (ShrinkResult? Result, string? Reason) Shrink(TwinConfig config, string? property = null, int maxRuns = 2000, Action<string>? log = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRuns, 1);
+        (ScenarioDraft recorded, SimulationResult first) = RunRecorder.Record(config);
+        Violation? target = property is null ? first.Violations.FirstOrDefault() : first.Violations.FirstOrDefault(v => Same(v.Property, property));
+        if (target is null)
+        {
+            return (null, property is null ? "the run violates nothing" : $"the run does not violate {property}");
+        }
+        log?.Invoke($"recorded {recorded.Tasks.Count} tasks, {recorded.StepCount} steps up to the first {target.Property} at event {target.EventIndex}");
+        long cap = CapFor(config, target.EventIndex);
+        var shrinker = new Shrinker(config, target.Property, maxRuns, cap, log);
+        ScenarioDraft? draft = shrinker.Reproduce(recorded.Normalize());
+        if (draft is null)
+        {
+            return (null, $"the recorded steps do not reproduce {target.Property} as a scenario within {shrinker.Runs} runs");
+        }
+        draft = shrinker.Minimize(draft);
+        if (!shrinker.Fails(draft, shrinker._seed)) throw new InvalidOperationException("the shrunk scenario no longer fails");
+        draft = shrinker.TrimToExecuted(draft, shrinker._executed!);
+        if (!shrinker.Fails(draft, shrinker._seed)) throw new InvalidOperationException("the trimmed scenario no longer fails");
+        return (new ShrinkResult(draft, shrinker.ConfigFor(draft, shrinker._seed), shrinker._last!, recorded.Tasks.Count, recorded.StepCount, shrinker.Runs), null);
+    }
+
+    /// <summary>
+    /// How long a candidate may run: one still quiet at twice the recorded failure's event (plus
+    /// slack) is taken as not failing, which keeps the many failed attempts on big drafts cheap.
+    /// Small drafts go quiet by themselves once their tasks are out of steps.
+    /// </summary>
+    private static long CapFor(TwinConfig config, long violationEvent) => Math.Min(config.Events, violationEvent * 2 + 50_000);
+
+    /// <summary>Does property <paramref name="found"/> count as <paramref name="wanted"/>? The E-* checks of one guarantee are one family.</summary>
+    private static bool Same(string found, string wanted) =>
+        string.Equals(found, wanted, StringComparison.OrdinalIgnoreCase)
+        || (found.StartsWith("E-", StringComparison.Ordinal) && wanted.StartsWith("E-", StringComparison.OrdinalIgnoreCase));
+
+    private ScenarioDraft? Reproduce(ScenarioDraft recorded)
+    {
+        ScenarioDraft pinned = recorded;
+        ScenarioDraft unpinned = recorded.Unpinned();
+        // Unpinned with the run's seed first: that is the run itself, event for event.
+        foreach (ScenarioDraft d in new[] { unpinned, pinned })
+        {
+            foreach (ulong seed in s_extraSeeds.Prepend(_original.Seed).Distinct())
+            {
+                if (Runs >= _maxRuns) return null;
+                if (Fails(d, seed))
+                {
+                    _seed = seed;
+                    _log?.Invoke($"reproduced with seed {seed} ({(ReferenceEquals(d, pinned) ? "tasks pinned to their first CPU" : "tasks unpinned")}): {_last!.Property} at event {_last.EventIndex}");
+                    return d;
+                }
+            }
+        }
+        return null;
+    }
+
+    private ScenarioDraft Minimize(ScenarioDraft draft)
+    {
+        int restarts = 0;
+        while (Runs < _maxRuns)
+        {
+            (int, int, int) size = (draft.Tasks.Count, draft.StepCount, draft.Cpus);
+            Try(ref draft, DropTasks);
+            Try(ref draft, DropSteps);
+            Try(ref draft, MergeSteps);
+            Try(ref draft, ShortenSteps);
+            Try(ref draft, FewerCpus);
+            _log?.Invoke($"{draft.Tasks.Count} tasks, {draft.StepCount} steps, {draft.Cpus} CPUs after {Runs} runs");
+            if ((draft.Tasks.Count, draft.StepCount, draft.Cpus) != size) continue;
+            // Stuck: each removal changes the interleaving enough to lose the failure. Another
+            // seed gives the same steps another interleaving, and often new removals.
+            if (++restarts > 3 || !TryAnotherSeed(draft)) break;
+        }
+        return draft;
+    }
+
+    private bool TryAnotherSeed(ScenarioDraft draft)
+    {
+        ulong current = _seed;
+        foreach (ulong seed in s_extraSeeds.Where(x => x != current).Take(12))
+        {
+            if (Runs >= _maxRuns) return false;
+            if (Fails(draft, seed))
+            {
+                _seed = seed;
+                _log?.Invoke($"fails with seed {seed} too; shrinking on from there");
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void Try(ref ScenarioDraft draft, Func<ScenarioDraft, ScenarioDraft> pass)
+    {
+        int before = Runs;
+        draft = pass(draft).Normalize();
+        _log?.Invoke($"  {pass.Method.Name}: {draft.Tasks.Count} tasks, {draft.StepCount} steps, {draft.Cpus} CPUs ({Runs - before} runs)");
+    }
+
+    /// <summary>Drops chunks of tasks, halving the chunk size down to single tasks (ddmin over the task list).</summary>
+    private ScenarioDraft DropTasks(ScenarioDraft draft)
+    {
+        for (int chunk = Math.Max(1, draft.Tasks.Count / 2); Runs < _maxRuns; chunk = Math.Max(1, chunk / 2))
+        {
+            for (int from = draft.Tasks.Count - chunk; from >= 0 && Runs < _maxRuns; from -= chunk)
+            {
+                ScenarioDraft candidate = draft;
+                foreach (DraftTask t in draft.Tasks.Skip(from).Take(chunk)) candidate = candidate.WithoutTask(t.Name);
+                if (Accept(candidate, out ScenarioDraft kept)) draft = kept;
+            }
+            if (chunk == 1) break;
+        }
+        return draft;
+    }
+
+    private ScenarioDraft DropSteps(ScenarioDraft draft)
+    {
+        foreach (string name in draft.Tasks.Select(t => t.Name).ToList())
+        {
+            DraftTask? task = draft.Tasks.FirstOrDefault(t => t.Name == name);
+            if (task is null) continue;
+            draft = DropPrefixes(draft, name);
+            for (int chunk = Math.Max(1, task.Steps.Count / 2); chunk >= 1 && Runs < _maxRuns; chunk /= 2)
+            {
+                for (int from = ((draft.Tasks.FirstOrDefault(t => t.Name == name)?.Steps.Count ?? 0) - chunk); from >= 0 && Runs < _maxRuns; from -= chunk)
+                {
+                    ScenarioDraft candidate = draft.WithoutSteps(name, from, chunk);
+                    if (Accept(candidate, out ScenarioDraft kept)) draft = kept;
+                }
+                if (chunk == 1) break;
+            }
+        }
+        return draft;
+    }
+
+    /// <summary>Merges neighbouring spins (or sleeps) of a task into one: fewer steps, about the same timing.</summary>
+    /// <summary>
+    /// Cuts the longest leading run of a task's steps it can, by halving: what a task did long
+    /// before the failure rarely matters, and this costs log(n) runs where ddmin costs n.
+    /// </summary>
+    private ScenarioDraft DropPrefixes(ScenarioDraft draft, string name)
+    {
+        int Count(ScenarioDraft d) => d.Tasks.FirstOrDefault(t => t.Name == name)?.Steps.Count ?? 0;
+        for (int k = Count(draft) / 2; k >= 1 && Runs < _maxRuns; k = Math.Min(k, Count(draft)) / 2)
+        {
+            ScenarioDraft candidate = draft.WithoutSteps(name, 0, k);
+            if (Accept(candidate, out ScenarioDraft kept)) draft = kept;
+        }
+        return draft;
+    }
+
+    private ScenarioDraft MergeSteps(ScenarioDraft draft)
+    {
+        foreach (string name in draft.Tasks.Select(t => t.Name).ToList())
+        {
+            for (int i = 0; Runs < _maxRuns; i++)
+            {
+                DraftTask task = draft.Tasks.First(t => t.Name == name);
+                if (i + 1 >= task.Steps.Count) break;
+                Step a = task.Steps[i].Step, b = task.Steps[i + 1].Step;
+                if (a.Kind != b.Kind || a.Kind is not (StepKind.Spin or StepKind.Sleep or StepKind.Rseq)) continue;
+                var steps = task.Steps.ToList();
+                steps[i] = steps[i] with { Step = a with { Ns = a.Ns + b.Ns } };
+                steps.RemoveAt(i + 1);
+                ScenarioDraft candidate = draft.WithTask(task with { Steps = steps });
+                if (Accept(candidate, out ScenarioDraft kept))
+                {
+                    draft = kept;
+                    i--;
+                }
+            }
+        }
+        return draft;
+    }
+
+    private ScenarioDraft ShortenSteps(ScenarioDraft draft)
+    {
+        foreach (string name in draft.Tasks.Select(t => t.Name).ToList())
+        {
+            for (int i = 0; Runs < _maxRuns; i++)
+            {
+                DraftTask task = draft.Tasks.First(t => t.Name == name);
+                if (i >= task.Steps.Count) break;
+                Step s = task.Steps[i].Step;
+                if (s.Kind is not (StepKind.Spin or StepKind.Sleep or StepKind.Rseq) || s.Ns / 2 < MinNs) continue;
+                var steps = task.Steps.ToList();
+                steps[i] = steps[i] with { Step = s with { Ns = Round(s.Ns / 2) } };
+                ScenarioDraft candidate = draft.WithTask(task with { Steps = steps });
+                if (Accept(candidate, out ScenarioDraft kept)) draft = kept;
+            }
+        }
+        return draft;
+    }
+
+    private ScenarioDraft FewerCpus(ScenarioDraft draft)
+    {
+        while (draft.Cpus > Limits.MinCpus && Runs < _maxRuns)
+        {
+            int cpus = draft.Cpus - 1;
+            ScenarioDraft candidate = draft with
+            {
+                Cpus = cpus,
+                Tasks = [.. draft.Tasks.Select(t => t.Affinity >= cpus ? t with { Affinity = cpus - 1 } : t)],
+            };
+            if (!Accept(candidate, out ScenarioDraft kept)) break;
+            draft = kept;
+        }
+        return draft;
+    }
+
+    /// <summary>Durations read better round: 12345 becomes 12000.</summary>
+    private static long Round(long ns)
+    {
+        long unit = 1;
+        while (unit * 100 <= ns) unit *= 10;
+        return Math.Max(MinNs, ns / unit * unit);
+    }
+
+    /// <summary>
+    /// Does <paramref name="candidate"/> still fail? If so, <paramref name="kept"/> is it with the
+    /// tail the failing run never reached cut down to a slack as long again: a later removal may
+    /// make the failure come later and need a few of those steps, but rarely thousands.
+    /// </summary>
+    private bool Accept(ScenarioDraft candidate, out ScenarioDraft kept)
+    {
+        kept = candidate = candidate.Normalize();
+        if (!candidate.IsValid() || !Fails(candidate, _seed)) return false;
+        kept = TrimToExecuted(candidate, _executed!, slack: true);
+        return true;
+    }
+
+    /// <summary>
+    /// Cuts the steps no task reached before the run stopped, once shrinking is over. That is
+    /// free: a step never handed out changed nothing up to the failure. Forked tasks whose fork is cut go too, which
+    /// renumbers tasks, so that case is checked with a run.
+    /// </summary>
+    private ScenarioDraft TrimToExecuted(ScenarioDraft draft, int[] executed, bool slack = false)
+    {
+        int Keep(int i)
+        {
+            int n = i + 1 < executed.Length ? executed[i + 1] : 0;
+            return slack ? (n * 2) + 4 : n;
+        }
+        var tasks = draft.Tasks.Select((t, i) => t with { Steps = [.. t.Steps.Take(Keep(i))] }).ToList();
+        if (tasks.Zip(draft.Tasks).All(p => p.First.Steps.Count == p.Second.Steps.Count)) return draft;
+        var trimmed = draft with { Tasks = tasks };
+        var forked = tasks.SelectMany(t => t.Steps).Where(s => s.Step.Kind == StepKind.Fork).Select(s => s.ForkTask).ToHashSet();
+        List<DraftTask> orphans = [.. tasks.Where(t => t.Forked && !forked.Contains(t.Name))];
+        if (orphans.Count == 0) return trimmed;
+        if (slack) return draft;
+        foreach (DraftTask o in orphans) trimmed = trimmed.WithoutTask(o.Name);
+        int[] before = executed;
+        if (Runs < _maxRuns && trimmed.IsValid() && Fails(trimmed, _seed)) return trimmed;
+        _executed = before;
+        return draft;
+    }
+
+    private bool Fails(ScenarioDraft draft, ulong seed)
+    {
+        Runs++;
+        TwinConfig config = ConfigFor(draft, seed);
+        using IJournalWriter writer = new DiscardingJournal().StartRun(new RunStart($"shrink-{Runs}", seed, "{}", CodeVersion.Current, "shrink"));
+        var counter = new StepCounter(draft.Tasks.Count);
+        (SimulationResult result, bool _) = SimulationRunner.Execute(config, null, writer, stop: null, onProgress: null, CancellationToken.None,
+            stopAtFirstViolation: true, observer: counter);
+        Violation? v = result.Violations.FirstOrDefault(x => Same(x.Property, _property));
+        if (v is null) return false;
+        _last = v;
+        _executed = counter.Steps;
+        return true;
+    }
+
+    private TwinConfig ConfigFor(ScenarioDraft draft, ulong seed) => _original with
+    {
+        Seed = seed,
+        Events = _eventCap,
+        ScenarioJson = null,
+        Expectations = [],
+        Kernel = _original.Kernel with { Cpus = draft.Cpus, Tasks = draft.ToTaskSpecs() },
+    };
+}
+
+/// <summary>How many steps each scenario task (by id) was handed before the run stopped.</summary>
+internal sealed class StepCounter(int tasks) : IStepObserver
+{
+    public int[] Steps { get; } = new int[tasks + 1];
+
+    public void OnStep(Kernel.Kernel kernel, TaskRuntime task, int cpu, in Step step)
+    {
+        if (task.Task < Steps.Length) Steps[task.Task]++;
+    }
+
+    public void OnFork(int parent, int child)
+    {
+    }
+}
