@@ -14,6 +14,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     CheckCommand.Create(),
     ExportCommand.Create(),
     ShrinkCommand.Create(),
+    ImportCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);
@@ -31,7 +32,7 @@ try
     // Exceptions are ours to present (one line, no stack trace); SIGINT is handled by the verbs.
     return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
 }
-catch (Exception e) when (e is ConfigException or JournalException or UsageException)
+catch (Exception e) when (e is ConfigException or JournalException or UsageException or Twin.Traces.Ftrace.TraceFormatException)
 {
     Console.Error.WriteLine($"{verb}: {e.Message}");
     return ExitCodes.BadInput;

@@ -1,0 +1,118 @@
+using System.CommandLine;
+using System.Text.Json;
+using Serilog;
+using Spectre.Console;
+using Twin.Cli.Presentation;
+using Twin.Traces.Ftrace;
+
+namespace Twin.Cli.Commands;
+
+/// <summary>
+/// <c>twin import</c>: reads a real ftrace recording and reports what it holds. Reconstruction
+/// into a journal and checking come next (docs/trace-import.md says what is there so far).
+/// </summary>
+public static class ImportCommand
+{
+    private static readonly string[] s_tlbReasons = ["flush on task switch", "remote shootdown", "local shootdown", "local mm shootdown", "remote IPI send", "remote wrong CPU", "6", "other"];
+
+    public static Command Create()
+    {
+        var file = new Argument<string>("trace") { Description = "ftrace text: /sys/kernel/tracing/trace or trace-cmd report output" };
+        var strict = new Option<bool>("--strict") { Description = "stop at the first line that does not parse (exit 2)" };
+        var json = CommonOptions.Json();
+        var verbose = CommonOptions.Verbose();
+        var command = new Command("import", "Read a real kernel trace (ftrace text) and summarize it") { file, strict, json, verbose };
+        command.SetAction(parse =>
+        {
+            ILogger log = Logging.Create(parse.GetValue(verbose));
+            string path = parse.GetValue(file)!;
+            var summary = new TraceSummary();
+            ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, summary, parse.GetValue(strict)));
+            foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", path, u.Line, u.Reason, u.Text);
+            if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
+            if (parse.GetValue(json)) PrintJson(report, summary);
+            else PrintTable(report, summary);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static void PrintTable(ReadReport r, TraceSummary s)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"twin import {Markup.Escape(Path.GetFileName(r.Path))}").AddColumn("").AddColumn("");
+        table.AddRow("lines", $"{r.Lines:N0} ({r.Events:N0} events, {(r.Unparsed == 0 ? "[green]0[/]" : $"[red]{r.Unparsed:N0}[/]")} unparsed)");
+        table.AddRow("CPUs", $"{(r.Cpus > 0 ? r.Cpus : s.CpusSeen)} ({s.CpusSeen} seen), {s.TasksSeen} tasks");
+        table.AddRow("span", $"{(r.LastNs - r.FirstNs) / 1e6:N3} ms");
+        table.AddRow("lost", r.Overwritten + r.Lost == 0 ? "nothing" : $"[yellow]{r.Overwritten:N0} overwritten, {r.Lost:N0} lost: the trace starts mid-stream[/]");
+        table.AddRow("scheduler", $"{s.Count(TraceEventKind.SchedSwitch):N0} switches, {s.Count(TraceEventKind.SchedWakeup) + s.Count(TraceEventKind.SchedWakeupNew):N0} wakeups, "
+            + $"{s.Count(TraceEventKind.SchedProcessFork)} forks, {s.Count(TraceEventKind.SchedProcessExec)} execs, {s.Count(TraceEventKind.SchedProcessExit)} exits");
+        foreach ((int cmd, (long calls, long ok, long failed)) in s.Membarrier)
+        {
+            table.AddRow($"membarrier {Markup.Escape(TraceSummary.CommandName(cmd))}", $"{calls:N0} calls, {ok:N0} returned ≥ 0, {failed:N0} -errno");
+        }
+        table.AddRow("IPIs", $"{s.Count(TraceEventKind.IpiSendCpu):N0} ipi_send_cpu, {s.Count(TraceEventKind.IpiSendCpumask):N0} ipi_send_cpumask, {s.Count(TraceEventKind.CsdQueueCpu):N0} csd_queue_cpu");
+        table.AddRow("IPI callbacks", string.Join(", ", Enum.GetValues<CsdFunc>().Where(f => s.Callbacks(f) > 0).Select(f => $"{Name(f)} {s.Callbacks(f):N0}")));
+        table.AddRow("tlb_flush", string.Join(", ", s.TlbFlushesByReason.Select((n, i) => (n, i)).Where(p => p.n > 0).Select(p => $"{s_tlbReasons[p.i]} ({p.i}) {p.n:N0}")));
+        AnsiConsole.Write(table);
+    }
+
+    private static string Name(CsdFunc f) => f switch
+    {
+        CsdFunc.FlushTlbFunc => "flush_tlb_func",
+        CsdFunc.IpiMb => "ipi_mb",
+        CsdFunc.IpiSyncCore => "ipi_sync_core",
+        CsdFunc.IpiRseq => "ipi_rseq",
+        CsdFunc.IpiSyncRqState => "ipi_sync_rq_state",
+        _ => "other",
+    };
+
+    private static void PrintJson(ReadReport r, TraceSummary s)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var w = new Utf8JsonWriter(stdout))
+        {
+            w.WriteStartObject();
+            w.WriteString("command", "twin import");
+            w.WriteString("trace", r.Path);
+            w.WriteNumber("lines", r.Lines);
+            w.WriteNumber("events", r.Events);
+            w.WriteNumber("unparsed", r.Unparsed);
+            w.WriteStartArray("firstUnparsed");
+            foreach (UnparsedLine u in r.FirstUnparsed)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("line", u.Line);
+                w.WriteString("reason", u.Reason);
+                w.WriteString("text", u.Text);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("cpus", r.Cpus > 0 ? r.Cpus : s.CpusSeen);
+            w.WriteNumber("tasks", s.TasksSeen);
+            w.WriteNumber("overwritten", r.Overwritten);
+            w.WriteNumber("lost", r.Lost);
+            w.WriteNumber("spanNs", r.LastNs - r.FirstNs);
+            w.WriteStartObject("events");
+            foreach (TraceEventKind k in Enum.GetValues<TraceEventKind>()) w.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(k.ToString()), s.Count(k));
+            w.WriteEndObject();
+            w.WriteStartObject("membarrier");
+            foreach ((int cmd, (long calls, long ok, long failed)) in s.Membarrier)
+            {
+                w.WriteStartObject(TraceSummary.CommandName(cmd));
+                w.WriteNumber("calls", calls);
+                w.WriteNumber("ok", ok);
+                w.WriteNumber("failed", failed);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteStartObject("ipiCallbacks");
+            foreach (CsdFunc f in Enum.GetValues<CsdFunc>()) w.WriteNumber(Name(f), s.Callbacks(f));
+            w.WriteEndObject();
+            w.WriteStartArray("tlbFlushesByReason");
+            foreach (long n in s.TlbFlushesByReason) w.WriteNumberValue(n);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        stdout.WriteByte((byte)'\n');
+    }
+}

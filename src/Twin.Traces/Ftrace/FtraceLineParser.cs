@@ -1,0 +1,464 @@
+using System.Globalization;
+
+namespace Twin.Traces.Ftrace;
+
+/// <summary>What a line of ftrace text is.</summary>
+public enum LineKind : byte
+{
+    /// <summary>An event, in the record.</summary>
+    Event,
+    /// <summary>Blank, a comment, a trace-cmd preamble, a stack-trace continuation: nothing to do.</summary>
+    Skip,
+    /// <summary><c>CPU:n [LOST m EVENTS]</c>: <see cref="LineFacts.Cpu"/> lost <see cref="LineFacts.Count"/>.</summary>
+    Lost,
+    /// <summary><c>##### CPU n buffer started ####</c>: that CPU's events start here.</summary>
+    BufferStarted,
+    /// <summary><c># entries-in-buffer/entries-written: A/B #P:N</c> or <c>cpus=N</c>.</summary>
+    Header,
+    /// <summary>Not a form the importer knows; <see cref="LineFacts.Error"/> says why.</summary>
+    Unparsed,
+}
+
+/// <summary>What a non-event line says.</summary>
+public struct LineFacts
+{
+    public int Cpu;
+    public long Count;
+    public int Cpus;
+    public long Written;
+    public string? Error;
+}
+
+/// <summary>
+/// Parses one line of <c>/sys/kernel/tracing/trace</c> or <c>trace-cmd report</c> text, in every
+/// layout of docs/trace-import.md: TGID column or not, 4–5 (up to 8) flag characters or none,
+/// comms with spaces and dashes, syscall events without an event name, masks as hex words or lists.
+/// Works on spans and allocates nothing.
+/// </summary>
+public static class FtraceLineParser
+{
+    public static LineKind Parse(ReadOnlySpan<char> line, ref TraceRecord r, ref LineFacts facts)
+    {
+        facts.Error = null;
+        ReadOnlySpan<char> t = line.TrimEnd();
+        if (t.IsEmpty) return LineKind.Skip;
+        ReadOnlySpan<char> s = t.TrimStart();
+        if (s[0] == '#') return s.StartsWith("#####") ? BufferStarted(s, ref facts) : Header(s, ref facts);
+        if (s.StartsWith("cpus=")) return Int(s[5..], out facts.Cpus) ? LineKind.Header : Fail(ref facts, "cpus= without a number");
+        if (s.StartsWith("version =") || (s.StartsWith("CPU ") && s.EndsWith("is empty")) || s.StartsWith("=>") || s.StartsWith("<stack trace>"))
+        {
+            return LineKind.Skip;
+        }
+        if (s.StartsWith("CPU:")) return Lost(s, ref facts);
+        return Event(t, ref r, ref facts);
+    }
+
+    private static LineKind Fail(ref LineFacts facts, string why)
+    {
+        facts.Error = why;
+        return LineKind.Unparsed;
+    }
+
+    private static LineKind Header(ReadOnlySpan<char> s, ref LineFacts facts)
+    {
+        int e = s.IndexOf("entries-written:");
+        if (e >= 0)
+        {
+            ReadOnlySpan<char> rest = s[(e + "entries-written:".Length)..].TrimStart();
+            int slash = rest.IndexOf('/');
+            int end = rest.IndexOf(' ');
+            if (slash > 0 && long.TryParse(rest[..slash], NumberStyles.None, CultureInfo.InvariantCulture, out long inBuffer)
+                && long.TryParse(end > slash ? rest[(slash + 1)..end] : rest[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long written))
+            {
+                facts.Count = inBuffer;
+                facts.Written = written;
+            }
+            int p = s.IndexOf("#P:");
+            if (p >= 0 && Int(s[(p + 3)..], out int cpus)) facts.Cpus = cpus;
+            return LineKind.Header;
+        }
+        return LineKind.Skip;
+    }
+
+    private static LineKind BufferStarted(ReadOnlySpan<char> s, ref LineFacts facts)
+    {
+        int c = s.IndexOf("CPU ");
+        if (c < 0) return LineKind.Skip;
+        ReadOnlySpan<char> rest = s[(c + 4)..];
+        int sp = rest.IndexOf(' ');
+        return sp > 0 && Int(rest[..sp], out facts.Cpu) ? LineKind.BufferStarted : Fail(ref facts, "CPU buffer marker without a CPU number");
+    }
+
+    private static LineKind Lost(ReadOnlySpan<char> s, ref LineFacts facts)
+    {
+        // CPU:3 [LOST 42 EVENTS]
+        int sp = s.IndexOf(' ');
+        int lost = s.IndexOf("[LOST ");
+        if (sp < 5 || lost < 0 || !Int(s[4..sp], out facts.Cpu)) return Fail(ref facts, "CPU:n [LOST m EVENTS] marker malformed");
+        ReadOnlySpan<char> n = s[(lost + 6)..];
+        int end = n.IndexOf(' ');
+        return end > 0 && long.TryParse(n[..end], NumberStyles.None, CultureInfo.InvariantCulture, out facts.Count)
+            ? LineKind.Lost : Fail(ref facts, "CPU:n [LOST m EVENTS] marker malformed");
+    }
+
+    private static LineKind Event(ReadOnlySpan<char> t, ref TraceRecord r, ref LineFacts facts)
+    {
+        // The CPU column "[NNN]" anchors the line: before it TASK-PID and maybe (TGID), after it flags, time, event.
+        int open = CpuBracket(t);
+        if (open < 0) return Fail(ref facts, "no [CPU] column");
+        int close = t[open..].IndexOf(']') + open;
+        if (!Int(t[(open + 1)..close], out r.Cpu)) return Fail(ref facts, "bad CPU number");
+        ReadOnlySpan<char> who = t[..open].TrimEnd();
+        r.Tgid = -1;
+        if (who.EndsWith(")"))
+        {
+            int lp = who.LastIndexOf('(');
+            if (lp < 0) return Fail(ref facts, "unbalanced TGID column");
+            ReadOnlySpan<char> tg = who[(lp + 1)..^1].Trim();
+            if (!tg.IsEmpty && tg[0] != '-' && !Int(tg, out r.Tgid)) return Fail(ref facts, "bad TGID");
+            who = who[..lp].TrimEnd();
+        }
+        int dash = who.LastIndexOf('-');
+        if (dash < 0 || !Int(who[(dash + 1)..], out r.Pid)) return Fail(ref facts, "no TASK-PID before the CPU column");
+
+        ReadOnlySpan<char> rest = t[(close + 1)..].TrimStart();
+        int sp = rest.IndexOf(' ');
+        if (sp < 0) return Fail(ref facts, "line ends after the CPU column (truncated?)");
+        ReadOnlySpan<char> token = rest[..sp];
+        if (!token.EndsWith(":"))
+        {
+            if (!IsFlags(token)) return Fail(ref facts, "neither irq flags nor a timestamp after the CPU column");
+            rest = rest[sp..].TrimStart();
+            sp = rest.IndexOf(' ');
+            if (sp < 0) return Fail(ref facts, "line ends after the flags (truncated?)");
+            token = rest[..sp];
+        }
+        if (!token.EndsWith(":") || !Timestamp(token[..^1], out r.TimeNs)) return Fail(ref facts, "no timestamp");
+        return Body(rest[sp..].TrimStart(), ref r, ref facts);
+    }
+
+    /// <summary>Index of the '[' of the first "[digits]" in the line.</summary>
+    private static int CpuBracket(ReadOnlySpan<char> t)
+    {
+        for (int i = t.IndexOf('['); i >= 0 && i < t.Length;)
+        {
+            int j = i + 1;
+            while (j < t.Length && char.IsAsciiDigit(t[j])) j++;
+            if (j > i + 1 && j < t.Length && t[j] == ']') return i;
+            int next = t[(i + 1)..].IndexOf('[');
+            if (next < 0) return -1;
+            i += next + 1;
+        }
+        return -1;
+    }
+
+    private static bool IsFlags(ReadOnlySpan<char> f)
+    {
+        if (f.Length is < 4 or > 8) return false;
+        foreach (char c in f)
+        {
+            if (!(char.IsAsciiLetter(c) || char.IsAsciiDigit(c) || c == '.')) return false;
+        }
+        return true;
+    }
+
+    private static bool Timestamp(ReadOnlySpan<char> s, out long ns)
+    {
+        ns = 0;
+        int dot = s.IndexOf('.');
+        if (dot < 0) return long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out ns);
+        if (!long.TryParse(s[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out long sec)) return false;
+        ReadOnlySpan<char> frac = s[(dot + 1)..];
+        if (frac.IsEmpty || frac.Length > 9 || !long.TryParse(frac, NumberStyles.None, CultureInfo.InvariantCulture, out long f)) return false;
+        for (int i = frac.Length; i < 9; i++) f *= 10;
+        ns = (sec * 1_000_000_000) + f;
+        return true;
+    }
+
+    private static LineKind Body(ReadOnlySpan<char> b, ref TraceRecord r, ref LineFacts facts)
+    {
+        if (b.StartsWith("sys_"))
+        {
+            int paren = b.IndexOf('(');
+            int arrow = b.IndexOf(" -> ");
+            int colon = b.IndexOf(':');
+            if (paren > 0 && (colon < 0 || paren < colon)) return SyscallEnter(b[..paren], b[(paren + 1)..], ref r, ref facts);
+            if (arrow > 0 && (colon < 0 || arrow < colon)) return SyscallExit(b[..arrow], b[(arrow + 4)..], ref r, ref facts);
+        }
+        int c = b.IndexOf(':');
+        if (c <= 0) return Fail(ref facts, "no event name");
+        ReadOnlySpan<char> name = b[..c];
+        if (c + 1 < b.Length && b[c + 1] != ' ')
+        {
+            // perf script names the system too: "sched:sched_switch: ..."
+            int c2 = b[(c + 1)..].IndexOf(':');
+            if (c2 > 0)
+            {
+                name = b[(c + 1)..(c + 1 + c2)];
+                c += 1 + c2;
+            }
+        }
+        ReadOnlySpan<char> body = b[(c + 1)..].Trim();
+        r.Kind = KindOf(name);
+        return r.Kind switch
+        {
+            TraceEventKind.SchedSwitch => SchedSwitch(body, ref r, ref facts),
+            TraceEventKind.SchedWakeup or TraceEventKind.SchedWakeupNew or TraceEventKind.SchedWaking =>
+                Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "target_cpu=", out r.TargetCpu), "wakeup without pid= or target_cpu="),
+            TraceEventKind.SchedMigrateTask => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "dest_cpu=", out r.TargetCpu), "sched_migrate_task without pid= or dest_cpu="),
+            TraceEventKind.SchedProcessFork => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "child_pid=", out r.Other), "sched_process_fork without pid= or child_pid="),
+            TraceEventKind.SchedProcessExec => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "old_pid=", out r.Other), "sched_process_exec without pid= or old_pid="),
+            TraceEventKind.SchedProcessExit => Need(ref facts, Field(body, " pid=", out r.Task), "sched_process_exit without pid="),
+            TraceEventKind.TlbFlush => TlbFlush(body, ref r, ref facts),
+            TraceEventKind.IpiSendCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu), "ipi_send_cpu without cpu="),
+            TraceEventKind.IpiSendCpumask => Cpumask(body, ref r, ref facts),
+            TraceEventKind.CsdQueueCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu) && Func(body, ref r), "csd_queue_cpu without cpu= or func="),
+            TraceEventKind.CsdFunctionEntry or TraceEventKind.CsdFunctionExit => Need(ref facts, Func(body, ref r), "csd_function event without func="),
+            TraceEventKind.IrqVectorEntry or TraceEventKind.IrqVectorExit => Need(ref facts, Field(body, "vector=", out r.Vector), "irq vector event without vector="),
+            _ => LineKind.Event,
+        };
+    }
+
+    private static LineKind Need(ref LineFacts facts, bool ok, string why) => ok ? LineKind.Event : Fail(ref facts, why);
+
+    private static TraceEventKind KindOf(ReadOnlySpan<char> name) => name switch
+    {
+        "sched_switch" => TraceEventKind.SchedSwitch,
+        "sched_wakeup" => TraceEventKind.SchedWakeup,
+        "sched_wakeup_new" => TraceEventKind.SchedWakeupNew,
+        "sched_waking" => TraceEventKind.SchedWaking,
+        "sched_migrate_task" => TraceEventKind.SchedMigrateTask,
+        "sched_process_fork" => TraceEventKind.SchedProcessFork,
+        "sched_process_exec" => TraceEventKind.SchedProcessExec,
+        "sched_process_exit" => TraceEventKind.SchedProcessExit,
+        "tlb_flush" => TraceEventKind.TlbFlush,
+        "ipi_send_cpu" => TraceEventKind.IpiSendCpu,
+        "ipi_send_cpumask" => TraceEventKind.IpiSendCpumask,
+        "csd_queue_cpu" => TraceEventKind.CsdQueueCpu,
+        "csd_function_entry" => TraceEventKind.CsdFunctionEntry,
+        "csd_function_exit" => TraceEventKind.CsdFunctionExit,
+        _ when IsVector(name, "_entry") => TraceEventKind.IrqVectorEntry,
+        _ when IsVector(name, "_exit") => TraceEventKind.IrqVectorExit,
+        _ => TraceEventKind.Other,
+    };
+
+    private static bool IsVector(ReadOnlySpan<char> name, string suffix) =>
+        name.EndsWith(suffix) && name[..^suffix.Length] is "call_function" or "call_function_single" or "reschedule" or "local_timer"
+            or "irq_work" or "x86_platform_ipi" or "spurious_apic" or "error_apic" or "threshold_apic" or "deferred_error_apic" or "thermal_apic";
+
+    private static LineKind SchedSwitch(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
+    {
+        int arrow = body.IndexOf("==>");
+        if (arrow < 0) return Fail(ref facts, "sched_switch without ==>");
+        ReadOnlySpan<char> prev = body[..arrow], next = body[(arrow + 3)..];
+        if (Field(prev, "prev_pid=", out r.Task) && Field(next, "next_pid=", out r.Other))
+        {
+            int st = prev.IndexOf("prev_state=");
+            if (st < 0) return Fail(ref facts, "sched_switch without prev_state=");
+            r.PrevState = State(Word(prev[(st + "prev_state=".Length)..]));
+            return LineKind.Event;
+        }
+        // trace-cmd's plugin layout: "comm:pid [prio] STATE ==> comm:pid [prio]"
+        int pb = prev.LastIndexOf('[');
+        int nb = next.IndexOf('[');
+        if (pb > 0 && nb > 0 && PidBeforeBracket(prev[..pb], out r.Task) && PidBeforeBracket(next[..nb], out r.Other))
+        {
+            int pe = prev.LastIndexOf(']');
+            r.PrevState = State(prev[(pe + 1)..].Trim());
+            return LineKind.Event;
+        }
+        return Fail(ref facts, "sched_switch without prev_pid= and next_pid=");
+    }
+
+    private static bool PidBeforeBracket(ReadOnlySpan<char> s, out int pid)
+    {
+        s = s.Trim();
+        int colon = s.LastIndexOf(':');
+        pid = 0;
+        return colon >= 0 && Int(s[(colon + 1)..], out pid);
+    }
+
+    /// <summary>0 when the task stayed runnable (R, R+, or 0 / 0x100 in raw mode), 1 when it blocked.</summary>
+    private static int State(ReadOnlySpan<char> s)
+    {
+        if (s.IsEmpty || s[0] == 'R') return 0;
+        if (char.IsAsciiDigit(s[0]) && long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out long v)) return (v & 0xFF) == 0 ? 0 : 1;
+        return 1;
+    }
+
+    private static LineKind TlbFlush(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
+    {
+        // pages:%ld reason:%s (%d): key on the trailing "(N)"; the strings changed across kernels.
+        int p = body.IndexOf("pages:");
+        int lp = body.LastIndexOf('(');
+        if (p < 0 || lp < 0 || !body.EndsWith(")")) return Fail(ref facts, "tlb_flush without pages: or (reason)");
+        if (!long.TryParse(Word(body[(p + 6)..]), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out r.Pages)) return Fail(ref facts, "tlb_flush pages: not a number");
+        return Int(body[(lp + 1)..^1], out r.Reason) ? LineKind.Event : Fail(ref facts, "tlb_flush reason (N) not a number");
+    }
+
+    private static LineKind Cpumask(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
+    {
+        int k = body.IndexOf("cpumask=");
+        if (k < 0) return Fail(ref facts, "ipi_send_cpumask without cpumask=");
+        ReadOnlySpan<char> m = body[(k + 8)..];
+        int end = m.IndexOf(' ');
+        if (end >= 0) m = m[..end];
+        return ParseMask(m, out r.Mask, out r.MaskWide) ? LineKind.Event : Fail(ref facts, "cpumask is neither hex words nor a CPU list");
+    }
+
+    /// <summary>A cpumask as the kernel prints it (hex 32-bit words, "00000000,00000003") or as a list ("0-1,4"); may be empty.</summary>
+    public static bool ParseMask(ReadOnlySpan<char> m, out ulong mask, out bool wide)
+    {
+        mask = 0;
+        wide = false;
+        if (m.IsEmpty) return true;
+        if (LooksLikeHexWords(m))
+        {
+            // Rightmost word is CPUs 0-31.
+            int bit = 0;
+            for (int end = m.Length; end > 0;)
+            {
+                int comma = m[..end].LastIndexOf(',');
+                ReadOnlySpan<char> word = m[(comma + 1)..end];
+                if (!uint.TryParse(word, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint w)) return false;
+                if (bit < 64) mask |= (ulong)w << bit;
+                else if (w != 0) wide = true;
+                bit += 32;
+                end = comma < 0 ? 0 : comma;
+            }
+            return true;
+        }
+        foreach (Range part in m.Split(','))
+        {
+            ReadOnlySpan<char> p = m[part];
+            int dash = p.IndexOf('-');
+            int lo, hi;
+            if (dash < 0)
+            {
+                if (!Int(p, out lo)) return false;
+                hi = lo;
+            }
+            else if (!Int(p[..dash], out lo) || !Int(p[(dash + 1)..], out hi) || hi < lo)
+            {
+                return false;
+            }
+            for (int c = lo; c <= hi; c++)
+            {
+                if (c < 64) mask |= 1UL << c;
+                else wide = true;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Hex words are 8 digits each ("00000003"); a list such as "0" or "3" is shorter.</summary>
+    private static bool LooksLikeHexWords(ReadOnlySpan<char> m)
+    {
+        foreach (Range part in m.Split(','))
+        {
+            if (m[part].Length != 8 || m[part].Contains('-')) return false;
+        }
+        return true;
+    }
+
+    private static bool Func(ReadOnlySpan<char> body, ref TraceRecord r)
+    {
+        int k = body.IndexOf("func=");
+        if (k < 0) return false;
+        ReadOnlySpan<char> f = body[(k + 5)..];
+        int end = f.IndexOfAny(", ");
+        if (end >= 0) f = f[..end];
+        int plus = f.IndexOf('+');
+        if (plus >= 0) f = f[..plus];
+        r.Func = f switch
+        {
+            "flush_tlb_func" => CsdFunc.FlushTlbFunc,
+            "ipi_mb" => CsdFunc.IpiMb,
+            "ipi_sync_core" => CsdFunc.IpiSyncCore,
+            "ipi_rseq" => CsdFunc.IpiRseq,
+            "ipi_sync_rq_state" => CsdFunc.IpiSyncRqState,
+            _ => CsdFunc.Other,
+        };
+        return true;
+    }
+
+    private static LineKind SyscallEnter(ReadOnlySpan<char> name, ReadOnlySpan<char> args, ref TraceRecord r, ref LineFacts facts)
+    {
+        if (name is not "sys_membarrier")
+        {
+            r.Kind = TraceEventKind.OtherSyscall;
+            return LineKind.Event;
+        }
+        r.Kind = TraceEventKind.SysEnterMembarrier;
+        if (!args.EndsWith(")")) return Fail(ref facts, "sys_membarrier( without closing parenthesis (truncated?)");
+        args = args[..^1];
+        // New kernels print values < 10 in decimal and the rest as 0x..; old ones print bare hex.
+        bool bareHex = args.IndexOf("0x") < 0;
+        r.Cmd = r.Flags = 0;
+        r.CpuId = -1;
+        foreach (Range part in args.Split(','))
+        {
+            ReadOnlySpan<char> kv = args[part].Trim();
+            int colon = kv.IndexOf(':');
+            if (colon < 0) return Fail(ref facts, "sys_membarrier argument without ':'");
+            if (!SyscallValue(kv[(colon + 1)..].Trim(), bareHex, out long v)) return Fail(ref facts, "sys_membarrier argument not a number");
+            switch (kv[..colon])
+            {
+                case "cmd": r.Cmd = (int)v; break;
+                case "flags": r.Flags = (int)v; break;
+                case "cpu_id": r.CpuId = (int)v; break;
+            }
+        }
+        return LineKind.Event;
+    }
+
+    private static LineKind SyscallExit(ReadOnlySpan<char> name, ReadOnlySpan<char> ret, ref TraceRecord r, ref LineFacts facts)
+    {
+        if (name is not "sys_membarrier")
+        {
+            r.Kind = TraceEventKind.OtherSyscall;
+            return LineKind.Event;
+        }
+        r.Kind = TraceEventKind.SysExitMembarrier;
+        return SyscallValue(ret.Trim(), bareHex: true, out r.Ret) ? LineKind.Event : Fail(ref facts, "sys_membarrier -> value not a number");
+    }
+
+    private static bool SyscallValue(ReadOnlySpan<char> v, bool bareHex, out long value)
+    {
+        value = 0;
+        if (v.StartsWith("0x"))
+        {
+            if (!ulong.TryParse(v[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong u)) return false;
+            value = (long)u;
+            return true;
+        }
+        if (bareHex && ulong.TryParse(v, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong h))
+        {
+            value = (long)h;
+            return true;
+        }
+        return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
+    }
+
+    /// <summary>
+    /// The integer after <paramref name="key"/> (e.g. "target_cpu=002"), up to the next space or
+    /// comma. A key starting with a space (" pid=") is searched from the end, so a comm before it
+    /// may hold anything, and also matches at the very start of the body.
+    /// </summary>
+    private static bool Field(ReadOnlySpan<char> body, string key, out int value)
+    {
+        value = 0;
+        int k = key[0] == ' ' ? body.LastIndexOf(key) : body.IndexOf(key);
+        if (k >= 0) return Int(Word(body[(k + key.Length)..]), out value);
+        return key[0] == ' ' && body.StartsWith(key.AsSpan(1)) && Int(Word(body[(key.Length - 1)..]), out value);
+    }
+
+    private static ReadOnlySpan<char> Word(ReadOnlySpan<char> s)
+    {
+        int end = s.IndexOfAny(" ,");
+        return end < 0 ? s : s[..end];
+    }
+
+    private static bool Int(ReadOnlySpan<char> s, out int value) =>
+        int.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
+}

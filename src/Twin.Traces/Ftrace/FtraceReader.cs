@@ -1,0 +1,124 @@
+using System.Text;
+
+namespace Twin.Traces.Ftrace;
+
+/// <summary>Receives each event of a trace, in file order.</summary>
+public interface ITraceSink
+{
+    void OnEvent(in TraceRecord record);
+}
+
+/// <summary>A trace file the importer cannot read at all (empty, binary, not ftrace text); the message names it.</summary>
+public sealed class TraceFormatException(string message) : Exception(message);
+
+/// <summary>A line the importer could not parse.</summary>
+public sealed record UnparsedLine(long Line, string Reason, string Text);
+
+/// <summary>What reading a trace found besides its events.</summary>
+public sealed record ReadReport
+{
+    public required string Path { get; init; }
+    public long Lines { get; init; }
+    public long Events { get; init; }
+    public long Unparsed { get; init; }
+    /// <summary>The first few unparsed lines, with why.</summary>
+    public IReadOnlyList<UnparsedLine> FirstUnparsed { get; init; } = [];
+    /// <summary>CPU count from <c>#P:N</c> or <c>cpus=N</c>; 0 if the trace does not say.</summary>
+    public int Cpus { get; init; }
+    /// <summary>entries-written minus entries-in-buffer: events the ring buffer overwrote before the dump.</summary>
+    public long Overwritten { get; init; }
+    /// <summary>Sum of <c>CPU:n [LOST m EVENTS]</c>.</summary>
+    public long Lost { get; init; }
+    public long FirstNs { get; init; }
+    public long LastNs { get; init; }
+}
+
+/// <summary>
+/// Streams an ftrace text file line by line into a sink: memory does not grow with the file.
+/// Lines it cannot parse are counted (the first few kept with their line numbers) and reading goes
+/// on, unless <c>strict</c>.
+/// </summary>
+public static class FtraceReader
+{
+    private const int KeepUnparsed = 5;
+
+    /// <exception cref="TraceFormatException">the file is missing, empty, binary, or has no event line at all; or, strict, a line does not parse.</exception>
+    public static ReadReport Read(string path, ITraceSink sink, bool strict = false)
+    {
+        if (!File.Exists(path)) throw new TraceFormatException($"trace file '{path}' does not exist");
+        try
+        {
+            using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+            return Read(reader, path, sink, strict);
+        }
+        catch (IOException e)
+        {
+            throw new TraceFormatException($"trace file '{path}' cannot be read: {e.Message}");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new TraceFormatException($"trace file '{path}' cannot be read: {e.Message}");
+        }
+    }
+
+    public static ReadReport Read(TextReader reader, string path, ITraceSink sink, bool strict = false)
+    {
+        var record = default(TraceRecord);
+        var facts = default(LineFacts);
+        var unparsed = new List<UnparsedLine>();
+        long lines = 0, events = 0, bad = 0, lost = 0, overwritten = 0, firstNs = -1, lastNs = 0;
+        int cpus = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lines++;
+            if (line.Contains('\0')) throw new TraceFormatException($"{path}:{lines}: binary data (a NUL byte); expected ftrace text (/sys/kernel/tracing/trace or trace-cmd report)");
+            record = default;
+            LineKind kind = FtraceLineParser.Parse(line, ref record, ref facts);
+            switch (kind)
+            {
+                case LineKind.Event:
+                    record.Line = lines;
+                    events++;
+                    if (firstNs < 0) firstNs = record.TimeNs;
+                    lastNs = record.TimeNs;
+                    sink.OnEvent(in record);
+                    break;
+                case LineKind.Header:
+                    if (facts.Cpus > 0) cpus = facts.Cpus;
+                    if (facts.Written > facts.Count) overwritten = facts.Written - facts.Count;
+                    facts = default;
+                    break;
+                case LineKind.Lost:
+                    lost += facts.Count;
+                    break;
+                case LineKind.Unparsed:
+                    if (strict) throw new TraceFormatException($"{path}:{lines}: {facts.Error}: {Excerpt(line)}");
+                    bad++;
+                    if (unparsed.Count < KeepUnparsed) unparsed.Add(new UnparsedLine(lines, facts.Error!, Excerpt(line)));
+                    break;
+            }
+        }
+        if (lines == 0) throw new TraceFormatException($"{path}: empty file; expected ftrace text");
+        if (events == 0)
+        {
+            string first = unparsed.Count > 0 ? $" (line {unparsed[0].Line}: {unparsed[0].Reason})" : "";
+            throw new TraceFormatException($"{path}: no trace event in {lines} lines{first}; expected ftrace text (/sys/kernel/tracing/trace or trace-cmd report)");
+        }
+        return new ReadReport
+        {
+            Path = path,
+            Lines = lines,
+            Events = events,
+            Unparsed = bad,
+            FirstUnparsed = unparsed,
+            Cpus = cpus,
+            Overwritten = overwritten,
+            Lost = lost,
+            FirstNs = firstNs,
+            LastNs = lastNs,
+        };
+    }
+
+    private static string Excerpt(string line) => line.Length <= 120 ? line.Trim() : line[..117].Trim() + "...";
+}

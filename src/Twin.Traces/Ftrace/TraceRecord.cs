@@ -1,0 +1,76 @@
+namespace Twin.Traces.Ftrace;
+
+/// <summary>The trace events the importer understands (docs/trace-import.md); anything else is <see cref="Other"/>.</summary>
+public enum TraceEventKind : byte
+{
+    Other,
+    SchedSwitch,
+    SchedWakeup,
+    SchedWakeupNew,
+    SchedWaking,
+    SchedMigrateTask,
+    SchedProcessFork,
+    SchedProcessExec,
+    SchedProcessExit,
+    TlbFlush,
+    IpiSendCpu,
+    IpiSendCpumask,
+    CsdQueueCpu,
+    CsdFunctionEntry,
+    CsdFunctionExit,
+    /// <summary>x86 irq_vectors <c>*_entry</c> (call_function, call_function_single, reschedule, ...).</summary>
+    IrqVectorEntry,
+    IrqVectorExit,
+    SysEnterMembarrier,
+    SysExitMembarrier,
+    /// <summary>Another syscall, printed without an event name (<c>sys_x(...)</c>, <c>sys_x -> 0x..</c>).</summary>
+    OtherSyscall,
+}
+
+/// <summary>The IPI callback a <c>csd_*</c> event names (kernel/sched/membarrier.c, arch/x86/mm/tlb.c).</summary>
+public enum CsdFunc : byte
+{
+    Other,
+    FlushTlbFunc,
+    IpiMb,
+    IpiSyncCore,
+    IpiRseq,
+    IpiSyncRqState,
+}
+
+/// <summary>
+/// One parsed trace line. A value type reused by the reader, so parsing allocates nothing per
+/// line; which fields mean something depends on <see cref="Kind"/>.
+/// </summary>
+public struct TraceRecord
+{
+    public long Line;
+    public int Pid;
+    /// <summary>From the TGID column; -1 when absent or <c>(-------)</c>.</summary>
+    public int Tgid;
+    public int Cpu;
+    public long TimeNs;
+    public TraceEventKind Kind;
+
+    /// <summary>sched_switch: prev; wakeup/migrate/exit/fork parent/exec: the task.</summary>
+    public int Task;
+    /// <summary>sched_switch: next; fork: child; exec: old_pid.</summary>
+    public int Other;
+    /// <summary>sched_switch prev_state: 0 running (R, R+), else the task blocked.</summary>
+    public int PrevState;
+    /// <summary>wakeup: target_cpu; migrate: dest_cpu; ipi_send_cpu / csd_queue_cpu: cpu.</summary>
+    public int TargetCpu;
+    /// <summary>ipi_send_cpumask: the CPUs (up to 64; wider masks set <see cref="MaskWide"/>).</summary>
+    public ulong Mask;
+    public bool MaskWide;
+    public CsdFunc Func;
+    /// <summary>irq vector number, e.g. 251 call_function_single.</summary>
+    public int Vector;
+    /// <summary>membarrier entry.</summary>
+    public int Cmd, Flags, CpuId;
+    /// <summary>membarrier exit: the return value (-errno on error).</summary>
+    public long Ret;
+    /// <summary>tlb_flush: pages (-1 = TLB_FLUSH_ALL) and reason number.</summary>
+    public long Pages;
+    public int Reason;
+}

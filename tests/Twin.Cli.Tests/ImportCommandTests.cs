@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Twin.Persistence.Tests;
+
+namespace Twin.Cli.Tests;
+
+/// <summary>twin import on the real recordings and on files that are not traces.</summary>
+public sealed class ImportCommandTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static string Repo(string relative)
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Twin.sln"))) dir = Path.GetDirectoryName(dir);
+        return Path.Combine(dir!, relative);
+    }
+
+    [Fact]
+    public void a_real_recording_imports_and_reports_its_membarrier_calls_and_ipis()
+    {
+        var import = TwinProcess.Run(_dir.Path, "import", Repo("replays/ftrace/mix-2t-global.trace"), "--json");
+        Assert.True(import.ExitCode == 0, import.Stderr);
+        JsonElement j = import.Json;
+        Assert.Equal(0, j.GetProperty("unparsed").GetInt64());
+        Assert.Equal(2, j.GetProperty("cpus").GetInt32());
+        Assert.Equal(120, j.GetProperty("membarrier").GetProperty("GLOBAL_EXPEDITED").GetProperty("calls").GetInt64());
+        Assert.True(j.GetProperty("ipiCallbacks").GetProperty("ipi_mb").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void a_file_that_is_not_a_trace_is_bad_input_named_with_its_path()
+    {
+        File.WriteAllText(_dir.File("notes.txt"), "shopping list\nmilk\n");
+        var import = TwinProcess.Run(_dir.Path, "import", "notes.txt");
+        Assert.Equal(2, import.ExitCode);
+        Assert.Contains("notes.txt: no trace event in 2 lines", import.Stderr);
+        Assert.DoesNotContain("   at ", import.Stderr);
+
+        var missing = TwinProcess.Run(_dir.Path, "import", "absent.trace");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("'absent.trace' does not exist", missing.Stderr);
+    }
+
+    [Fact]
+    public void strict_stops_at_the_first_bad_line()
+    {
+        File.WriteAllText(_dir.File("cut.trace"), "  x-1 [001] d..1.   1.000000: sched_waking: comm=x pid=1 prio=120 target_cpu=001\n  x-1 [001] d..1.   1.00");
+        Assert.Equal(0, TwinProcess.Run(_dir.Path, "import", "cut.trace").ExitCode);
+        var strict = TwinProcess.Run(_dir.Path, "import", "cut.trace", "--strict");
+        Assert.Equal(2, strict.ExitCode);
+        Assert.Contains("cut.trace:2:", strict.Stderr);
+    }
+}
