@@ -9,13 +9,6 @@ public sealed class ExportCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string Repo(string relative)
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Twin.sln"))) dir = Path.GetDirectoryName(dir);
-        return Path.Combine(dir!, relative);
-    }
-
     private static string Chromium()
     {
         foreach (string c in new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" })
@@ -28,7 +21,7 @@ public sealed class ExportCommandTests : IDisposable
     [Fact]
     public void the_html_of_a_counterexample_renders_in_headless_chromium()
     {
-        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", Repo("config/scenarios/bugs/B8.json"), "--journal", "sqlite:b8.db", "--json");
+        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/bugs/B8.json"), "--journal", "sqlite:b8.db", "--json");
         Assert.Equal(1, run.ExitCode);
         var export = TwinProcess.Run(_dir.Path, "export", "sqlite:b8.db", "--html", "b8.html", "--perfetto", "b8.json");
         Assert.True(export.ExitCode == 0, export.Stderr);

@@ -10,17 +10,10 @@ public sealed class ImportCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string Repo(string relative)
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Twin.sln"))) dir = Path.GetDirectoryName(dir);
-        return Path.Combine(dir!, relative);
-    }
-
     [Fact]
     public void a_real_recording_imports_and_reports_its_membarrier_calls_and_ipis()
     {
-        var import = TwinProcess.Run(_dir.Path, "import", Repo("replays/ftrace/mix-2t-global.trace"), "--json");
+        var import = TwinProcess.Run(_dir.Path, "import", TwinProcess.Repo("replays/ftrace/mix-2t-global.trace"), "--json");
         Assert.True(import.ExitCode == 0, import.Stderr);
         JsonElement j = import.Json;
         Assert.Equal(0, j.GetProperty("unparsed").GetInt64());

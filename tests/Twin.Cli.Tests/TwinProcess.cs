@@ -13,6 +13,14 @@ public sealed class TwinProcess
         public JsonElement Json => JsonDocument.Parse(Stdout).RootElement;
     }
 
+    /// <summary>A path inside the repository (the folder holding Twin.sln).</summary>
+    public static string Repo(string relative)
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Twin.sln"))) dir = Path.GetDirectoryName(dir);
+        return Path.Combine(dir!, relative);
+    }
+
     public static ProcessStartInfo StartInfo(string workDir, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
