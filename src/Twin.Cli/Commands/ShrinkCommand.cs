@@ -55,6 +55,8 @@ public static class ShrinkCommand
                 Console.WriteLine($"{shrunk.Violation.Property}: {shrunk.OriginalTasks} tasks / {shrunk.OriginalSteps} steps shrunk to "
                     + $"{shrunk.Draft.Tasks.Count} tasks / {shrunk.Draft.StepCount} steps on {shrunk.Draft.Cpus} CPUs in {shrunk.Runs} runs");
                 Console.WriteLine($"wrote {path}; run it with: twin run --scenario {path}");
+                Console.WriteLine();
+                Console.Write(scenario);
             }
             return ExitCodes.Ok;
         });
