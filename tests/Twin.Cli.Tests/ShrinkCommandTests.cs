@@ -3,7 +3,7 @@ using Twin.Persistence.Tests;
 
 namespace Twin.Cli.Tests;
 
-/// <summary>twin shrink end to end: soak finds a bug, shrink writes a scenario, run fails on it.</summary>
+/// <summary>twin shrink end to end: soak finds a bug, shrink writes a scenario, run fails on it, export draws it.</summary>
 public sealed class ShrinkCommandTests : IDisposable
 {
     private readonly TempDir _dir = new();
@@ -24,10 +24,17 @@ public sealed class ShrinkCommandTests : IDisposable
         Assert.True(s.GetProperty("steps").GetInt32() < s.GetProperty("originalSteps").GetInt32());
         string property = s.GetProperty("property").GetString()!;
 
-        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", "min.json", "--journal", "none:", "--json");
+        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", "min.json", "--journal", "sqlite:min.db", "--json");
         Assert.Equal(1, run.ExitCode);
         using JsonDocument result = JsonDocument.Parse(run.Stdout);
         Assert.Contains(result.RootElement.GetProperty("violations").EnumerateArray(), v => v.GetProperty("property").GetString() == property);
+
+        // The shrunk counterexample, as a person would look at it.
+        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:min.db", "--html", "min.html");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.Contains(property, File.ReadAllText(_dir.File("min.html")));
+        HeadlessChromium.Screenshot(_dir.File("min.html"), _dir.File("min.png"), _dir.File("chrome-profile"));
+        HeadlessChromium.AssertDrawn(_dir.File("min.png"));
     }
 
     [Fact]
