@@ -15,6 +15,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     ExportCommand.Create(),
     ShrinkCommand.Create(),
     ImportCommand.Create(),
+    LitmusCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

@@ -24,6 +24,9 @@ public sealed record KernelConfig
     /// <summary>Tasks of a scenario file; when set, they replace the random workload.</summary>
     public IReadOnlyList<TaskSpec>? Tasks { get; init; }
 
+    /// <summary>A kernel barrier left out, for litmus experiments (0: none); see <see cref="Events.BarrierReason"/>.</summary>
+    public Events.BarrierReason OmitBarrier { get; init; }
+
     public bool Has(BugSet bug) => (Bugs & bug) != 0;
 }
 

@@ -24,6 +24,10 @@ public sealed class ScenarioParserTests
     [InlineData("""{ "faults": [ { "drop": "ipi" } ], "tasks": [ __ ] }""", "faults are not supported by this build yet")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": -4 }] } ] }""", "steps[0] = -4 is out of range")]
     [InlineData("""{ "tasks": [ __ """, "is not valid JSON")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "store": "x" }] } ] }""", "a store needs a value")]
+    [InlineData("""{ "tasks": [ { "name": "k", "kthread": true, "steps": [{ "load": "x", "into": "r1" }] } ] }""", "a kernel thread cannot take a 'load' step")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] }, { "name": "v", "process": "p", "steps": [{ "load": "y", "into": "r1" }] } ] }""", "register 'r1' is already loaded by task 'u'")]
+    [InlineData("""{ "forbid": { "r9": 0 }, "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] } ] }""", "forbid names register 'r9'")]
     public void a_bad_scenario_is_refused_naming_the_place(string json, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => ScenarioParser.Parse(json.Replace("__", Ok), "scenario 'test.json'"));

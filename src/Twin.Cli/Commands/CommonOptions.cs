@@ -12,4 +12,16 @@ public static class CommonOptions
     public static Option<bool> Verbose() => new("--verbose") { Description = "debug-level log lines on stderr" };
 
     public static Option<string?> RunId() => new("--run") { Description = "the run to use (default: the journal's latest)" };
+
+    /// <summary>A <c>--seeds A..B</c> range.</summary>
+    public static (ulong First, ulong Last) ParseSeeds(string text)
+    {
+        string[] parts = text.Split("..");
+        if (parts.Length == 2 && ulong.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong a)
+            && ulong.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong b) && b >= a)
+        {
+            return (a, b);
+        }
+        throw new UsageException($"--seeds '{text}': expected A..B with A <= B, e.g. 1..200");
+    }
 }

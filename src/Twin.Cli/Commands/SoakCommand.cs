@@ -33,23 +33,12 @@ public static class SoakCommand
         command.SetAction(parse =>
         {
             TwinConfig config = options.Load(parse);
-            (ulong a, ulong b) = ParseSeeds(parse.GetValue(seeds)!);
+            (ulong a, ulong b) = CommonOptions.ParseSeeds(parse.GetValue(seeds)!);
             int n = parse.GetValue(workers);
             if (n < 1 || n > 256) throw new UsageException($"--workers {n}: must be between 1 and 256");
             return Execute(config, a, b, n, parse.GetValue(first), parse.GetValue(journal), parse.GetValue(json), parse.GetValue(verbose));
         });
         return command;
-    }
-
-    private static (ulong, ulong) ParseSeeds(string text)
-    {
-        string[] parts = text.Split("..");
-        if (parts.Length == 2 && ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong a)
-            && ulong.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong b) && b >= a)
-        {
-            return (a, b);
-        }
-        throw new UsageException($"--seeds '{text}': expected A..B with A <= B, e.g. 1..200");
     }
 
     private static int Execute(TwinConfig config, ulong firstSeed, ulong lastSeed, int workers, bool first, string? journal, bool json, bool verbose)

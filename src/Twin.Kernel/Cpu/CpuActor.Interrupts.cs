@@ -99,16 +99,16 @@ public sealed partial class CpuActor
         switch (kind)
         {
             case IpiKind.Mb:
-                Persist(new FullBarrier(Id, BarrierReason.IpiHandler));
+                Barrier(BarrierReason.IpiHandler);
                 break;
             case IpiKind.SyncCore:
                 // ipi_sync_core: smp_mb() first, then sync_core_before_usermode(). B4: the old x86
                 // version returned early in interrupt context, trusting the IRET that may never come.
-                Persist(new FullBarrier(Id, BarrierReason.IpiHandler));
+                Barrier(BarrierReason.IpiHandler);
                 if (!(inIrq && _kernel.Config.Has(BugSet.B4) && _arch.HasSysret)) SyncCoreBeforeUsermode(CoreSerializeReason.IpiSyncCore);
                 break;
             case IpiKind.Rseq:
-                Persist(new FullBarrier(Id, BarrierReason.IpiHandler));
+                Barrier(BarrierReason.IpiHandler);
                 if (!KernelIds.IsIdle(State.Curr))
                 {
                     TaskRuntime t = Current;
@@ -124,7 +124,7 @@ public sealed partial class CpuActor
                 if (!KernelIds.IsIdle(State.Curr) && CurrentMm == mm)
                 {
                     Persist(new RqMembarrierStateSet(Id, _kernel.Mm(mm).State.MembarrierState, RqStateReason.IpiSyncRqState));
-                    Persist(new FullBarrier(Id, BarrierReason.IpiHandler));
+                    Barrier(BarrierReason.IpiHandler);
                 }
                 break;
             case IpiKind.FlushTlb:

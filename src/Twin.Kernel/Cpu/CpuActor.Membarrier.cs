@@ -153,7 +153,7 @@ public sealed partial class CpuActor
     /// <summary>(a): "system call entry is not a mb"; matches the barriers after rq->curr changes in the scheduler.</summary>
     private void MembarrierEntryBarrier()
     {
-        Persist(new FullBarrier(Id, BarrierReason.MembarrierEntry));
+        Barrier(BarrierReason.MembarrierEntry);
         ContinueAfter(StepNs(), CpuPhase.MbIpis);
     }
 
@@ -223,7 +223,7 @@ public sealed partial class CpuActor
     /// <summary>(c): "exit from system call is not a mb"; matches the barriers before rq->curr changes in the scheduler.</summary>
     private void MembarrierExitBarrier()
     {
-        Persist(new FullBarrier(Id, BarrierReason.MembarrierExit));
+        Barrier(BarrierReason.MembarrierExit);
         UnlockIpiMutex();
         MembarrierReturn(0);
     }
@@ -253,7 +253,7 @@ public sealed partial class CpuActor
         if (mm.State.Users == 1 || _kernel.Config.Cpus == 1)
         {
             Persist(new RqMembarrierStateSet(Id, mm.State.MembarrierState, RqStateReason.RegisterLocal));
-            Persist(new FullBarrier(Id, BarrierReason.RegisterSync));
+            Barrier(BarrierReason.RegisterSync);
             ContinueAfter(StepNs(), CpuPhase.RegReady);
             return;
         }

@@ -32,6 +32,15 @@ public sealed partial class CpuActor
         NextUserStep();
     }
 
+    /// <summary>
+    /// A full barrier (smp_mb or an equivalent) of the kernel path <paramref name="reason"/>, unless
+    /// the config removes that barrier for a litmus experiment (<c>litmus.omitBarrier</c>).
+    /// </summary>
+    private void Barrier(BarrierReason reason)
+    {
+        if (reason != _kernel.Config.OmitBarrier) Persist(new FullBarrier(Id, reason));
+    }
+
     /// <summary>The user task takes its next step (in user mode).</summary>
     private void NextUserStep()
     {
@@ -57,6 +66,14 @@ public sealed partial class CpuActor
                 break;
             case StepKind.WriteCode:
                 Persist(new CodeWritten(Id, State.Curr, CurrentMm));
+                ContinueAfter(StepNs(), CpuPhase.UserNext);
+                break;
+            case StepKind.Store:
+                Persist(new UserStored(Id, State.Curr, step.Target, step.Cmd));
+                ContinueAfter(StepNs(), CpuPhase.UserNext);
+                break;
+            case StepKind.Load:
+                Persist(new UserLoaded(Id, State.Curr, step.Target, step.Cmd));
                 ContinueAfter(StepNs(), CpuPhase.UserNext);
                 break;
             default:
@@ -98,7 +115,7 @@ public sealed partial class CpuActor
                 break;
             case StepKind.Exit:
                 // exit_mm(): mmgrab_lazy_tlb; task_lock; smp_mb__after_spinlock() (scenario D; B2 drops it).
-                if (!_kernel.Config.Has(BugSet.B2)) Persist(new FullBarrier(Id, BarrierReason.ExitMm));
+                if (!_kernel.Config.Has(BugSet.B2)) Barrier(BarrierReason.ExitMm);
                 ContinueAfter(StepNs(), CpuPhase.ExitMmClear);
                 break;
             default:
@@ -145,7 +162,7 @@ public sealed partial class CpuActor
         int fresh = _kernel.NewMm(_kernel.Tasks.Get(task).Tgid);
         // membarrier_exec_mmap(): smp_mb() "to guarantee that no memory access prior to exec is
         // reordered after clearing this state", then mm and runqueue state to 0.
-        Persist(new FullBarrier(Id, BarrierReason.ExecMmap));
+        Barrier(BarrierReason.ExecMmap);
         _kernel.Mm(fresh).SetMembarrierState(0, replace: true);
         Persist(new RqMembarrierStateSet(Id, 0, RqStateReason.ExecMmap));
         _kernel.Machine.SetTaskMm(task, fresh, MmChangeReason.Exec);
@@ -250,14 +267,14 @@ public sealed partial class CpuActor
             SyncCoreBeforeUsermode(CoreSerializeReason.SyncCore);
         }
         IrqsOn();
-        if (!_kernel.Config.Has(BugSet.B3)) Persist(new FullBarrier(Id, BarrierReason.MmdropLazyTlb));
+        if (!_kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.MmdropLazyTlb);
         ContinueAfter(StepNs(), CpuPhase.KernelNext);
     }
 
     /// <summary>kthread_unuse_mm(): smp_mb__after_spinlock() (scenario E's (d)), then tsk->mm = NULL and lazy again.</summary>
     private void KthreadUnuseMm()
     {
-        if (!_kernel.Config.Has(BugSet.B3)) Persist(new FullBarrier(Id, BarrierReason.KthreadUnuseMm));
+        if (!_kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.KthreadUnuseMm);
         ContinueAfter(StepNs(), CpuPhase.UnuseMmClear);
     }
 

@@ -32,7 +32,7 @@ public sealed partial class CpuActor
         _irqsOff = true;
         Timers.Cancel(SliceTimer);
         // rq_lock(); smp_mb__after_spinlock(): pairs with membarrier's exit barrier (c).
-        Persist(new FullBarrier(Id, BarrierReason.SchedSpinlock));
+        Barrier(BarrierReason.SchedSpinlock);
         if (!KernelIds.IsIdle(prev))
         {
             // prepare_task_switch(): rseq_preempt(prev).
@@ -87,7 +87,7 @@ public sealed partial class CpuActor
     /// </summary>
     private void FinishTaskSwitch()
     {
-        if (_arch.SwitchToIsFullBarrier) Persist(new FullBarrier(Id, BarrierReason.SwitchTo));
+        if (_arch.SwitchToIsFullBarrier) Barrier(BarrierReason.SwitchTo);
         int prevMm = State.PrevMm;
         if (prevMm != KernelIds.NoPrevMm)
         {
@@ -97,7 +97,7 @@ public sealed partial class CpuActor
             {
                 SyncCoreBeforeUsermode(CoreSerializeReason.SyncCore);
             }
-            Persist(new FullBarrier(Id, BarrierReason.MmdropLazyTlb));
+            Barrier(BarrierReason.MmdropLazyTlb);
         }
         IrqsOn();
         ResumeCurrent();

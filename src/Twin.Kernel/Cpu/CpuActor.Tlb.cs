@@ -35,7 +35,7 @@ public sealed partial class CpuActor
             // write only if this CPU missed a flush while lazy.
             if (!wasLazy) return false;
             // x86's smp_mb() before reading tlb_gen; other architectures' switch_mm return early here.
-            if (_arch.IsX86) Persist(new FullBarrier(Id, BarrierReason.UnlazyTlbGen));
+            if (_arch.IsX86) Barrier(BarrierReason.UnlazyTlbGen);
             long gen = _kernel.Mm(next).State.TlbGen;
             if (State.LocalTlbGen == gen)
             {
@@ -58,7 +58,7 @@ public sealed partial class CpuActor
             MmActor mm = _kernel.Mm(next);
             mm.CpumaskSetCpu(Id);
             // A locked RMW is a full barrier on x86 only; riscv's set_bit is an unordered AMO.
-            if (_arch.IsX86) Persist(new FullBarrier(Id, BarrierReason.AtomicRmw));
+            if (_arch.IsX86) Barrier(BarrierReason.AtomicRmw);
             nextGen = mm.State.TlbGen;
         }
         _switchTlbGen = nextGen;
@@ -80,7 +80,7 @@ public sealed partial class CpuActor
     {
         if (_arch.Cr3WriteSerializes)
         {
-            Persist(new FullBarrier(Id, BarrierReason.Cr3Write));
+            Barrier(BarrierReason.Cr3Write);
             Persist(new CoreSerialized(Id, CoreSerializeReason.Cr3Write));
         }
         if (next == KernelIds.InitMm) return;
@@ -94,7 +94,7 @@ public sealed partial class CpuActor
         bool riscvWithoutPairing = _arch.IcacheStaleMask && _kernel.Config.Has(BugSet.B11);
         if (_arch.ArchSwitchMmBarrier && !riscvWithoutPairing && (mm.State.MembarrierState & registered) != 0)
         {
-            Persist(new FullBarrier(Id, BarrierReason.ArchSwitchMm));
+            Barrier(BarrierReason.ArchSwitchMm);
         }
     }
 
@@ -107,7 +107,7 @@ public sealed partial class CpuActor
     {
         MmActor m = _kernel.Mm(mm);
         long gen = m.IncTlbGen(freedTables);
-        Persist(new FullBarrier(Id, BarrierReason.AtomicRmw));
+        Barrier(BarrierReason.AtomicRmw);
         Persist(new TlbShootdownStarted(Id, mm, gen, freedTables));
         _flushMm = mm;
         _flushGen = gen;

@@ -51,6 +51,8 @@ public sealed partial class CpuActor : PersistentActor
         Recover<CoreSerialized>(static _ => { });
         Recover<IpiHandled>(static _ => { });
         Recover<CodeWritten>(static _ => { });
+        Recover<UserStored>(static _ => { });
+        Recover<UserLoaded>(static _ => { });
         Recover<RseqAborted>(static _ => { });
         Recover<RseqCsEntered>(static _ => { });
         Recover<RseqCsCommitted>(static _ => { });

@@ -524,3 +524,51 @@ public readonly record struct KthreadWorkEnded(int Cpu, int Task, int Mm) : IJou
         return new(cpu_, task_, mm_);
     }
 }
+
+/// <summary>Litmus: a user-mode store of <paramref name="Value"/> to shared variable <paramref name="Var"/>
+/// (it enters the CPU's store buffer; Twin.Checking's litmus memory decides when others see it).</summary>
+public readonly record struct UserStored(int Cpu, int Task, int Var, long Value) : IJournaledEvent<UserStored>
+{
+    public static EventManifest Manifest { get; } = new(62, 1, nameof(UserStored));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Task);
+        w.WriteVarInt(Var);
+        w.WriteVarInt(Value);
+    }
+
+    public static UserStored Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var task_ = r.ReadInt32();
+        var var_ = r.ReadInt32();
+        var value_ = r.ReadVarInt();
+        return new(cpu_, task_, var_, value_);
+    }
+}
+
+/// <summary>Litmus: a user-mode load of shared variable <paramref name="Var"/> into register <paramref name="Reg"/>
+/// of the task (the value is the litmus memory's to decide).</summary>
+public readonly record struct UserLoaded(int Cpu, int Task, int Var, int Reg) : IJournaledEvent<UserLoaded>
+{
+    public static EventManifest Manifest { get; } = new(63, 1, nameof(UserLoaded));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Task);
+        w.WriteVarInt(Var);
+        w.WriteVarInt(Reg);
+    }
+
+    public static UserLoaded Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var task_ = r.ReadInt32();
+        var var_ = r.ReadInt32();
+        var reg_ = r.ReadInt32();
+        return new(cpu_, task_, var_, reg_);
+    }
+}

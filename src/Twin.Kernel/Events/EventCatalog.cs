@@ -44,6 +44,8 @@ public static class EventCatalog
         IcacheStaleCleared.Manifest,
         IpiSent.Manifest,
         IpiCompleted.Manifest,
+        UserStored.Manifest,
+        UserLoaded.Manifest,
     ];
 }
 

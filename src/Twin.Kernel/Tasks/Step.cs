@@ -29,6 +29,10 @@ public enum StepKind : byte
     UnuseMm,
     /// <summary>Run for <see cref="Step.Ns"/> in user mode inside an rseq critical section.</summary>
     Rseq,
+    /// <summary>Litmus: a user-mode store of <see cref="Step.Cmd"/> to shared variable <see cref="Step.Target"/>.</summary>
+    Store,
+    /// <summary>Litmus: a user-mode load of shared variable <see cref="Step.Target"/> into register <see cref="Step.Cmd"/>.</summary>
+    Load,
 }
 
 /// <summary>One step of a task's program.</summary>

@@ -80,6 +80,10 @@ public static class ConfigLoader
             w.WriteStartObject("kernel");
             WriteTiming(w, t, "");
             w.WriteEndObject();
+            w.WriteStartObject("litmus");
+            w.WriteString("omitBarrier", k.OmitBarrier == 0 ? "none" : k.OmitBarrier.ToString());
+            w.WriteNumber("storeBufferNs", c.StoreBufferNs);
+            w.WriteEndObject();
             w.WriteStartObject("workload");
             w.WriteNumber("processes", wl.Processes);
             w.WriteNumber("threadsPerProcess", wl.ThreadsPerProcess);

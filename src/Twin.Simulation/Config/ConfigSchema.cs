@@ -66,6 +66,8 @@ internal static class ConfigSchema
         ["kernel.rcuPollNs"] = (d, v, k, w) => d.T = d.T with { RcuPollNs = Long(v, k, w, 1, MaxNs) },
         ["kernel.reschedOnIrqExit"] = (d, v, k, w) => d.T = d.T with { ReschedOnIrqExit = Probability(v, k, w) },
         ["kernel.iretOnSyscallReturn"] = (d, v, k, w) => d.T = d.T with { IretOnSyscallReturn = Probability(v, k, w) },
+        ["litmus.omitBarrier"] = (d, v, k, w) => d.K = d.K with { OmitBarrier = Barrier(v, k, w) },
+        ["litmus.storeBufferNs"] = (d, v, k, w) => d.Config = d.Config with { StoreBufferNs = Long(v, k, w, 0, MaxNs) },
         ["workload.processes"] = (d, v, k, w) => d.W = d.W with { Processes = Int(v, k, w, 0, 10_000) },
         ["workload.threadsPerProcess"] = (d, v, k, w) => d.W = d.W with { ThreadsPerProcess = Int(v, k, w, 1, 10_000) },
         ["workload.kthreads"] = (d, v, k, w) => d.W = d.W with { Kthreads = Int(v, k, w, 0, 10_000) },
@@ -145,6 +147,13 @@ internal static class ConfigSchema
 
     private static bool IsBugKey(string key) =>
         key.StartsWith("bugs.", StringComparison.OrdinalIgnoreCase) && int.TryParse(key.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _);
+
+    private static Twin.Kernel.Events.BarrierReason Barrier(string v, string key, string where)
+    {
+        if (v.Equals("none", StringComparison.OrdinalIgnoreCase)) return 0;
+        if (Enum.TryParse(v, ignoreCase: true, out Twin.Kernel.Events.BarrierReason r) && Enum.IsDefined(r)) return r;
+        throw new ConfigException($"{where}: {key} = '{v}' is not a barrier (none, {string.Join(", ", Enum.GetNames<Twin.Kernel.Events.BarrierReason>())})");
+    }
 
     private static void Range(string name, long min, long max, string where)
     {

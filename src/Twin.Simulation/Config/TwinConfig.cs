@@ -16,6 +16,9 @@ public sealed record TwinConfig
     /// <summary>Record the state hash every this many events (0: only at the end).</summary>
     public long CheckpointEveryEvents { get; init; } = 100_000;
 
+    /// <summary>Litmus memory: a store leaves the CPU's store buffer this long after it was made, or at the CPU's next full barrier.</summary>
+    public long StoreBufferNs { get; init; } = 2_000;
+
     /// <summary>The scenario file's JSON (canonical), when the run comes from one; stored with the run.</summary>
     public string? ScenarioJson { get; init; }
 

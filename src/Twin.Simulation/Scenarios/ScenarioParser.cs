@@ -23,6 +23,14 @@ public sealed class ScenarioDefinition
     /// <summary>Property ids the scenario is meant to violate (bug scenarios); informational, checked by tests.</summary>
     public IReadOnlyList<string> ExpectedViolations { get; init; } = [];
 
+    /// <summary>Litmus: shared variables by id (store and load steps), registers by id (load steps).</summary>
+    public IReadOnlyList<string> Variables { get; init; } = [];
+
+    public IReadOnlyList<string> Registers { get; init; } = [];
+
+    /// <summary>Litmus: the outcome the memory model forbids, as register → value (top-level <c>forbid</c>).</summary>
+    public IReadOnlyDictionary<string, long> Forbidden { get; init; } = new Dictionary<string, long>();
+
     /// <summary>The scenario as JSON without comments, stored with the run so re-execution has it.</summary>
     public required string CanonicalJson { get; init; }
 
@@ -47,9 +55,9 @@ public static class ScenarioParser
 {
     private static readonly JsonDocumentOptions s_options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
-    private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks"];
+    private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks", "forbid"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
-    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm"];
+    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load"];
     private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "comment"];
 
     public static ScenarioDefinition ParseFile(string path)
@@ -117,7 +125,18 @@ public static class ScenarioParser
             {
                 throw new ConfigException($"{where}: tasks must be a non-empty array");
             }
-            var (specs, expectations) = ParseTasks(tasks, where);
+            var litmus = new LitmusNames();
+            var (specs, expectations) = ParseTasks(tasks, where, litmus);
+            var forbidden = new Dictionary<string, long>(StringComparer.Ordinal);
+            if (root.TryGetProperty("forbid", out JsonElement forbid))
+            {
+                if (forbid.ValueKind != JsonValueKind.Object) throw new ConfigException($"{where}: forbid must be an object of register values, e.g. {{\"r1\": 0, \"r2\": 0}}");
+                foreach (JsonProperty p in forbid.EnumerateObject())
+                {
+                    if (!litmus.Registers.ContainsKey(p.Name)) throw new ConfigException($"{where}: forbid names register '{p.Name}', which no load step fills");
+                    forbidden[p.Name] = Integer(p.Value, $"{where}: forbid.{p.Name}", long.MinValue, long.MaxValue);
+                }
+            }
             var canonical = new MemoryStream();
             using (var w = new Utf8JsonWriter(canonical)) root.WriteTo(w);
             return new ScenarioDefinition
@@ -128,12 +147,27 @@ public static class ScenarioParser
                 Expectations = expectations,
                 ExpectedViolations = expected,
                 CanonicalJson = Encoding.UTF8.GetString(canonical.ToArray()),
+                Variables = [.. litmus.Variables.OrderBy(v => v.Value).Select(v => v.Key)],
+                Registers = [.. litmus.Registers.OrderBy(v => v.Value).Select(v => v.Key)],
+                Forbidden = forbidden,
                 Where = where,
             };
         }
     }
 
-    private static (List<TaskSpec>, List<Expectation>) ParseTasks(JsonElement tasks, string where)
+    /// <summary>Litmus variable and register names, numbered as first met.</summary>
+    private sealed class LitmusNames
+    {
+        public Dictionary<string, int> Variables { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, int> Registers { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, string> RegisterOwner { get; } = new(StringComparer.Ordinal);
+
+        public int Variable(string name) => Variables.TryGetValue(name, out int id) ? id : Variables[name] = Variables.Count;
+    }
+
+    private static (List<TaskSpec>, List<Expectation>) ParseTasks(JsonElement tasks, string where, LitmusNames litmus)
     {
         var declared = new List<(string Name, string? Process, int Affinity, JsonElement Steps, string At)>();
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -173,7 +207,7 @@ public static class ScenarioParser
             foreach (JsonElement step in d.Steps.EnumerateArray())
             {
                 string at = $"{d.At}.steps[{s}]";
-                Step parsed = ParseStep(step, s, at, d.Process is null, ids, leaders, out Expectation? expect, d.Name);
+                Step parsed = ParseStep(step, s, at, d.Process is null, ids, leaders, out Expectation? expect, d.Name, litmus);
                 if (parsed.Kind == StepKind.Fork)
                 {
                     var child = declared[parsed.Target - 1];
@@ -202,7 +236,7 @@ public static class ScenarioParser
     }
 
     private static Step ParseStep(JsonElement step, int index, string at, bool kthread, Dictionary<string, int> ids,
-        Dictionary<string, int> leaders, out Expectation? expect, string task)
+        Dictionary<string, int> leaders, out Expectation? expect, string task, LitmusNames litmus)
     {
         expect = null;
         if (step.ValueKind != JsonValueKind.Object) throw new ConfigException($"{at} must be an object such as {{\"spin_ns\": 1000}}");
@@ -212,8 +246,10 @@ public static class ScenarioParser
             throw new ConfigException($"{at} needs exactly one of {string.Join(", ", s_actions)}; found {(actions.Length == 0 ? "none" : string.Join(", ", actions))}");
         }
         string action = actions[0];
-        if (action != "membarrier") CheckKeys(step, [action, "comment"], at);
-        bool userOnly = action is "membarrier" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
+        if (action == "store") CheckKeys(step, ["store", "value", "comment"], at);
+        else if (action == "load") CheckKeys(step, ["load", "into", "comment"], at);
+        else if (action != "membarrier") CheckKeys(step, [action, "comment"], at);
+        bool userOnly = action is "store" or "load" or "membarrier" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
         if (kthread && userOnly) throw new ConfigException($"{at}: a kernel thread cannot take a '{action}' step");
         if (!kthread && action is "use_mm" or "unuse_mm") throw new ConfigException($"{at}: only kernel threads take '{action}'");
         JsonElement v = step.GetProperty(action);
@@ -229,6 +265,19 @@ public static class ScenarioParser
             case "exec": return Flag(v, at, StepKind.Exec, index);
             case "exit": return Flag(v, at, StepKind.Exit, index);
             case "unuse_mm": return Flag(v, at, StepKind.UnuseMm, index);
+            case "store":
+                if (!step.TryGetProperty("value", out JsonElement value)) throw new ConfigException($"{at}: a store needs a value, e.g. {{\"store\": \"x\", \"value\": 1}}");
+                return new Step(StepKind.Store, Target: litmus.Variable(Scalar(v, at)), Cmd: (int)Integer(value, $"{at}.value", int.MinValue, int.MaxValue), Index: index);
+            case "load":
+                if (!step.TryGetProperty("into", out JsonElement into)) throw new ConfigException($"{at}: a load needs a register, e.g. {{\"load\": \"x\", \"into\": \"r1\"}}");
+                string reg = Scalar(into, $"{at}.into");
+                if (litmus.RegisterOwner.TryGetValue(reg, out string? owner) && owner != task)
+                {
+                    throw new ConfigException($"{at}: register '{reg}' is already loaded by task '{owner}'; registers belong to one task");
+                }
+                litmus.RegisterOwner[reg] = task;
+                if (!litmus.Registers.TryGetValue(reg, out int regId)) litmus.Registers[reg] = regId = litmus.Registers.Count;
+                return new Step(StepKind.Load, Target: litmus.Variable(Scalar(v, at)), Cmd: regId, Index: index);
             case "fork":
                 string child = Scalar(v, at);
                 if (!ids.TryGetValue(child, out int childId)) throw new ConfigException($"{at}: fork of unknown task '{child}'");

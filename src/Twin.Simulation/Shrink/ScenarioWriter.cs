@@ -76,6 +76,14 @@ public static class ScenarioWriter
             case StepKind.UnuseMm: w.WriteBoolean("unuse_mm", true); break;
             case StepKind.Fork: w.WriteString("fork", d.ForkTask); break;
             case StepKind.UseMm: w.WriteString("use_mm", d.Process); break;
+            case StepKind.Store:
+                w.WriteString("store", $"v{s.Target}");
+                w.WriteNumber("value", s.Cmd);
+                break;
+            case StepKind.Load:
+                w.WriteString("load", $"v{s.Target}");
+                w.WriteString("into", $"r{s.Cmd}");
+                break;
             case StepKind.Membarrier:
                 w.WriteString("membarrier", MembarrierCmd.Name(s.Cmd));
                 if (s.Flags == MembarrierCmd.FlagCpu) w.WriteString("flags", "CPU");

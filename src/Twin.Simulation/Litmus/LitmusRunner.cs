@@ -1,0 +1,53 @@
+using System.Globalization;
+using Twin.Checking.Litmus;
+using Twin.Persistence.Memory;
+using Twin.Simulation.Config;
+using Twin.Simulation.Running;
+using Twin.Simulation.Scenarios;
+
+namespace Twin.Simulation.Litmus;
+
+/// <summary>One final state of the registers and how many runs ended in it.</summary>
+public sealed record LitmusOutcome(string State, int Count, bool Forbidden);
+
+/// <summary>A litmus test run over many seeds, as herd7 reports one: the states observed and whether the forbidden one was.</summary>
+public sealed record LitmusResult(string Name, string ForbiddenState, int Runs, IReadOnlyList<LitmusOutcome> Outcomes,
+    IReadOnlyDictionary<string, int> ViolationsByProperty)
+{
+    public int ForbiddenCount => Outcomes.Where(o => o.Forbidden).Sum(o => o.Count);
+}
+
+/// <summary>
+/// Runs a scenario file with <c>store</c>/<c>load</c> steps under many seeds, each with the
+/// litmus memory (<see cref="StoreBufferMemory"/>) watching, and counts the final register states.
+/// The seeds vary the kernel's timing (step lengths, IPI latency), so the accesses land at
+/// different points around the kernel's barriers.
+/// </summary>
+public static class LitmusRunner
+{
+    public static LitmusResult Run(string scenarioPath, IReadOnlyList<(string Key, string Value, string Source)> overrides, ulong firstSeed, ulong lastSeed)
+    {
+        ScenarioDefinition def = ScenarioParser.ParseFile(scenarioPath);
+        if (def.Registers.Count == 0) throw new ConfigException($"scenario '{scenarioPath}' has no load step: not a litmus test");
+        if (def.Forbidden.Count == 0) throw new ConfigException($"scenario '{scenarioPath}' has no forbid: say which register values are forbidden, e.g. \"forbid\": {{\"r1\": 0, \"r2\": 0}}");
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var forbiddenStates = new HashSet<string>(StringComparer.Ordinal);
+        var byProperty = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        for (ulong seed = firstSeed; seed <= lastSeed; seed++)
+        {
+            TwinConfig config = ConfigLoader.Load(null, [.. overrides, ("seed", seed.ToString(CultureInfo.InvariantCulture), "--seeds")], scenarioPath);
+            var memory = new StoreBufferMemory(tso: config.Kernel.Arch.IsX86, config.StoreBufferNs);
+            SimulationResult result = SimulationRunner.Run(config, new DiscardingJournal(), $"litmus-{seed}", taps: [memory]);
+            var values = new long?[def.Registers.Count];
+            foreach (((int _, int reg), long value) in memory.Registers) values[reg] = value;
+            string state = string.Join("; ", def.Registers.Select((name, i) => $"{name}={(values[i] is long v ? v.ToString(CultureInfo.InvariantCulture) : "?")}"));
+            counts[state] = counts.GetValueOrDefault(state) + 1;
+            if (def.Forbidden.All(f => values[def.Registers.ToList().IndexOf(f.Key)] == f.Value)) forbiddenStates.Add(state);
+            foreach (string p in result.Violations.Select(v => v.Property).Distinct()) byProperty[p] = byProperty.GetValueOrDefault(p) + 1;
+            if (seed == ulong.MaxValue) break;
+        }
+        string forbidden = string.Join("; ", def.Forbidden.Select(f => $"{f.Key}={f.Value.ToString(CultureInfo.InvariantCulture)}"));
+        return new LitmusResult(def.Name, forbidden, (int)(lastSeed - firstSeed + 1),
+            [.. counts.Select(c => new LitmusOutcome(c.Key, c.Value, forbiddenStates.Contains(c.Key)))], byProperty);
+    }
+}

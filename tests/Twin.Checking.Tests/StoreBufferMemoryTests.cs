@@ -1,0 +1,54 @@
+using Twin.Actors.Persistence;
+using Twin.Checking.Litmus;
+using Twin.Kernel.Events;
+
+namespace Twin.Checking.Tests;
+
+/// <summary>The litmus memory's store buffers, event by event.</summary>
+public sealed class StoreBufferMemoryTests
+{
+    private static long s_index;
+
+    private static void At<T>(StoreBufferMemory m, long ns, T evt) where T : struct, Twin.Persistence.Codec.IJournaledEvent<T> =>
+        m.OnEvent(new EventMeta("cpu", 0, ns, ++s_index), in evt);
+
+    [Fact]
+    public void A_store_is_seen_by_its_own_cpu_at_once_and_by_others_only_after_the_buffer_drains()
+    {
+        var m = new StoreBufferMemory(tso: true, storeBufferNs: 1000);
+        At(m, 0, new UserStored(0, 1, Var: 0, Value: 7));
+        At(m, 10, new UserLoaded(0, 1, Var: 0, Reg: 0));
+        At(m, 20, new UserLoaded(1, 2, Var: 0, Reg: 1));
+        At(m, 1500, new UserLoaded(1, 2, Var: 0, Reg: 2));
+        Assert.Equal(7, m.Registers[(1, 0)]);
+        Assert.Equal(0, m.Registers[(2, 1)]);
+        Assert.Equal(7, m.Registers[(2, 2)]);
+    }
+
+    [Fact]
+    public void A_full_barrier_drains_the_buffer_of_its_cpu_only()
+    {
+        var m = new StoreBufferMemory(tso: true, storeBufferNs: 1_000_000);
+        At(m, 0, new UserStored(0, 1, Var: 0, Value: 1));
+        At(m, 0, new UserStored(1, 2, Var: 1, Value: 1));
+        At(m, 5, new FullBarrier(0, BarrierReason.MembarrierEntry));
+        At(m, 10, new UserLoaded(1, 2, Var: 0, Reg: 0));
+        At(m, 10, new UserLoaded(0, 1, Var: 1, Reg: 1));
+        Assert.Equal(1, m.Registers[(2, 0)]);
+        Assert.Equal(0, m.Registers[(1, 1)]);
+    }
+
+    [Fact]
+    public void On_a_weak_architecture_a_load_may_read_memory_from_before_a_recent_store_became_visible()
+    {
+        var weak = new StoreBufferMemory(tso: false, storeBufferNs: 1000);
+        var tso = new StoreBufferMemory(tso: true, storeBufferNs: 1000);
+        foreach (StoreBufferMemory m in new[] { weak, tso })
+        {
+            At(m, 0, new UserStored(0, 1, Var: 0, Value: 1));
+            At(m, 1200, new UserLoaded(1, 2, Var: 0, Reg: 0)); // visible since 1000; a weak load may be satisfied as of 200
+        }
+        Assert.Equal(0, weak.Registers[(2, 0)]);
+        Assert.Equal(1, tso.Registers[(2, 0)]);
+    }
+}
