@@ -41,12 +41,13 @@ public sealed class StoreBufferMemoryTests
     [Fact]
     public void On_a_weak_architecture_a_load_may_read_memory_from_before_a_recent_store_became_visible()
     {
-        var weak = new StoreBufferMemory(tso: false, storeBufferNs: 1000);
-        var tso = new StoreBufferMemory(tso: true, storeBufferNs: 1000);
+        var weak = new StoreBufferMemory(tso: false, storeBufferNs: 4000);
+        var tso = new StoreBufferMemory(tso: true, storeBufferNs: 4000);
         foreach (StoreBufferMemory m in new[] { weak, tso })
         {
             At(m, 0, new UserStored(0, 1, Var: 0, Value: 1));
-            At(m, 1200, new UserLoaded(1, 2, Var: 0, Reg: 0)); // visible since 1000; a weak load may be satisfied as of 200
+            At(m, 1000, new FullBarrier(0, BarrierReason.MembarrierEntry)); // visible from 1000 on
+            At(m, 1100, new UserLoaded(1, 2, Var: 0, Reg: 0)); // a weak load may be satisfied as of 1100 - 4000/4 = 100
         }
         Assert.Equal(0, weak.Registers[(2, 0)]);
         Assert.Equal(1, tso.Registers[(2, 0)]);

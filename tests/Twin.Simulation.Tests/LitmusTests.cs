@@ -29,4 +29,28 @@ public sealed class LitmusTests
         Assert.Equal("r1=0; r2=0", r.ForbiddenState);
         Assert.True(r.ViolationsByProperty.GetValueOrDefault("P-PE") >= r.ForbiddenCount);
     }
+
+    [Theory]
+    [InlineData("arm64")]
+    [InlineData("powerpc")]
+    [InlineData("riscv")]
+    public void Scenario_B_holds_with_the_barriers_and_breaks_without_the_exit_barrier_on_weak_architectures(string arch)
+    {
+        LitmusResult ok = Run("B.json", ("arch", arch));
+        Assert.Equal(0, ok.ForbiddenCount);
+        Assert.Contains(ok.Outcomes, o => o.State == "r2=1; r1=1");
+        Assert.Contains(ok.Outcomes, o => o.State.StartsWith("r2=0", StringComparison.Ordinal));
+
+        LitmusResult broken = Run("B.json", ("arch", arch), ("litmus.omitBarrier", "MembarrierExit"));
+        Assert.True(broken.ForbiddenCount > 0, string.Join(", ", broken.Outcomes.Select(o => $"{o.State} x{o.Count}")));
+        Assert.Equal(200, broken.ViolationsByProperty.GetValueOrDefault("P-PE"));
+    }
+
+    [Fact]
+    public void Scenario_B_cannot_break_on_x86_even_without_the_exit_barrier_because_TSO_keeps_loads_in_order()
+    {
+        LitmusResult r = Run("B.json", ("arch", "x86_64"), ("litmus.omitBarrier", "MembarrierExit"));
+        Assert.Equal(0, r.ForbiddenCount);
+        Assert.Equal(200, r.ViolationsByProperty.GetValueOrDefault("P-PE"));
+    }
 }

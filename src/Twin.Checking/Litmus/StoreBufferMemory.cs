@@ -5,17 +5,19 @@ using Twin.Persistence.Codec;
 namespace Twin.Checking.Litmus;
 
 /// <summary>
-/// The user-visible memory of a litmus experiment, as an operational model over the event stream:
-/// each CPU has a FIFO store buffer; a user store leaves it <c>storeBufferNs</c> after it was made,
-/// or at the CPU's next full barrier or core-serializing event. A load reads the CPU's own newest
-/// buffered store to the variable, else memory. On weakly ordered architectures (everything but
-/// x86's TSO) a load may also be satisfied early: it reads memory as it was at the later of the
-/// CPU's last full barrier and <c>storeBufferNs</c> ago, which lets it pass earlier accesses up to
-/// the last barrier. Only observes: it decides nothing the kernel model sees.
+/// The user-visible memory of a litmus experiment, as an operational model over the event stream.
+/// Each CPU has a store buffer; a store leaves it when it is due or at the CPU's next full barrier
+/// or core-serializing event. On x86 (TSO) every store is due <c>storeBufferNs</c> after it was
+/// made, so stores leave in order. On weakly ordered architectures each store is due after its own
+/// delay in [0, storeBufferNs], drawn from the run's seed and the event's index, so stores to
+/// different variables can become visible out of order; and a load may be satisfied early,
+/// reading memory as it was at the later of the CPU's last full barrier and a quarter of
+/// <c>storeBufferNs</c> ago. A load always sees its own CPU's newest buffered store. Only observes: it decides nothing
+/// the kernel model sees, and the same events give the same values.
 /// </summary>
-public sealed class StoreBufferMemory(bool tso, long storeBufferNs) : EventTap
+public sealed class StoreBufferMemory(bool tso, long storeBufferNs, ulong seed = 0) : EventTap
 {
-    private readonly Dictionary<int, Queue<(int Var, long Value, long AtNs)>> _buffers = [];
+    private readonly Dictionary<int, List<(int Var, long Value, long DueNs)>> _buffers = [];
     private readonly Dictionary<int, List<(long AtNs, long Value)>> _history = [];
     private readonly Dictionary<int, long> _lastBarrierNs = [];
     private readonly Dictionary<(int Task, int Reg), long> _registers = [];
@@ -26,10 +28,11 @@ public sealed class StoreBufferMemory(bool tso, long storeBufferNs) : EventTap
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
         long now = meta.TimestampNs;
-        DrainOlderThan(now - storeBufferNs);
+        foreach ((int cpu, var buffer) in _buffers) Drain(buffer, now, atBarrier: false);
         if (KernelView.Is(in evt, out UserStored st))
         {
-            Buffer(st.Cpu).Enqueue((st.Var, st.Value, now));
+            long delay = tso ? storeBufferNs : (long)(Mix(seed ^ (ulong)meta.EventIndex) % (ulong)(storeBufferNs + 1));
+            Buffer(st.Cpu).Add((st.Var, st.Value, now + delay));
         }
         else if (KernelView.Is(in evt, out UserLoaded ld))
         {
@@ -37,24 +40,23 @@ public sealed class StoreBufferMemory(bool tso, long storeBufferNs) : EventTap
         }
         else if (KernelView.Is(in evt, out FullBarrier b))
         {
-            Drain(b.Cpu, long.MaxValue, now);
+            Drain(Buffer(b.Cpu), now, atBarrier: true);
             _lastBarrierNs[b.Cpu] = now;
         }
         else if (KernelView.Is(in evt, out CoreSerialized cs))
         {
-            Drain(cs.Cpu, long.MaxValue, now);
+            Drain(Buffer(cs.Cpu), now, atBarrier: true);
         }
     }
 
     private long Load(int cpu, int var, long now)
     {
-        long? forwarded = null;
-        foreach ((int v, long value, long _) in Buffer(cpu))
+        List<(int Var, long Value, long DueNs)> buffer = Buffer(cpu);
+        for (int i = buffer.Count - 1; i >= 0; i--)
         {
-            if (v == var) forwarded = value;
+            if (buffer[i].Var == var) return buffer[i].Value;
         }
-        if (forwarded is long f) return f;
-        long asOf = tso ? now : Math.Max(_lastBarrierNs.GetValueOrDefault(cpu, 0), now - storeBufferNs);
+        long asOf = tso ? now : Math.Max(_lastBarrierNs.GetValueOrDefault(cpu, 0), now - (storeBufferNs / 4));
         return ValueAt(var, asOf);
     }
 
@@ -70,31 +72,36 @@ public sealed class StoreBufferMemory(bool tso, long storeBufferNs) : EventTap
         return value;
     }
 
-    private void DrainOlderThan(long cutoffNs)
+    /// <summary>Makes due stores visible (all of them at a barrier), each from when it left the buffer.</summary>
+    private void Drain(List<(int Var, long Value, long DueNs)> buffer, long now, bool atBarrier)
     {
-        foreach ((int cpu, var q) in _buffers)
+        for (int i = 0; i < buffer.Count;)
         {
-            if (q.Count > 0 && q.Peek().AtNs <= cutoffNs) Drain(cpu, cutoffNs, -1);
-        }
-    }
-
-    /// <summary>Makes the CPU's buffered stores made at or before <paramref name="madeBy"/> visible, in order (TSO's FIFO).</summary>
-    private void Drain(int cpu, long madeBy, long now)
-    {
-        Queue<(int Var, long Value, long AtNs)> q = Buffer(cpu);
-        while (q.Count > 0 && q.Peek().AtNs <= madeBy)
-        {
-            (int var, long value, long at) = q.Dequeue();
+            (int var, long value, long due) = buffer[i];
+            if (!atBarrier && due > now)
+            {
+                i++;
+                continue;
+            }
+            buffer.RemoveAt(i);
             if (!_history.TryGetValue(var, out var h)) _history[var] = h = [];
-            // Visible from when it left the buffer: at the barrier (now), or storeBufferNs after it was made.
-            h.Add((now >= 0 ? now : at + storeBufferNs, value));
+            h.Add((Math.Min(due, now), value));
             if (h.Count > 1 && h[^2].AtNs > h[^1].AtNs) h.Sort((a, b) => a.AtNs.CompareTo(b.AtNs));
         }
     }
 
-    private Queue<(int Var, long Value, long AtNs)> Buffer(int cpu)
+    private List<(int Var, long Value, long DueNs)> Buffer(int cpu)
     {
-        if (!_buffers.TryGetValue(cpu, out var q)) _buffers[cpu] = q = new();
+        if (!_buffers.TryGetValue(cpu, out var q)) _buffers[cpu] = q = [];
         return q;
+    }
+
+    /// <summary>SplitMix64's finalizer: a well-spread value from a seed and an event index.</summary>
+    private static ulong Mix(ulong x)
+    {
+        x += 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
     }
 }

@@ -65,7 +65,16 @@ public sealed class ExpeditedIpiMonitor : Monitor
         }
         else if (Is(in evt, out MembarrierExited mx))
         {
-            _calls[mx.Cpu].Active = false;
+            ref MembarrierCall call = ref _calls[mx.Cpu];
+            if (call.Active && call.Sampled && mx.Ret >= 0)
+            {
+                // (c) never came: nothing orders the caller's later accesses after the other CPUs' barriers.
+                Report(in meta, mx.Cpu, call.Mm,
+                    $"membarrier({MembarrierCmd.Name(call.Cmd)}) on CPU {mx.Cpu} returns without its exit barrier (c): " +
+                    "the caller's following accesses may be satisfied before the other CPUs' barriers",
+                    task: call.Task, windowStart: call.Entered, property: call.Cmd == MembarrierCmd.GlobalExpedited ? "P-GE" : "P-PE");
+            }
+            call.Active = false;
         }
     }
 

@@ -36,7 +36,7 @@ public static class LitmusRunner
         for (ulong seed = firstSeed; seed <= lastSeed; seed++)
         {
             TwinConfig config = ConfigLoader.Load(null, [.. overrides, ("seed", seed.ToString(CultureInfo.InvariantCulture), "--seeds")], scenarioPath);
-            var memory = new StoreBufferMemory(tso: config.Kernel.Arch.IsX86, config.StoreBufferNs);
+            var memory = new StoreBufferMemory(tso: config.Kernel.Arch.IsX86, config.StoreBufferNs, config.Seed);
             SimulationResult result = SimulationRunner.Run(config, new DiscardingJournal(), $"litmus-{seed}", taps: [memory]);
             var values = new long?[def.Registers.Count];
             foreach (((int _, int reg), long value) in memory.Registers) values[reg] = value;
