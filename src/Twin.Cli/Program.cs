@@ -16,6 +16,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     ShrinkCommand.Create(),
     ImportCommand.Create(),
     LitmusCommand.Create(),
+    BenchCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

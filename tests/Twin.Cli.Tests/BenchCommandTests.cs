@@ -1,0 +1,26 @@
+namespace Twin.Cli.Tests;
+
+/// <summary>twin bench runs every figure end to end (how fast is the benchmark's business, not a test's).</summary>
+public sealed class BenchCommandTests
+{
+    [Fact]
+    public void bench_reports_every_figure_with_the_bare_loop_as_the_yardstick()
+    {
+        var r = TwinProcess.Run(Path.GetTempPath(), "bench", "--events", "20000", "--reps", "1", "--trace", TwinProcess.Repo("replays/ftrace/mb-3t.trace"), "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var figures = r.Json.GetProperty("figures").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f);
+        Assert.Equal(5, figures.Count);
+        Assert.Equal(1.0, figures["bare seeded event loop"].GetProperty("ratioToBareLoop").GetDouble());
+        Assert.All(figures.Values, f => Assert.True(f.GetProperty("value").GetDouble() > 0));
+        Assert.Contains("bytes/event", figures["simulate into SQLite"].GetProperty("note").GetString());
+        Assert.Equal("mb-3t.trace", figures["import a real trace (read + summarize)"].GetProperty("note").GetString());
+    }
+
+    [Fact]
+    public void too_few_events_is_bad_input()
+    {
+        var r = TwinProcess.Run(Path.GetTempPath(), "bench", "--events", "10");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--events 10", r.Stderr);
+    }
+}
