@@ -45,4 +45,19 @@ public sealed class ImportCommandTests : IDisposable
         Assert.Equal(2, strict.ExitCode);
         Assert.Contains("cut.trace:2:", strict.Stderr);
     }
+
+    [Fact]
+    public void a_trace_whose_kernel_skipped_an_ipi_mb_exits_1_naming_the_line()
+    {
+        List<string> lines = [.. File.ReadAllLines(TwinProcess.Repo("replays/ftrace/mb-3t.trace"))];
+        int enter = lines.FindIndex(l => l.Contains("sys_membarrier(cmd: 8,", StringComparison.Ordinal) && lines.IndexOf(l) > 300);
+        int callback = lines.FindIndex(enter, l => l.Contains("csd_function_entry: func=ipi_mb,", StringComparison.Ordinal));
+        lines.RemoveAt(callback);
+        File.WriteAllLines(_dir.File("broken.trace"), lines);
+        var import = TwinProcess.Run(_dir.Path, "import", "broken.trace", "--json");
+        Assert.Equal(1, import.ExitCode);
+        System.Text.Json.JsonElement pe = import.Json.GetProperty("properties").GetProperty("P-PE");
+        Assert.Equal(1, pe.GetProperty("violated").GetInt64());
+        Assert.StartsWith($"line {enter + 1}: membarrier(PRIVATE_EXPEDITED)", pe.GetProperty("first")[0].GetString());
+    }
 }

@@ -27,17 +27,39 @@ public static class ImportCommand
             ILogger log = Logging.Create(parse.GetValue(verbose));
             string path = parse.GetValue(file)!;
             var summary = new TraceSummary();
-            ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, summary, parse.GetValue(strict)));
+            TraceChecker checker = CheckerFor(path, log);
+            ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, new Both(summary, checker), parse.GetValue(strict)));
             foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", path, u.Line, u.Reason, u.Text);
             if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
-            if (parse.GetValue(json)) PrintJson(report, summary);
-            else PrintTable(report, summary);
-            return ExitCodes.Ok;
+            if (parse.GetValue(json)) PrintJson(report, summary, checker);
+            else PrintTable(report, summary, checker);
+            return checker.Properties.Values.Any(p => p.Violated > 0) ? ExitCodes.Violations : ExitCodes.Ok;
         });
         return command;
     }
 
-    private static void PrintTable(ReadReport r, TraceSummary s)
+    /// <summary>The checker, told the tgids and kernel threads of a <c>TRACE.tasks</c> side file when there is one.</summary>
+    private static TraceChecker CheckerFor(string path, ILogger log)
+    {
+        string tasks = path + ".tasks";
+        if (!File.Exists(tasks)) return new TraceChecker();
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(tasks);
+        log.Debug("{Tasks}: {Count} tasks, {Kthreads} kernel threads", tasks, tgids.Count, kthreads.Count);
+        var checker = new TraceChecker(kthreads);
+        checker.LearnTgids(tgids);
+        return checker;
+    }
+
+    private sealed class Both(ITraceSink a, ITraceSink b) : ITraceSink
+    {
+        public void OnEvent(in TraceRecord record)
+        {
+            a.OnEvent(in record);
+            b.OnEvent(in record);
+        }
+    }
+
+    private static void PrintTable(ReadReport r, TraceSummary s, TraceChecker checker)
     {
         var table = new Table().Border(TableBorder.Rounded).Title($"twin import {Markup.Escape(Path.GetFileName(r.Path))}").AddColumn("").AddColumn("");
         table.AddRow("lines", $"{r.Lines:N0} ({r.Events:N0} events, {(r.Unparsed == 0 ? "[green]0[/]" : $"[red]{r.Unparsed:N0}[/]")} unparsed)");
@@ -51,22 +73,22 @@ public static class ImportCommand
             table.AddRow($"membarrier {Markup.Escape(TraceSummary.CommandName(cmd))}", $"{calls:N0} calls, {ok:N0} returned ≥ 0, {failed:N0} -errno");
         }
         table.AddRow("IPIs", $"{s.Count(TraceEventKind.IpiSendCpu):N0} ipi_send_cpu, {s.Count(TraceEventKind.IpiSendCpumask):N0} ipi_send_cpumask, {s.Count(TraceEventKind.CsdQueueCpu):N0} csd_queue_cpu");
-        table.AddRow("IPI callbacks", string.Join(", ", Enum.GetValues<CsdFunc>().Where(f => s.Callbacks(f) > 0).Select(f => $"{Name(f)} {s.Callbacks(f):N0}")));
+        table.AddRow("IPI callbacks", string.Join(", ", Enum.GetValues<CsdFunc>().Where(f => s.Callbacks(f) > 0).Select(f => $"{CsdFuncNames.Of(f)} {s.Callbacks(f):N0}")));
         table.AddRow("tlb_flush", string.Join(", ", s.TlbFlushesByReason.Select((n, i) => (n, i)).Where(p => p.n > 0).Select(p => $"{s_tlbReasons[p.i]} ({p.i}) {p.n:N0}")));
         AnsiConsole.Write(table);
+        var props = new Table().Border(TableBorder.Rounded).Title("membarrier's guarantees on this trace")
+            .AddColumn("property").AddColumn(new TableColumn("checked").RightAligned()).AddColumn(new TableColumn("violated").RightAligned())
+            .AddColumn(new TableColumn("undecidable").RightAligned()).AddColumn("first violation");
+        foreach ((string name, PropertyTally t) in checker.Properties)
+        {
+            props.AddRow(name, $"{t.Checked:N0}", t.Violated == 0 ? "[green]0[/]" : $"[red]{t.Violated:N0}[/]", $"{t.Undecidable:N0}",
+                t.First.Count == 0 ? (t.Checked + t.Undecidable == 0 ? "not applicable" : "") : Markup.Escape(t.First[0]));
+        }
+        AnsiConsole.Write(props);
     }
 
-    private static string Name(CsdFunc f) => f switch
-    {
-        CsdFunc.FlushTlbFunc => "flush_tlb_func",
-        CsdFunc.IpiMb => "ipi_mb",
-        CsdFunc.IpiSyncCore => "ipi_sync_core",
-        CsdFunc.IpiRseq => "ipi_rseq",
-        CsdFunc.IpiSyncRqState => "ipi_sync_rq_state",
-        _ => "other",
-    };
 
-    private static void PrintJson(ReadReport r, TraceSummary s)
+    private static void PrintJson(ReadReport r, TraceSummary s, TraceChecker checker)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var w = new Utf8JsonWriter(stdout))
@@ -106,11 +128,24 @@ public static class ImportCommand
             }
             w.WriteEndObject();
             w.WriteStartObject("ipiCallbacks");
-            foreach (CsdFunc f in Enum.GetValues<CsdFunc>()) w.WriteNumber(Name(f), s.Callbacks(f));
+            foreach (CsdFunc f in Enum.GetValues<CsdFunc>()) w.WriteNumber(CsdFuncNames.Of(f), s.Callbacks(f));
             w.WriteEndObject();
             w.WriteStartArray("tlbFlushesByReason");
             foreach (long n in s.TlbFlushesByReason) w.WriteNumberValue(n);
             w.WriteEndArray();
+            w.WriteStartObject("properties");
+            foreach ((string name, PropertyTally t) in checker.Properties)
+            {
+                w.WriteStartObject(name);
+                w.WriteNumber("checked", t.Checked);
+                w.WriteNumber("violated", t.Violated);
+                w.WriteNumber("undecidable", t.Undecidable);
+                w.WriteStartArray("first");
+                foreach (string v in t.First) w.WriteStringValue(v);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
             w.WriteEndObject();
         }
         stdout.WriteByte((byte)'\n');

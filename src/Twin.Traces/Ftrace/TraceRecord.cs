@@ -38,6 +38,20 @@ public enum CsdFunc : byte
     IpiSyncRqState,
 }
 
+/// <summary>The kernel's names of the IPI callbacks.</summary>
+public static class CsdFuncNames
+{
+    public static string Of(CsdFunc f) => f switch
+    {
+        CsdFunc.FlushTlbFunc => "flush_tlb_func",
+        CsdFunc.IpiMb => "ipi_mb",
+        CsdFunc.IpiSyncCore => "ipi_sync_core",
+        CsdFunc.IpiRseq => "ipi_rseq",
+        CsdFunc.IpiSyncRqState => "ipi_sync_rq_state",
+        _ => "other",
+    };
+}
+
 /// <summary>
 /// One parsed trace line. A value type reused by the reader, so parsing allocates nothing per
 /// line; which fields mean something depends on <see cref="Kind"/>.

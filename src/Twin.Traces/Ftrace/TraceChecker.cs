@@ -1,0 +1,191 @@
+using Twin.Checking;
+using Twin.Checking.Monitors;
+using Twin.Kernel.Membarrier;
+
+namespace Twin.Traces.Ftrace;
+
+/// <summary>How one property fared on a real trace.</summary>
+public sealed class PropertyTally
+{
+    public long Checked { get; internal set; }
+    public long Violated { get; internal set; }
+    /// <summary>Cases the trace cannot decide (the other CPU switched tasks inside the call, the process was registered before the trace began, ...).</summary>
+    public long Undecidable { get; internal set; }
+    /// <summary>The first few violations, each naming its line.</summary>
+    public List<string> First { get; } = [];
+}
+
+/// <summary>
+/// Checks membarrier's guarantees on a real kernel trace, where the trace has the information
+/// (kernel-model §3.6): the IPI side of P-PE, P-SC, P-RSEQ and P-GE, and the return values (E-RET)
+/// against the same oracle as the simulation's ErrorTableMonitor. A CPU that ran a thread of the
+/// caller's process (for GLOBAL_EXPEDITED: of any registered process) from the call's entry to its
+/// return must have run the command's IPI callback (<c>csd_function_entry func=ipi_mb</c>,
+/// <c>ipi_sync_core</c>, <c>ipi_rseq</c>) in between. A CPU that switched tasks inside the call is
+/// undecidable: the trace does not show when membarrier read its rq->curr. Processes whose
+/// registrations are not all in the trace (no exec seen) make return values undecidable.
+/// </summary>
+public sealed class TraceChecker : ITraceSink
+{
+    private const int KeepFirst = 5;
+    private readonly Dictionary<int, int> _tgidOf = [];
+    private readonly Dictionary<int, int> _state = [];
+    private readonly Dictionary<int, int> _curr = [];
+    private readonly Dictionary<int, Call> _calls = [];
+    private readonly ErrorTableMonitor _oracle = new(new MachineFacts(64, NohzFull: false));
+    private readonly HashSet<int> _kthreads;
+
+    public TraceChecker(IReadOnlySet<int>? kthreads = null) => _kthreads = kthreads is null ? [] : [.. kthreads];
+
+    public SortedDictionary<string, PropertyTally> Properties { get; } = new(StringComparer.Ordinal)
+    {
+        ["P-PE"] = new(), ["P-SC"] = new(), ["P-RSEQ"] = new(), ["P-GE"] = new(), ["E-RET"] = new(),
+    };
+
+    private sealed class Call
+    {
+        public int Cpu, Tgid, Cmd, Flags, CpuId;
+        public long Line;
+        public ulong Required, Ran, Switched;
+    }
+
+    /// <summary>Reads a <c>.tasks</c> side file (<c>pid tgid kthread comm</c>): tgids and kernel threads of tasks alive at the end.</summary>
+    public static (Dictionary<int, int> Tgids, HashSet<int> Kthreads) ReadTasksFile(string path)
+    {
+        var tgids = new Dictionary<int, int>();
+        var kthreads = new HashSet<int>();
+        foreach (string line in File.ReadLines(path))
+        {
+            if (line.StartsWith('#')) continue;
+            string[] f = line.Split(' ', 4, StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 3 || !int.TryParse(f[0], out int pid) || !int.TryParse(f[1], out int tgid)) continue;
+            tgids[pid] = tgid;
+            if (f[2] == "1") kthreads.Add(pid);
+        }
+        return (tgids, kthreads);
+    }
+
+    public void LearnTgids(IReadOnlyDictionary<int, int> tgids)
+    {
+        foreach ((int pid, int tgid) in tgids) _tgidOf.TryAdd(pid, tgid);
+    }
+
+    public void OnEvent(in TraceRecord r)
+    {
+        if (r.Tgid > 0) _tgidOf[r.Pid] = r.Tgid;
+        if (r.Cpu < 64) _curr[r.Cpu] = r.Pid;
+        switch (r.Kind)
+        {
+            case TraceEventKind.SchedSwitch:
+                _curr[r.Cpu] = r.Other;
+                foreach (Call c in _calls.Values) c.Switched |= Bit(r.Cpu);
+                break;
+            case TraceEventKind.SchedProcessExec:
+                _state[TgidOf(r.Pid)] = 0; // membarrier_exec_mmap: a fresh mm, nothing registered
+                break;
+            case TraceEventKind.CsdFunctionEntry:
+                foreach (Call c in _calls.Values)
+                {
+                    if (r.Func == CallbackOf(c.Cmd)) c.Ran |= Bit(r.Cpu);
+                }
+                break;
+            case TraceEventKind.SysEnterMembarrier:
+                Enter(in r);
+                break;
+            case TraceEventKind.SysExitMembarrier:
+                if (_calls.Remove(r.Pid, out Call? call)) Exit(call, in r);
+                break;
+        }
+    }
+
+    private void Enter(in TraceRecord r)
+    {
+        int tgid = TgidOf(r.Pid);
+        var call = new Call { Cpu = r.Cpu, Tgid = tgid, Cmd = r.Cmd, Flags = r.Flags, CpuId = r.CpuId, Line = r.Line };
+        bool global = r.Cmd == MembarrierCmd.GlobalExpedited;
+        foreach ((int cpu, int pid) in _curr)
+        {
+            if (cpu == r.Cpu || pid <= 0 || _kthreads.Contains(pid)) continue;
+            if ((r.Flags & MembarrierCmd.FlagCpu) != 0 && cpu != r.CpuId) continue;
+            int other = TgidOf(pid);
+            bool needs = global
+                ? _state.TryGetValue(other, out int s) && (s & MembarrierState.GlobalExpeditedReady) != 0
+                : other == tgid && other > 0;
+            if (needs) call.Required |= Bit(cpu);
+        }
+        _calls[r.Pid] = call;
+    }
+
+    private void Exit(Call call, in TraceRecord r)
+    {
+        ReturnValue(call, in r);
+        if (r.Ret < 0) return;
+        string? property = call.Cmd switch
+        {
+            MembarrierCmd.PrivateExpedited => "P-PE",
+            MembarrierCmd.PrivateExpeditedSyncCore => "P-SC",
+            MembarrierCmd.PrivateExpeditedRseq => "P-RSEQ",
+            MembarrierCmd.GlobalExpedited => "P-GE",
+            _ => null,
+        };
+        if (property is null) return;
+        PropertyTally tally = Properties[property];
+        for (int cpu = 0; cpu < 64; cpu++)
+        {
+            if ((call.Required & Bit(cpu)) == 0) continue;
+            if ((call.Ran & Bit(cpu)) != 0) tally.Checked++;
+            else if ((call.Switched & Bit(cpu)) != 0) tally.Undecidable++;
+            else
+            {
+                tally.Checked++;
+                tally.Violated++;
+                if (tally.First.Count < KeepFirst)
+                {
+                    tally.First.Add($"line {call.Line}: membarrier({MembarrierCmd.Name(call.Cmd)}) on CPU {call.Cpu} returned at line {r.Line}, " +
+                        $"but CPU {cpu}, running {(property == "P-GE" ? "a registered process" : $"process {call.Tgid}")} throughout, ran no {CsdFuncNames.Of(CallbackOf(call.Cmd))} callback");
+                }
+            }
+        }
+    }
+
+    private void ReturnValue(Call call, in TraceRecord r)
+    {
+        PropertyTally tally = Properties["E-RET"];
+        if (!_state.TryGetValue(call.Tgid, out int state))
+        {
+            tally.Undecidable++;
+            return;
+        }
+        long expected = _oracle.Expected(call.Cmd, call.Flags, state);
+        tally.Checked++;
+        if (expected != r.Ret)
+        {
+            tally.Violated++;
+            if (tally.First.Count < KeepFirst)
+            {
+                tally.First.Add($"line {r.Line}: membarrier({MembarrierCmd.Name(call.Cmd)}) from line {call.Line} returned {r.Ret}, sys_membarrier's checks give {expected}");
+            }
+        }
+        if (r.Ret == 0) _state[call.Tgid] = state | Registered(call.Cmd);
+    }
+
+    private static int Registered(int cmd) => cmd switch
+    {
+        MembarrierCmd.RegisterPrivateExpedited => MembarrierState.PrivateExpeditedReady | MembarrierState.PrivateExpedited,
+        MembarrierCmd.RegisterPrivateExpeditedSyncCore => MembarrierState.SyncCoreReady | MembarrierState.SyncCore,
+        MembarrierCmd.RegisterPrivateExpeditedRseq => MembarrierState.RseqReady | MembarrierState.Rseq,
+        MembarrierCmd.RegisterGlobalExpedited => MembarrierState.GlobalExpeditedReady | MembarrierState.GlobalExpedited,
+        _ => 0,
+    };
+
+    private static CsdFunc CallbackOf(int cmd) => cmd switch
+    {
+        MembarrierCmd.PrivateExpeditedSyncCore => CsdFunc.IpiSyncCore,
+        MembarrierCmd.PrivateExpeditedRseq => CsdFunc.IpiRseq,
+        _ => CsdFunc.IpiMb,
+    };
+
+    private int TgidOf(int pid) => _tgidOf.TryGetValue(pid, out int t) ? t : pid;
+
+    private static ulong Bit(int cpu) => cpu < 64 ? 1UL << cpu : 0;
+}

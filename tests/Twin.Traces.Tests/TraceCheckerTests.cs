@@ -1,0 +1,126 @@
+using Twin.Traces.Ftrace;
+
+namespace Twin.Traces.Tests;
+
+/// <summary>
+/// membarrier's guarantees checked on the real recordings: a correct kernel is never flagged, and
+/// copies mutated the way a broken kernel would behave are flagged with the right property.
+/// </summary>
+public sealed class TraceCheckerTests
+{
+    private static string Replay(string name)
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Twin.sln"))) dir = Path.GetDirectoryName(dir);
+        return Path.Combine(dir!, "replays", "ftrace", name);
+    }
+
+    private static TraceChecker Check(string name, Func<List<string>, List<string>>? mutate = null)
+    {
+        string path = Replay(name);
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(path + ".tasks");
+        var checker = new TraceChecker(kthreads);
+        checker.LearnTgids(tgids);
+        List<string> lines = [.. File.ReadAllLines(path)];
+        if (mutate is not null) lines = mutate(lines);
+        ReadReport report = FtraceReader.Read(new StringReader(string.Join('\n', lines)), name, checker);
+        Assert.Equal(0, report.Unparsed);
+        return checker;
+    }
+
+    /// <summary>Line indexes of the IPI callbacks <paramref name="func"/> run on another CPU inside a successful call of <paramref name="cmd"/>.</summary>
+    private static List<(int Enter, int Callback, int Exit)> CallbacksInCalls(List<string> lines, string cmd, string func)
+    {
+        var found = new List<(int, int, int)>();
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (!lines[i].Contains($"sys_membarrier(cmd: {cmd},", StringComparison.Ordinal)) continue;
+            string pid = lines[i].Trim().Split(' ')[0];
+            int exit = lines.FindIndex(i + 1, l => l.Trim().StartsWith(pid, StringComparison.Ordinal) && l.Contains("sys_membarrier -> 0x0", StringComparison.Ordinal));
+            if (exit < 0) continue;
+            for (int j = i + 1; j < exit; j++)
+            {
+                if (lines[j].Contains($"csd_function_entry: func={func},", StringComparison.Ordinal)) found.Add((i, j, exit));
+            }
+        }
+        return found;
+    }
+
+    [Theory]
+    [InlineData("mb-3t.trace", "P-PE", "P-SC")]
+    [InlineData("mix-2t-global.trace", "P-GE", "E-RET")]
+    public void A_correct_kernel_is_never_flagged_and_the_trace_has_what_to_check(string name, string p1, string p2)
+    {
+        TraceChecker checker = Check(name);
+        Assert.All(checker.Properties, p => Assert.True(p.Value.Violated == 0, $"{p.Key}: {string.Join("; ", p.Value.First)}"));
+        Assert.True(checker.Properties[p1].Checked > 50, $"{p1} checked only {checker.Properties[p1].Checked} times");
+        Assert.True(checker.Properties[p2].Checked > 50, $"{p2} checked only {checker.Properties[p2].Checked} times");
+    }
+
+    [Fact]
+    public void Dropping_an_ipi_mb_on_a_cpu_running_the_callers_process_is_a_P_PE_violation()
+    {
+        TraceChecker checker = Check("mb-3t.trace", lines =>
+        {
+            (int _, int callback, int _) = CallbacksInCalls(lines, "8", "ipi_mb")[10];
+            lines.RemoveAt(callback);
+            return lines;
+        });
+        Assert.Equal(1, checker.Properties["P-PE"].Violated);
+        Assert.Contains("ran no ipi_mb callback", checker.Properties["P-PE"].First[0]);
+    }
+
+    [Fact]
+    public void Dropping_an_ipi_sync_core_is_a_P_SC_violation()
+    {
+        TraceChecker checker = Check("mb-3t.trace", lines =>
+        {
+            (int _, int callback, int _) = CallbacksInCalls(lines, "0x20", "ipi_sync_core")[5];
+            lines.RemoveAt(callback);
+            return lines;
+        });
+        Assert.Equal(1, checker.Properties["P-SC"].Violated);
+        Assert.Equal(0, checker.Properties["P-PE"].Violated);
+    }
+
+    [Fact]
+    public void An_ipi_mb_that_runs_after_the_call_returned_is_a_P_PE_violation()
+    {
+        TraceChecker checker = Check("mb-3t.trace", lines =>
+        {
+            (int _, int callback, int exit) = CallbacksInCalls(lines, "8", "ipi_mb")[20];
+            string moved = lines[callback];
+            lines.Insert(exit + 1, moved);
+            lines.RemoveAt(callback);
+            return lines;
+        });
+        Assert.True(checker.Properties["P-PE"].Violated >= 1);
+    }
+
+    [Fact]
+    public void Dropping_an_ipi_mb_of_GLOBAL_EXPEDITED_is_a_P_GE_violation()
+    {
+        TraceChecker checker = Check("mix-2t-global.trace", lines =>
+        {
+            (int _, int callback, int _) = CallbacksInCalls(lines, "2", "ipi_mb")[3];
+            lines.RemoveAt(callback);
+            return lines;
+        });
+        Assert.Equal(1, checker.Properties["P-GE"].Violated);
+    }
+
+    [Fact]
+    public void A_PRIVATE_EXPEDITED_that_succeeds_before_registration_is_an_E_RET_violation()
+    {
+        TraceChecker clean = Check("mb-3t.trace");
+        Assert.Equal(0, clean.Properties["E-RET"].Violated);
+        TraceChecker checker = Check("mb-3t.trace", lines =>
+        {
+            int eperm = lines.FindIndex(l => l.Contains("sys_membarrier -> 0xffffffffffffffff", StringComparison.Ordinal));
+            lines[eperm] = lines[eperm].Replace("0xffffffffffffffff", "0x0", StringComparison.Ordinal);
+            return lines;
+        });
+        Assert.Equal(1, checker.Properties["E-RET"].Violated);
+        Assert.Contains("sys_membarrier's checks give -1", checker.Properties["E-RET"].First[0]);
+    }
+}
