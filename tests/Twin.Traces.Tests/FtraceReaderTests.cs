@@ -5,13 +5,6 @@ namespace Twin.Traces.Tests;
 /// <summary>The ftrace text importer on the real recordings in replays/ftrace and on every layout variant of trace-formats.</summary>
 public sealed class FtraceReaderTests
 {
-    private static string Replay(string name)
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Twin.sln"))) dir = Path.GetDirectoryName(dir);
-        return Path.Combine(dir!, "replays", "ftrace", name);
-    }
-
     private sealed class Collect : ITraceSink
     {
         public List<TraceRecord> Records { get; } = [];
@@ -38,7 +31,7 @@ public sealed class FtraceReaderTests
     [InlineData("mix-2t-global.trace")]
     public void A_real_recording_imports_with_no_unparsed_line_and_the_counts_grep_finds(string name)
     {
-        string path = Replay(name);
+        string path = ReplayFiles.Path(name);
         var summary = new TraceSummary();
         ReadReport report = FtraceReader.Read(path, summary);
         string[] lines = File.ReadAllLines(path);
@@ -65,7 +58,7 @@ public sealed class FtraceReaderTests
     public void The_membarrier_workload_shows_its_calls_and_the_one_EPERM()
     {
         var summary = new TraceSummary();
-        FtraceReader.Read(Replay("mb-3t.trace"), summary);
+        FtraceReader.Read(ReplayFiles.Path("mb-3t.trace"), summary);
         // workload-mb.c: QUERY, PRIVATE_EXPEDITED before registering (-EPERM), two REGISTERs, then 100 iterations.
         Assert.Equal((1L, 1L, 0L), summary.Membarrier[0]);
         Assert.Equal((101L, 100L, 1L), summary.Membarrier[8]);

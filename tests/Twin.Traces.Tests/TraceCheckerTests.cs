@@ -8,16 +8,9 @@ namespace Twin.Traces.Tests;
 /// </summary>
 public sealed class TraceCheckerTests
 {
-    private static string Replay(string name)
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Twin.sln"))) dir = Path.GetDirectoryName(dir);
-        return Path.Combine(dir!, "replays", "ftrace", name);
-    }
-
     private static TraceChecker Check(string name, Func<List<string>, List<string>>? mutate = null)
     {
-        string path = Replay(name);
+        string path = ReplayFiles.Path(name);
         (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(path + ".tasks");
         var checker = new TraceChecker(kthreads);
         checker.LearnTgids(tgids);
