@@ -17,6 +17,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     ImportCommand.Create(),
     LitmusCommand.Create(),
     BenchCommand.Create(),
+    RecordCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

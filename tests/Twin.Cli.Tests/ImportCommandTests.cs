@@ -60,4 +60,33 @@ public sealed class ImportCommandTests : IDisposable
         Assert.Equal(1, pe.GetProperty("violated").GetInt64());
         Assert.StartsWith($"line {enter + 1}: membarrier(PRIVATE_EXPEDITED)", pe.GetProperty("first")[0].GetString());
     }
+
+    [Fact]
+    public void record_without_tracefs_says_how_to_get_it()
+    {
+        var r = TwinProcess.Run(_dir.Path, "record", "--tracefs", _dir.File("no-tracefs"), "-o", "x.trace", "--", "/bin/true");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("tracefs is not available", r.Stderr);
+        Assert.Contains("mount -t tracefs", r.Stderr);
+        Assert.False(File.Exists(_dir.File("x.trace")));
+    }
+
+    [Fact]
+    public void record_traces_a_real_membarrier_call_on_this_machine_and_import_checks_it()
+    {
+        // sh's own exec is in the trace, then a process that calls membarrier(QUERY) would need a
+        // compiler; /bin/true is enough to see the recording's shape: header, fork/exec, .tasks.
+        var r = TwinProcess.Run(_dir.Path, "record", "-o", "true.trace", "--", "/bin/sh", "-c", "/bin/true; /bin/true");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        string[] lines = File.ReadAllLines(_dir.File("true.trace"));
+        Assert.StartsWith("# twin record: kernel ", lines[0]);
+        Assert.Contains(lines, l => l.Contains("sched_process_exec: filename=/bin/true", StringComparison.Ordinal));
+        Assert.Contains(File.ReadAllLines(_dir.File("true.trace.tasks")), l => l.EndsWith(" 1 kthreadd", StringComparison.Ordinal));
+
+        var import = TwinProcess.Run(_dir.Path, "import", "true.trace", "--json");
+        Assert.True(import.ExitCode == 0, import.Stderr);
+        Assert.Equal(0, import.Json.GetProperty("unparsed").GetInt64());
+        Assert.Equal(0, import.Json.GetProperty("overwritten").GetInt64());
+        Assert.Equal("0", File.ReadAllText("/sys/kernel/tracing/options/record-tgid").Trim());
+    }
 }

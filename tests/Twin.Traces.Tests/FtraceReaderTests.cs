@@ -29,6 +29,8 @@ public sealed class FtraceReaderTests
     [Theory]
     [InlineData("mb-3t.trace")]
     [InlineData("mix-2t-global.trace")]
+    [InlineData("mb-3t-twin.trace")]
+    [InlineData("rseq-2t.trace")]
     public void A_real_recording_imports_with_no_unparsed_line_and_the_counts_grep_finds(string name)
     {
         string path = ReplayFiles.Path(name);

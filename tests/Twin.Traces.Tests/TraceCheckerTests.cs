@@ -42,6 +42,8 @@ public sealed class TraceCheckerTests
     [Theory]
     [InlineData("mb-3t.trace", "P-PE", "P-SC")]
     [InlineData("mix-2t-global.trace", "P-GE", "E-RET")]
+    [InlineData("mb-3t-twin.trace", "P-PE", "P-SC")]
+    [InlineData("rseq-2t.trace", "P-RSEQ", "E-RET")]
     public void A_correct_kernel_is_never_flagged_and_the_trace_has_what_to_check(string name, string p1, string p2)
     {
         TraceChecker checker = Check(name);

@@ -172,8 +172,10 @@ public sealed class TraceChecker : ITraceSink
     private static int Registered(int cmd) => cmd switch
     {
         MembarrierCmd.RegisterPrivateExpedited => MembarrierState.PrivateExpeditedReady | MembarrierState.PrivateExpedited,
-        MembarrierCmd.RegisterPrivateExpeditedSyncCore => MembarrierState.SyncCoreReady | MembarrierState.SyncCore,
-        MembarrierCmd.RegisterPrivateExpeditedRseq => MembarrierState.RseqReady | MembarrierState.Rseq,
+        // membarrier_register_private_expedited: set_state starts as PRIVATE_EXPEDITED whatever the flag,
+        // so GET_REGISTRATIONS reports REGISTER_PRIVATE_EXPEDITED too (a real trace showed it: 0x110).
+        MembarrierCmd.RegisterPrivateExpeditedSyncCore => MembarrierState.SyncCoreReady | MembarrierState.SyncCore | MembarrierState.PrivateExpedited,
+        MembarrierCmd.RegisterPrivateExpeditedRseq => MembarrierState.RseqReady | MembarrierState.Rseq | MembarrierState.PrivateExpedited,
         MembarrierCmd.RegisterGlobalExpedited => MembarrierState.GlobalExpeditedReady | MembarrierState.GlobalExpedited,
         _ => 0,
     };
