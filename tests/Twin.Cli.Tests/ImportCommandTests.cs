@@ -56,6 +56,8 @@ public sealed class ImportCommandTests : IDisposable
         File.WriteAllLines(_dir.File("broken.trace"), lines);
         var import = TwinProcess.Run(_dir.Path, "import", "broken.trace", "--json");
         Assert.Equal(1, import.ExitCode);
+        Assert.Equal(1, TwinProcess.Run(_dir.Path, "check", "broken.trace").ExitCode);
+        Assert.Equal(0, TwinProcess.Run(_dir.Path, "check", TwinProcess.Repo("replays/ftrace/mb-3t.trace")).ExitCode);
         System.Text.Json.JsonElement pe = import.Json.GetProperty("properties").GetProperty("P-PE");
         Assert.Equal(1, pe.GetProperty("violated").GetInt64());
         Assert.StartsWith($"line {enter + 1}: membarrier(PRIVATE_EXPEDITED)", pe.GetProperty("first")[0].GetString());

@@ -15,7 +15,7 @@ public static class CheckCommand
 {
     public static Command Create()
     {
-        var uri = new Argument<string>("journal") { Description = "journal URI, e.g. sqlite:runs/twin.db" };
+        var uri = new Argument<string>("journal") { Description = "journal URI, e.g. sqlite:runs/twin.db, or a real trace file (as twin import)" };
         var run = CommonOptions.RunId();
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
@@ -24,7 +24,10 @@ public static class CheckCommand
         {
             ILogger log = Logging.Create(parse.GetValue(verbose));
             bool asJson = parse.GetValue(json);
-            using IJournal journal = JournalUri.Open(parse.GetValue(uri)!, create: false);
+            string target = parse.GetValue(uri)!;
+            // A path without a journal scheme is a real trace: check it as twin import does.
+            if (!target.Contains(':', StringComparison.Ordinal) && File.Exists(target)) return ImportCommand.CheckTrace(target, strict: false, asJson, log);
+            using IJournal journal = JournalUri.Open(target, create: false);
             RunInfo info = RunSelection.Select(journal, parse.GetValue(run));
             SimulationResult result = new BackgroundWork().Run($"check {info.RunId}", showBar: !asJson, log, work =>
                 RunReplay.Replay(journal, info, n => work.Report(0, $"{n:N0} events checked")));

@@ -21,21 +21,22 @@ public static class ImportCommand
         var strict = new Option<bool>("--strict") { Description = "stop at the first line that does not parse (exit 2)" };
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
-        var command = new Command("import", "Read a real kernel trace (ftrace text) and summarize it") { file, strict, json, verbose };
-        command.SetAction(parse =>
-        {
-            ILogger log = Logging.Create(parse.GetValue(verbose));
-            string path = parse.GetValue(file)!;
-            var summary = new TraceSummary();
-            TraceChecker checker = CheckerFor(path, log);
-            ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, new Both(summary, checker), parse.GetValue(strict)));
-            foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", path, u.Line, u.Reason, u.Text);
-            if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
-            if (parse.GetValue(json)) PrintJson(report, summary, checker);
-            else PrintTable(report, summary, checker);
-            return checker.Properties.Values.Any(p => p.Violated > 0) ? ExitCodes.Violations : ExitCodes.Ok;
-        });
+        var command = new Command("import", "Read a real kernel trace (ftrace text), summarize it and check membarrier's guarantees on it") { file, strict, json, verbose };
+        command.SetAction(parse => CheckTrace(parse.GetValue(file)!, parse.GetValue(strict), parse.GetValue(json), Logging.Create(parse.GetValue(verbose))));
         return command;
+    }
+
+    /// <summary>Reads, summarizes and checks a trace; also what <c>twin check TRACE</c> does. Exit 1 when a property is violated.</summary>
+    public static int CheckTrace(string path, bool strict, bool json, ILogger log)
+    {
+        var summary = new TraceSummary();
+        TraceChecker checker = CheckerFor(path, log);
+        ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, new Both(summary, checker), strict));
+        foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", path, u.Line, u.Reason, u.Text);
+        if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
+        if (json) PrintJson(report, summary, checker);
+        else PrintTable(report, summary, checker);
+        return checker.Properties.Values.Any(p => p.Violated > 0) ? ExitCodes.Violations : ExitCodes.Ok;
     }
 
     /// <summary>The checker, told the tgids and kernel threads of a <c>TRACE.tasks</c> side file when there is one.</summary>
