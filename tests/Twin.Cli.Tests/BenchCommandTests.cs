@@ -13,7 +13,7 @@ public sealed class BenchCommandTests
         Assert.Equal(1.0, figures["bare seeded event loop"].GetProperty("ratioToBareLoop").GetDouble());
         Assert.All(figures.Values, f => Assert.True(f.GetProperty("value").GetDouble() > 0));
         Assert.Contains("bytes/event", figures["simulate into SQLite"].GetProperty("note").GetString());
-        Assert.Equal("mb-3t.trace", figures["import a real trace (read + summarize)"].GetProperty("note").GetString());
+        Assert.Equal("mb-3t.trace", figures["import + check a real trace"].GetProperty("note").GetString());
     }
 
     [Fact]

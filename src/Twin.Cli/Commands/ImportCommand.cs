@@ -31,7 +31,7 @@ public static class ImportCommand
     {
         var summary = new TraceSummary();
         TraceChecker checker = CheckerFor(path, log);
-        ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, new Both(summary, checker), strict));
+        ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, new BothSinks(summary, checker), strict));
         foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", path, u.Line, u.Reason, u.Text);
         if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
         if (json) PrintJson(report, summary, checker);
@@ -49,15 +49,6 @@ public static class ImportCommand
         var checker = new TraceChecker(kthreads);
         checker.LearnTgids(tgids);
         return checker;
-    }
-
-    private sealed class Both(ITraceSink a, ITraceSink b) : ITraceSink
-    {
-        public void OnEvent(in TraceRecord record)
-        {
-            a.OnEvent(in record);
-            b.OnEvent(in record);
-        }
     }
 
     private static void PrintTable(ReadReport r, TraceSummary s, TraceChecker checker)

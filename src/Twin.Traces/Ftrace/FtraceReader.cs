@@ -8,6 +8,16 @@ public interface ITraceSink
     void OnEvent(in TraceRecord record);
 }
 
+/// <summary>Feeds each event to two sinks, e.g. the summary and the checker.</summary>
+public sealed class BothSinks(ITraceSink first, ITraceSink second) : ITraceSink
+{
+    public void OnEvent(in TraceRecord record)
+    {
+        first.OnEvent(in record);
+        second.OnEvent(in record);
+    }
+}
+
 /// <summary>A trace file the importer cannot read at all (empty, binary, not ftrace text); the message names it.</summary>
 public sealed class TraceFormatException(string message) : Exception(message);
 
