@@ -9,21 +9,38 @@ namespace Twin.Persistence.Memory;
 /// </summary>
 public sealed class MemoryJournal : IJournal
 {
-    internal sealed class StoredRow
+    /// <summary>
+    /// A row: metadata in a struct array, payload in the arena. Two allocations per event (a row
+    /// object and its byte[]) made the journal the simulation's bottleneck, since every row lives
+    /// to the end of the run and each survivor is copied through the GC generations.
+    /// </summary>
+    private struct StoredRow
     {
         public long Ordering;
-        public required string PersistenceId;
+        public int Pid;
         public long SequenceNr;
         public int Manifest;
         public long TimestampNs;
-        public required byte[] Stored;
+        public int Chunk;
+        public int Offset;
+        public int Length;
         public bool IsDeleted;
     }
 
+    private const int ChunkBytes = 1 << 20;
+
     private readonly object _gate = new();
-    private readonly List<StoredRow> _rows = [];
-    private readonly Dictionary<string, List<StoredRow>> _byPid = new(StringComparer.Ordinal);
+    private const int RowsPerBlock = 1 << 16;
+
+    /// <summary>Rows in fixed blocks, so growing never copies (or holds twice) what is stored.</summary>
+    private readonly List<StoredRow[]> _rowBlocks = [];
+    private int _rowCount;
+    private readonly List<string> _pidNames = [];
+    private readonly Dictionary<string, int> _pidIndex = new(StringComparer.Ordinal);
+    private readonly List<List<int>> _rowsOfPid = [];
     private readonly Dictionary<string, long> _highest = new(StringComparer.Ordinal);
+    private readonly List<byte[]> _chunks = [];
+    private int _chunkUsed = ChunkBytes;
     private readonly List<RunInfo> _runs = [];
     private readonly Dictionary<int, List<Checkpoint>> _checkpoints = [];
     private readonly List<SnapshotRecord> _snapshots = [];
@@ -33,7 +50,7 @@ public sealed class MemoryJournal : IJournal
     /// <summary>Rows stored so far, for tests and benchmarks.</summary>
     public int RowCount
     {
-        get { lock (_gate) return _rows.Count; }
+        get { lock (_gate) return _rowCount; }
     }
 
     public IJournalWriter StartRun(RunStart start)
@@ -74,16 +91,17 @@ public sealed class MemoryJournal : IJournal
     {
         lock (_gate)
         {
-            var selected = new List<StoredRow>();
-            if (_byPid.TryGetValue(persistenceId, out List<StoredRow>? rows))
+            var selected = new List<int>();
+            if (_pidIndex.TryGetValue(persistenceId, out int pid))
             {
-                foreach (StoredRow r in rows)
+                foreach (int i in _rowsOfPid[pid])
                 {
                     if (selected.Count >= max) break;
-                    if (!r.IsDeleted && r.SequenceNr >= fromSequenceNr && r.SequenceNr <= toSequenceNr) selected.Add(r);
+                    ref StoredRow r = ref Row(i);
+                    if (!r.IsDeleted && r.SequenceNr >= fromSequenceNr && r.SequenceNr <= toSequenceNr) selected.Add(i);
                 }
             }
-            return new Cursor(selected);
+            return new Cursor(this, selected);
         }
     }
 
@@ -92,7 +110,12 @@ public sealed class MemoryJournal : IJournal
         string prefix = run.PersistenceIdPrefix;
         lock (_gate)
         {
-            return new Cursor(_rows.FindAll(r => !r.IsDeleted && r.PersistenceId.StartsWith(prefix, StringComparison.Ordinal)));
+            var selected = new List<int>();
+            for (int i = 0; i < _rowCount; i++)
+            {
+                if (!Row(i).IsDeleted && _pidNames[Row(i).Pid].StartsWith(prefix, StringComparison.Ordinal)) selected.Add(i);
+            }
+            return new Cursor(this, selected);
         }
     }
 
@@ -100,10 +123,10 @@ public sealed class MemoryJournal : IJournal
     {
         lock (_gate)
         {
-            if (!_byPid.TryGetValue(persistenceId, out List<StoredRow>? rows)) return;
-            foreach (StoredRow r in rows)
+            if (!_pidIndex.TryGetValue(persistenceId, out int pid)) return;
+            foreach (int i in _rowsOfPid[pid])
             {
-                if (r.SequenceNr <= toSequenceNr) r.IsDeleted = true;
+                if (Row(i).SequenceNr <= toSequenceNr) Row(i).IsDeleted = true;
             }
         }
     }
@@ -149,7 +172,7 @@ public sealed class MemoryJournal : IJournal
                 ref RowBatch.Row row = ref batch.Rows[i];
                 if (row.IsCheckpoint) continue;
                 string pid = streams[row.Stream];
-                if (_byPid.TryGetValue(pid, out List<StoredRow>? rows) && rows.Count > 0 && rows[^1].SequenceNr >= row.SequenceNr)
+                if (_pidIndex.TryGetValue(pid, out int p) && _rowsOfPid[p].Count > 0 && Row(_rowsOfPid[p][^1]).SequenceNr >= row.SequenceNr)
                 {
                     throw new JournalConflictException($"{pid} sequence {row.SequenceNr} is already written: another writer holds this stream");
                 }
@@ -163,21 +186,47 @@ public sealed class MemoryJournal : IJournal
                     continue;
                 }
                 string pid = streams[row.Stream];
-                var stored = new StoredRow
+                if (!_pidIndex.TryGetValue(pid, out int pidNo))
                 {
-                    Ordering = _rows.Count + 1,
-                    PersistenceId = pid,
+                    _pidIndex[pid] = pidNo = _pidNames.Count;
+                    _pidNames.Add(pid);
+                    _rowsOfPid.Add([]);
+                }
+                ReadOnlySpan<byte> payload = batch.PayloadOf(row);
+                (int chunk, int offset) = Append(payload);
+                if (_rowCount == _rowBlocks.Count * RowsPerBlock) _rowBlocks.Add(new StoredRow[RowsPerBlock]);
+                Row(_rowCount) = new StoredRow
+                {
+                    Ordering = _rowCount + 1,
+                    Pid = pidNo,
                     SequenceNr = row.SequenceNr,
                     Manifest = row.Manifest,
                     TimestampNs = row.TimestampNs,
-                    Stored = batch.PayloadOf(row).ToArray(),
+                    Chunk = chunk,
+                    Offset = offset,
+                    Length = payload.Length,
                 };
-                _rows.Add(stored);
-                if (!_byPid.TryGetValue(pid, out List<StoredRow>? list)) _byPid[pid] = list = [];
-                list.Add(stored);
+                _rowsOfPid[pidNo].Add(_rowCount);
+                _rowCount++;
                 _highest[pid] = Math.Max(_highest.GetValueOrDefault(pid), row.SequenceNr);
             }
         }
+    }
+
+    private ref StoredRow Row(int i) => ref _rowBlocks[i >> 16][i & (RowsPerBlock - 1)];
+
+    /// <summary>Copies a payload into the arena; a payload larger than a chunk gets a chunk of its own.</summary>
+    private (int Chunk, int Offset) Append(ReadOnlySpan<byte> payload)
+    {
+        if (_chunkUsed + payload.Length > ChunkBytes)
+        {
+            _chunks.Add(new byte[Math.Max(ChunkBytes, payload.Length)]);
+            _chunkUsed = 0;
+        }
+        int chunk = _chunks.Count - 1, offset = _chunkUsed;
+        payload.CopyTo(_chunks[chunk].AsSpan(offset));
+        _chunkUsed += payload.Length;
+        return (chunk, offset);
     }
 
     private void Finish(RunInfo run, RunStatus status, string summaryJson)
@@ -201,7 +250,7 @@ public sealed class MemoryJournal : IJournal
         protected override void MarkRunFinished(RunStatus status, string summaryJson) => journal.Finish(Run, status, summaryJson);
     }
 
-    private sealed class Cursor(List<StoredRow> rows) : IJournalCursor
+    private sealed class Cursor(MemoryJournal journal, List<int> rows) : IJournalCursor
     {
         private int _index = -1;
         private ReadOnlyMemory<byte> _payload;
@@ -210,22 +259,23 @@ public sealed class MemoryJournal : IJournal
         {
             get
             {
-                StoredRow r = rows[_index];
-                return new JournalEntry(r.Ordering, r.PersistenceId, r.SequenceNr, r.Manifest, r.TimestampNs, _payload.Span);
+                StoredRow r = journal.Row(rows[_index]);
+                return new JournalEntry(r.Ordering, journal._pidNames[r.Pid], r.SequenceNr, r.Manifest, r.TimestampNs, _payload.Span);
             }
         }
 
         public bool MoveNext()
         {
             if (++_index >= rows.Count) return false;
-            StoredRow r = rows[_index];
+            StoredRow r = journal.Row(rows[_index]);
+            ReadOnlyMemory<byte> stored = journal._chunks[r.Chunk].AsMemory(r.Offset, r.Length);
             try
             {
-                _payload = r.Stored.AsMemory(0, RowCheck.Open(r.Stored, r.Manifest, r.SequenceNr).Length);
+                _payload = stored[..RowCheck.Open(stored.Span, r.Manifest, r.SequenceNr).Length];
             }
             catch (CorruptPayloadException e)
             {
-                throw new JournalCorruptException($"memory journal row {r.Ordering} ({r.PersistenceId} #{r.SequenceNr}): {e.Message}", e);
+                throw new JournalCorruptException($"memory journal row {r.Ordering} ({journal._pidNames[r.Pid]} #{r.SequenceNr}): {e.Message}", e);
             }
             return true;
         }
