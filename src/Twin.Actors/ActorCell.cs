@@ -49,6 +49,8 @@ internal sealed class ActorCell : IActorContext, ITimerScheduler
 
     public List<ActorCell> Children { get; } = [];
 
+    public Dictionary<string, ActorCell> ChildrenByName { get; } = new(StringComparer.Ordinal);
+
     public ActorBase Actor { get; private set; } = null!;
 
     public HandlerTable Handlers { get; private set; } = new();

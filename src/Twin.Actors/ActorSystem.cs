@@ -17,6 +17,7 @@ public sealed class ActorSystem
 {
     private readonly List<ActorCell> _cells = [];
     private readonly List<ActorCell> _topLevel = [];
+    private readonly Dictionary<string, ActorCell> _topLevelByName = new(StringComparer.Ordinal);
     private readonly TimerHeap _timers = new();
     private int[] _ready = new int[16];
     private int _readyCount;
@@ -124,13 +125,16 @@ public sealed class ActorSystem
     internal ActorCell CreateCell(Props props, string name, ActorCell? parent, bool start = true)
     {
         List<ActorCell> siblings = parent?.Children ?? _topLevel;
-        foreach (ActorCell s in siblings)
+        // By name, not by scanning: a run creates thousands of mm actors side by side.
+        Dictionary<string, ActorCell> byName = parent?.ChildrenByName ?? _topLevelByName;
+        if (byName.TryGetValue(name, out ActorCell? existing) && existing.IsAlive)
         {
-            if (s.IsAlive && s.Name == name) throw new InvalidOperationException($"an actor named '{name}' already exists under {parent?.Self.Path ?? "/user"}");
+            throw new InvalidOperationException($"an actor named '{name}' already exists under {parent?.Self.Path ?? "/user"}");
         }
         var cell = new ActorCell(this, _cells.Count, name, props, parent);
         _cells.Add(cell);
         siblings.Add(cell);
+        byName[name] = cell;
         cell.CreateInstance();
         if (start) Guarded(cell, null, static c => c.Actor.AroundPreStart());
         return cell;
@@ -146,8 +150,15 @@ public sealed class ActorSystem
         DeadLetters += cell.Mailbox.Count;
         cell.Mailbox.Clear();
         (cell.ParentCell?.Children ?? _topLevel).Remove(cell);
+        Dictionary<string, ActorCell> byName = cell.ParentCell?.ChildrenByName ?? _topLevelByName;
+        if (byName.TryGetValue(cell.Name, out ActorCell? named) && named == cell) byName.Remove(cell.Name);
         cell.Actor.InvokePostStop();
     }
+
+    /// <summary>Every cell ever created, by creation index (dead ones included).</summary>
+    internal int CellCount => _cells.Count;
+
+    internal ActorCell CellAt(int index) => _cells[index];
 
     /// <summary>Live actors in creation order (for state hashing and replay).</summary>
     internal IEnumerable<ActorCell> LiveCells()

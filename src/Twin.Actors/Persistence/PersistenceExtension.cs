@@ -61,21 +61,40 @@ public sealed class PersistenceExtension
     /// </summary>
     public ulong ComputeStateHash()
     {
-        var actors = new List<PersistentActor>();
-        foreach (ActorCell cell in _system.LiveCells())
+        // Persistent actors' cells in persistence-id order, kept between checkpoints: new cells are
+        // inserted where they belong instead of sorting thousands of ids at every checkpoint. Cells,
+        // not actor instances, since a restart puts a new instance in the same cell.
+        for (; _hashedCells < _system.CellCount; _hashedCells++)
         {
-            if (cell.Actor is PersistentActor p && p.LastSequenceNr > 0) actors.Add(p);
+            ActorCell cell = _system.CellAt(_hashedCells);
+            if (cell.Actor is not PersistentActor) continue;
+            int at = _byPersistenceId.BinarySearch(cell, ByPersistenceId);
+            _byPersistenceId.Insert(at < 0 ? ~at : at, cell);
         }
-        actors.Sort(static (a, b) => string.CompareOrdinal(a.PersistenceId, b.PersistenceId));
+        int dead = 0;
         var h = new StateHasher();
-        foreach (PersistentActor a in actors)
+        foreach (ActorCell cell in _byPersistenceId)
         {
+            if (!cell.IsAlive)
+            {
+                dead++;
+                continue;
+            }
+            var a = (PersistentActor)cell.Actor;
+            if (a.LastSequenceNr == 0) continue;
             h.Add(a.PersistenceId);
             h.Add(a.LastSequenceNr);
             a.HashState(ref h);
         }
+        if (dead > _byPersistenceId.Count / 2) _byPersistenceId.RemoveAll(static c => !c.IsAlive);
         return h.Value;
     }
+
+    private static readonly Comparer<ActorCell> ByPersistenceId = Comparer<ActorCell>.Create(static (a, b) =>
+        string.CompareOrdinal(((PersistentActor)a.Actor).PersistenceId, ((PersistentActor)b.Actor).PersistenceId));
+
+    private readonly List<ActorCell> _byPersistenceId = [];
+    private int _hashedCells;
 
     internal void EnterHandler() => _handlerDepth++;
 

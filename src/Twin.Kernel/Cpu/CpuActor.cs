@@ -77,7 +77,10 @@ public sealed partial class CpuActor : PersistentActor
     /// <summary>True while the CPU waits in synchronize_rcu(): it would sleep there, so RCU counts it quiescent.</summary>
     public bool InRcuWait => _phase == CpuPhase.RcuWait;
 
-    public override string PersistenceId => StreamOf(Id);
+    // Formatted once: the id is read on every persist and at every state-hash checkpoint.
+    public override string PersistenceId => _persistenceId ??= StreamOf(Id);
+
+    private string? _persistenceId;
 
     public static string StreamOf(int cpu) => $"cpu-{cpu}";
 

@@ -41,7 +41,10 @@ public sealed class IpiActor : PersistentActor
     /// <summary>Token the sender waits on; 0 when nobody waits.</summary>
     public long WaitToken { get; private set; }
 
-    public override string PersistenceId => StreamOf(Slot);
+    // Formatted once: the id is read on every persist and at every state-hash checkpoint.
+    public override string PersistenceId => _persistenceId ??= StreamOf(Slot);
+
+    private string? _persistenceId;
 
     public static string StreamOf(int slot) => $"ipi-{slot}";
 

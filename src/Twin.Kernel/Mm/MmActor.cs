@@ -36,7 +36,10 @@ public sealed class MmActor : PersistentActor
 
     public MmState State { get; }
 
-    public override string PersistenceId => StreamOf(Id);
+    // Formatted once: the id is read on every persist and at every state-hash checkpoint.
+    public override string PersistenceId => _persistenceId ??= StreamOf(Id);
+
+    private string? _persistenceId;
 
     public static string StreamOf(int mm) => $"mm-{mm}";
 
