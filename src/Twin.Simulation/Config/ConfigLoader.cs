@@ -80,6 +80,11 @@ public static class ConfigLoader
             w.WriteStartObject("kernel");
             WriteTiming(w, t, "");
             w.WriteEndObject();
+            w.WriteStartObject("runtime");
+            w.WriteString("strategy", c.Strategy);
+            w.WriteNumber("pctDepth", c.PctDepth);
+            w.WriteNumber("pctHorizon", c.PctHorizon);
+            w.WriteEndObject();
             w.WriteStartObject("litmus");
             w.WriteString("omitBarrier", k.OmitBarrier == 0 ? "none" : k.OmitBarrier.ToString());
             w.WriteNumber("storeBufferNs", c.StoreBufferNs);

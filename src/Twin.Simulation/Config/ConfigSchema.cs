@@ -66,6 +66,12 @@ internal static class ConfigSchema
         ["kernel.rcuPollNs"] = (d, v, k, w) => d.T = d.T with { RcuPollNs = Long(v, k, w, 1, MaxNs) },
         ["kernel.reschedOnIrqExit"] = (d, v, k, w) => d.T = d.T with { ReschedOnIrqExit = Probability(v, k, w) },
         ["kernel.iretOnSyscallReturn"] = (d, v, k, w) => d.T = d.T with { IretOnSyscallReturn = Probability(v, k, w) },
+        ["runtime.strategy"] = (d, v, k, w) => d.Config = d.Config with
+        {
+            Strategy = v.ToLowerInvariant() is "random" or "pct" ? v.ToLowerInvariant() : throw new ConfigException($"{w}: {k} = '{v}' is not a strategy (random, pct)"),
+        },
+        ["runtime.pctDepth"] = (d, v, k, w) => d.Config = d.Config with { PctDepth = Int(v, k, w, 1, 100) },
+        ["runtime.pctHorizon"] = (d, v, k, w) => d.Config = d.Config with { PctHorizon = Long(v, k, w, 1, MaxNs) },
         ["litmus.omitBarrier"] = (d, v, k, w) => d.K = d.K with { OmitBarrier = Barrier(v, k, w) },
         ["litmus.storeBufferNs"] = (d, v, k, w) => d.Config = d.Config with { StoreBufferNs = Long(v, k, w, 0, MaxNs) },
         ["workload.processes"] = (d, v, k, w) => d.W = d.W with { Processes = Int(v, k, w, 0, 10_000) },

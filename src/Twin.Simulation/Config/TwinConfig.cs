@@ -16,6 +16,15 @@ public sealed record TwinConfig
     /// <summary>Record the state hash every this many events (0: only at the end).</summary>
     public long CheckpointEveryEvents { get; init; } = 100_000;
 
+    /// <summary>How the runtime picks among actors ready at the same virtual time: "random" or "pct".</summary>
+    public string Strategy { get; init; } = "random";
+
+    /// <summary>PCT: ordering constraints a bug may need (change points + 1).</summary>
+    public int PctDepth { get; init; } = 3;
+
+    /// <summary>PCT: change points are drawn over this many scheduling choices.</summary>
+    public long PctHorizon { get; init; } = 100_000;
+
     /// <summary>Litmus memory: a store leaves the CPU's store buffer this long after it was made, or at the CPU's next full barrier.</summary>
     public long StoreBufferNs { get; init; } = 2_000;
 

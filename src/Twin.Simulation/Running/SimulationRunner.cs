@@ -47,7 +47,10 @@ public static class SimulationRunner
         Kernel.Tasks.IStepObserver? observer = null)
     {
         var clock = Stopwatch.StartNew();
-        var system = new ActorSystem(config.Seed, guardianStrategy: SupervisorStrategy.StoppingEscalate);
+        ISchedulingStrategy strategy = config.Strategy == "pct"
+            ? new PctSchedulingStrategy(config.Seed, config.PctDepth, config.PctHorizon)
+            : RandomSchedulingStrategy.Instance;
+        var system = new ActorSystem(config.Seed, strategy, guardianStrategy: SupervisorStrategy.StoppingEscalate);
         MonitorSet monitors = MonitorSet.All(new MachineFacts(config.Kernel.Cpus, config.Kernel.NohzFull));
         system.Persistence.Attach(recoverFrom, writer, config.CheckpointEveryEvents);
         system.Persistence.Taps.AddRange(monitors.Taps);
