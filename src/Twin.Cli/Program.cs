@@ -35,7 +35,7 @@ try
     // Exceptions are ours to present (one line, no stack trace); SIGINT is handled by the verbs.
     return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
 }
-catch (Exception e) when (e is ConfigException or JournalException or UsageException or Twin.Traces.Ftrace.TraceFormatException)
+catch (Exception e) when (e is ConfigException or JournalException or UsageException or Twin.Traces.Ftrace.TraceFormatException or Twin.Traces.Record.RecordException)
 {
     Console.Error.WriteLine($"{verb}: {e.Message}");
     return ExitCodes.BadInput;

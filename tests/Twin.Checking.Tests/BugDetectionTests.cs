@@ -3,6 +3,7 @@ using Twin.Kernel.Arch;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Tasks;
 using static Twin.Checking.Tests.MonitorMachines;
+using static Twin.Kernel.Tests.Machines;
 
 namespace Twin.Checking.Tests;
 

@@ -21,15 +21,7 @@ public static class RecordCommand
             int kb = parse.GetValue(buffer);
             if (kb < 64) throw new UsageException($"--buffer-kb {kb}: give at least 64");
             string path = parse.GetValue(output)!;
-            RecordResult r;
-            try
-            {
-                r = new TraceRecorder(parse.GetValue(tracefs)!).Record(parse.GetValue(cmd) ?? [], path, kb);
-            }
-            catch (RecordException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            RecordResult r = new TraceRecorder(parse.GetValue(tracefs)!).Record(parse.GetValue(cmd) ?? [], path, kb);
             foreach (string m in r.MissingEvents) log.Warning("this kernel has no {Event} event; the trace goes without it", m);
             log.Information("wrote {Path} ({Lines} lines) and {Tasks}; the command exited {Code}", r.TracePath, r.Lines, r.TasksPath, r.ExitCode);
             Console.WriteLine($"check it with: twin import {r.TracePath}");

@@ -30,19 +30,22 @@ public static class LitmusRunner
         ScenarioDefinition def = ScenarioParser.ParseFile(scenarioPath);
         if (def.Registers.Count == 0) throw new ConfigException($"scenario '{scenarioPath}' has no load step: not a litmus test");
         if (def.Forbidden.Count == 0) throw new ConfigException($"scenario '{scenarioPath}' has no forbid: say which register values are forbidden, e.g. \"forbid\": {{\"r1\": 0, \"r2\": 0}}");
+        // One load: the seed is the only thing that changes between runs.
+        TwinConfig loaded = ConfigLoader.Load(null, overrides, scenarioPath);
+        (int Reg, long Value)[] forbid = [.. def.Forbidden.Select(f => (def.Registers.ToList().IndexOf(f.Key), f.Value))];
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var forbiddenStates = new HashSet<string>(StringComparer.Ordinal);
         var byProperty = new SortedDictionary<string, int>(StringComparer.Ordinal);
         for (ulong seed = firstSeed; seed <= lastSeed; seed++)
         {
-            TwinConfig config = ConfigLoader.Load(null, [.. overrides, ("seed", seed.ToString(CultureInfo.InvariantCulture), "--seeds")], scenarioPath);
+            TwinConfig config = loaded with { Seed = seed };
             var memory = new StoreBufferMemory(tso: config.Kernel.Arch.IsX86, config.StoreBufferNs, config.Seed);
             SimulationResult result = SimulationRunner.Run(config, new DiscardingJournal(), $"litmus-{seed}", taps: [memory]);
             var values = new long?[def.Registers.Count];
             foreach (((int _, int reg), long value) in memory.Registers) values[reg] = value;
             string state = string.Join("; ", def.Registers.Select((name, i) => $"{name}={(values[i] is long v ? v.ToString(CultureInfo.InvariantCulture) : "?")}"));
             counts[state] = counts.GetValueOrDefault(state) + 1;
-            if (def.Forbidden.All(f => values[def.Registers.ToList().IndexOf(f.Key)] == f.Value)) forbiddenStates.Add(state);
+            if (forbid.All(f => values[f.Reg] == f.Value)) forbiddenStates.Add(state);
             foreach (string p in result.Violations.Select(v => v.Property).Distinct()) byProperty[p] = byProperty.GetValueOrDefault(p) + 1;
             if (seed == ulong.MaxValue) break;
         }

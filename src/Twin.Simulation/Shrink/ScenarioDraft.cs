@@ -23,7 +23,8 @@ public sealed record ScenarioDraft(int Cpus, IReadOnlyList<DraftTask> Tasks)
     /// <summary>The draft as kernel task specs: ids by position, fork targets and use_mm tgids resolved, dangling steps dropped.</summary>
     public IReadOnlyList<TaskSpec> ToTaskSpecs()
     {
-        if (!ReferenceEquals(Normalize(), this)) return Normalize().ToTaskSpecs();
+        ScenarioDraft normalized = Normalize();
+        if (!ReferenceEquals(normalized, this)) return normalized.ToTaskSpecs();
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         var leaders = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < Tasks.Count; i++)
