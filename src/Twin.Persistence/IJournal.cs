@@ -44,6 +44,11 @@ public interface IJournal : IDisposable
 
     /// <summary>Run-wide state-hash checkpoints, in event order.</summary>
     IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run);
+
+    /// <summary>Records the event types writers use, so a stored journal explains its own manifest numbers. Journals that keep nothing ignore it.</summary>
+    void RegisterManifests(IEnumerable<Codec.EventManifest> manifests)
+    {
+    }
 }
 
 /// <summary>

@@ -1,9 +1,10 @@
 using Twin.Persistence.Memory;
+using Twin.Persistence.Postgres;
 using Twin.Persistence.Sqlite;
 
 namespace Twin.Persistence;
 
-/// <summary>Opens a journal from its URI: <c>sqlite:PATH</c>, <c>memory:</c>, <c>none:</c> (keeps nothing; <c>postgres:</c> is planned).</summary>
+/// <summary>Opens a journal from its URI: <c>sqlite:PATH</c>, <c>postgres:CONNECTION-STRING</c>, <c>memory:</c>, <c>none:</c> (keeps nothing).</summary>
 public static class JournalUri
 {
     /// <exception cref="JournalException">the URI is malformed, names an unknown scheme, or the journal cannot be opened.</exception>
@@ -25,9 +26,10 @@ public static class JournalUri
                 if (!create) throw new JournalFormatException("a none: journal keeps nothing; there is nothing to read");
                 return new DiscardingJournal();
             case "postgres":
-                throw new JournalFormatException("postgres: journals are not supported by this build yet; use sqlite:PATH");
+                if (rest.Length == 0) throw new JournalFormatException($"journal URI '{uri}' has no connection string; use postgres:Host=...;Database=...");
+                return PostgresJournal.Open(rest, create);
             default:
-                throw new JournalFormatException($"journal URI '{uri}' has unknown scheme '{scheme}'; use sqlite:PATH or memory:");
+                throw new JournalFormatException($"journal URI '{uri}' has unknown scheme '{scheme}'; use sqlite:PATH, postgres:CONNECTION-STRING or memory:");
         }
     }
 }

@@ -41,3 +41,26 @@ public readonly record struct Checkpoint(long EventCount, long TimestampNs, ulon
 
 /// <summary>A stored snapshot of one persistent actor, with the hash of the state it holds.</summary>
 public sealed record SnapshotRecord(string PersistenceId, long SequenceNr, long TimestampNs, ulong StateHash, int Manifest, byte[] Payload);
+
+/// <summary>The text SQL backends store in <c>runs.status</c>.</summary>
+public static class RunStatusText
+{
+    public static string Of(RunStatus status) => status switch
+    {
+        RunStatus.Running => "running",
+        RunStatus.Completed => "completed",
+        _ => "failed",
+    };
+
+    /// <returns>false for text no build of Twin writes.</returns>
+    public static bool TryParse(string text, out RunStatus status)
+    {
+        switch (text)
+        {
+            case "running": status = RunStatus.Running; return true;
+            case "completed": status = RunStatus.Completed; return true;
+            case "failed": status = RunStatus.Failed; return true;
+            default: status = default; return false;
+        }
+    }
+}

@@ -94,4 +94,23 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(0, Twin("run", "--events", "100", "--journal", "sqlite:r.db").ExitCode);
         AssertBadInput(Twin("replay", "sqlite:r.db", "--run", "nope"), "has no run 'nope'");
     }
+
+    [Fact]
+    public void an_unreachable_postgres_server() =>
+        AssertBadInput(Twin("run", "--events", "100", "--journal", "postgres:Host=127.0.0.1;Port=1;Timeout=2"), "cannot reach the PostgreSQL server");
+
+    [Fact]
+    public void a_postgres_uri_that_is_not_a_connection_string() =>
+        AssertBadInput(Twin("replay", "postgres:Hots=db"), "not an Npgsql connection string");
+
+    [Fact]
+    public void a_second_writer_on_a_postgres_run_is_refused_and_the_first_run_is_kept()
+    {
+        string pg = "postgres:" + PostgresServer.FreshSchema();
+        Assert.Equal(0, Twin("run", "--events", "5000", "--journal", pg, "--run-id", "same").ExitCode);
+        AssertBadInput(Twin("run", "--events", "5000", "--journal", pg, "--run-id", "same"), "a second writer is refused");
+        var replay = Twin("replay", pg, "--run", "same", "--json");
+        Assert.Equal(0, replay.ExitCode);
+        Assert.Equal(5000, replay.Json.GetProperty("events").GetInt64(), tolerance: 10);
+    }
 }

@@ -39,6 +39,24 @@ public sealed class RunAndReplayTests : IDisposable
     }
 
     [Fact]
+    public void a_run_into_postgres_replays_to_the_state_hash_of_the_same_run_into_sqlite()
+    {
+        string pg = "postgres:" + PostgresServer.FreshSchema();
+        var intoPg = TwinProcess.Run(_dir.Path, "run", "--seed", "9", "--events", "100000", "--journal", pg, "--json");
+        Assert.True(intoPg.ExitCode == 0, intoPg.Stderr);
+        var intoSqlite = TwinProcess.Run(_dir.Path, "run", "--seed", "9", "--events", "100000", "--journal", "sqlite:runs/p.db", "--json");
+        string hash = intoSqlite.Json.GetProperty("stateHash").GetString()!;
+        Assert.Equal(hash, intoPg.Json.GetProperty("stateHash").GetString());
+
+        var replay = TwinProcess.Run(_dir.Path, "replay", pg, "--json");
+        Assert.True(replay.ExitCode == 0, replay.Stderr);
+        Assert.Equal(hash, replay.Json.GetProperty("stateHash").GetString());
+        Assert.Equal(intoPg.Json.GetProperty("events").GetInt64(), replay.Json.GetProperty("events").GetInt64());
+        var check = TwinProcess.Run(_dir.Path, "check", pg, "--json");
+        Assert.True(check.ExitCode == 0, check.Stderr);
+    }
+
+    [Fact]
     public void a_run_killed_with_SIGKILL_leaves_a_journal_with_every_reported_event_and_no_torn_row()
     {
         using Process p = Process.Start(TwinProcess.StartInfo(_dir.Path, "run", "--seed", "7", "--events", "1000000000", "--journal", "sqlite:runs/k.db"))!;

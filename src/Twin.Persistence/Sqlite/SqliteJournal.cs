@@ -294,7 +294,7 @@ public sealed class SqliteJournal : IJournal
             Guard(() =>
             {
                 using SqliteCommand cmd = Command("UPDATE runs SET status = $s, summary = $sum, finished_unix_ms = $t WHERE run_no = $r");
-                cmd.Parameters.AddWithValue("$s", status.ToString().ToLowerInvariant());
+                cmd.Parameters.AddWithValue("$s", RunStatusText.Of(status));
                 cmd.Parameters.AddWithValue("$sum", summaryJson);
                 cmd.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                 cmd.Parameters.AddWithValue("$r", run.RunNo);
@@ -356,7 +356,7 @@ public sealed class SqliteJournal : IJournal
         return m.Trim().TrimEnd('.').Trim('\'');
     }
 
-    private const string RunSelect = "SELECT run_no, run_id, seed, config, code_version, status, writer_uuid, started_unix_ms, finished_unix_ms, summary FROM runs";
+    private const string RunSelect = RunRows.Select;
 
     private static void EnsureInitialized()
     {
@@ -451,26 +451,7 @@ public sealed class SqliteJournal : IJournal
         return runs.Count == 0 ? null : runs[0];
     }
 
-    private IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd)
-    {
-        using SqliteDataReader r = cmd.ExecuteReader();
-        var list = new List<RunInfo>();
-        while (r.Read())
-        {
-            string statusText = r.GetString(5);
-            RunStatus status = statusText switch
-            {
-                "running" => RunStatus.Running,
-                "completed" => RunStatus.Completed,
-                "failed" => RunStatus.Failed,
-                _ => throw new JournalCorruptException($"{Uri}: runs row {r.GetInt64(0)} has unknown status '{statusText}'"),
-            };
-            list.Add(new RunInfo(
-                (int)r.GetInt64(0), r.GetString(1), unchecked((ulong)r.GetInt64(2)), r.GetString(3), r.GetString(4),
-                status, r.GetString(6), r.GetInt64(7), r.IsDBNull(8) ? null : r.GetInt64(8), r.IsDBNull(9) ? null : r.GetString(9)));
-        }
-        return list;
-    }
+    private IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd) => RunRows.ReadAll(cmd, Uri);
 
     private SqliteCommand Command(string sql)
     {

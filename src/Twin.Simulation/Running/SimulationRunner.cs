@@ -6,7 +6,6 @@ using Twin.Checking;
 using Twin.Kernel.Events;
 using Twin.Kernel.Tasks;
 using Twin.Persistence;
-using Twin.Persistence.Sqlite;
 using Twin.Simulation.Config;
 
 namespace Twin.Simulation.Running;
@@ -27,7 +26,7 @@ public static class SimulationRunner
         Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false)
     {
         IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
-        if (journal is SqliteJournal sqlite) sqlite.RegisterManifests(EventCatalog.All);
+        journal.RegisterManifests(EventCatalog.All);
         using (writer)
         {
             var clock = Stopwatch.StartNew();

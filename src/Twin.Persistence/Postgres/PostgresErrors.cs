@@ -1,0 +1,51 @@
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Twin.Persistence.Postgres;
+
+/// <summary>Turns Npgsql's and the server's errors into the journal's own, worded for a person.</summary>
+internal static class PostgresErrors
+{
+    public static JournalException Translate(Exception e, string where)
+    {
+        if (e is JournalException already) return already;
+        if (e is PostgresException pg)
+        {
+            string text = pg.MessageText.TrimEnd('.');
+            return pg.SqlState switch
+            {
+                PostgresErrorCodes.UniqueViolation => new JournalConflictException($"{where}: {text}", e),
+                PostgresErrorCodes.DiskFull => new JournalStorageException($"{where}: the database server's disk is full", e),
+                PostgresErrorCodes.InvalidCatalogName => new JournalStorageException($"{where}: {text}", e),
+                PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification
+                    => new JournalStorageException($"{where}: the server refused the login ({text})", e),
+                PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn
+                    => new JournalFormatException($"{where}: not a Twin journal ({text})", e),
+                PostgresErrorCodes.ReadOnlySqlTransaction or PostgresErrorCodes.InsufficientPrivilege
+                    => new JournalStorageException($"{where}: cannot write the journal ({text})", e),
+                _ => new JournalStorageException($"{where}: {text} (SQLSTATE {pg.SqlState})", e),
+            };
+        }
+        if (e is NpgsqlException or SocketException or TimeoutException or IOException)
+        {
+            return new JournalStorageException($"{where}: cannot reach the PostgreSQL server ({Innermost(e).Message.TrimEnd('.')})", e);
+        }
+        return new JournalStorageException($"{where}: {e.Message}", e);
+    }
+
+    /// <summary>True for errors worth retrying on a new connection: the server went away or timed out.</summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        PostgresException pg => pg.IsTransient,
+        NpgsqlException n => n.IsTransient,
+        SocketException or TimeoutException or IOException => true,
+        JournalStorageException { InnerException: { } inner } => IsTransient(inner),
+        _ => false,
+    };
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+}
