@@ -28,6 +28,17 @@ public interface IJournal : IDisposable
     /// <summary>Every row of a run in global order, deleted rows skipped.</summary>
     IJournalCursor ReadRun(RunInfo run);
 
+    /// <summary>
+    /// Removes a run: its rows, checkpoints, snapshots and its <c>runs</c> row, in one transaction.
+    /// For a run a killed writer left half-written, before it is written again from its seed.
+    /// </summary>
+    void DeleteRun(RunInfo run);
+
+    /// <summary>The soak campaigns kept beside the runs of this journal.</summary>
+    /// <exception cref="JournalFormatException">the journal keeps nothing across processes (memory:, none:).</exception>
+    Campaigns.ICampaignStore OpenCampaigns() =>
+        throw new JournalFormatException($"{Uri} cannot hold a soak campaign: a campaign lives in a sqlite: or postgres: journal");
+
     /// <summary>Marks rows up to and including <paramref name="toSequenceNr"/> deleted. Inclusive and atomic.</summary>
     void DeleteMessagesTo(string persistenceId, long toSequenceNr);
 

@@ -16,4 +16,10 @@ public sealed class JournalCorruptException(string message, Exception? inner = n
 public sealed class JournalConflictException(string message, Exception? inner = null) : JournalException(message, inner);
 
 /// <summary>The storage failed: disk full, unwritable file, lost connection.</summary>
-public sealed class JournalStorageException(string message, Exception? inner = null) : JournalException(message, inner);
+public class JournalStorageException(string message, Exception? inner = null) : JournalException(message, inner);
+
+/// <summary>
+/// The storage could not be reached for now (the server went away, the connection broke, the file
+/// stayed locked): the same operation may well succeed if tried again on a new connection.
+/// </summary>
+public sealed class JournalUnavailableException(string message, Exception? inner = null) : JournalStorageException(message, inner);

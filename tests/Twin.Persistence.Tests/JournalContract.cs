@@ -257,4 +257,30 @@ public abstract class JournalContract : IDisposable
         Assert.Equal(3, j.ReadHighestSequenceNr(a.Run.PersistenceIdOf("cpu-0")));
         Assert.Equal(2, j.ReadHighestSequenceNr(b.Run.PersistenceIdOf("cpu-0")));
     }
+
+    [Fact]
+    public void DeleteRun_should_remove_the_run_and_only_it_so_it_can_be_written_again()
+    {
+        IJournal j = Journal();
+        RunInfo keep, gone;
+        using (IJournalWriter w = j.StartRun(Start("keep"))) { Write(w, "cpu-0", 4); w.Flush(); keep = w.Run; }
+        using (IJournalWriter w = j.StartRun(Start("gone")))
+        {
+            Write(w, "cpu-0", 6);
+            w.AppendCheckpoint(new Checkpoint(6, 60, 1));
+            w.Flush();
+            gone = w.Run;
+        }
+        j.SaveSnapshot(new SnapshotRecord(gone.PersistenceIdOf("cpu-0"), 3, 30, 1, 0, [1]));
+        j.DeleteRun(gone);
+        Assert.Null(j.FindRun("gone"));
+        Assert.Empty(ReadAll(j.ReadRun(gone)));
+        Assert.Empty(j.ReadCheckpoints(gone));
+        Assert.Null(j.LoadSnapshot(gone.PersistenceIdOf("cpu-0"), long.MaxValue));
+        Assert.Equal(4, ReadAll(j.ReadRun(keep)).Count);
+        using IJournalWriter again = j.StartRun(Start("gone"));
+        Write(again, "cpu-0", 2);
+        again.Flush();
+        Assert.Equal(2, ReadAll(j.ReadRun(again.Run)).Count);
+    }
 }

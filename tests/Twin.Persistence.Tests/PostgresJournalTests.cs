@@ -56,7 +56,7 @@ public sealed class PostgresJournalTests : JournalContract
     [Fact]
     public void An_unreachable_server_should_be_a_storage_error_naming_it()
     {
-        var e = Assert.Throws<JournalStorageException>(() => PostgresJournal.Open("Host=127.0.0.1;Port=1;Timeout=2", create: true));
+        var e = Assert.Throws<JournalUnavailableException>(() => PostgresJournal.Open("Host=127.0.0.1;Port=1;Timeout=2", create: true));
         Assert.Contains("Port=1", e.Message);
         Assert.Contains("cannot reach the PostgreSQL server", e.Message);
     }

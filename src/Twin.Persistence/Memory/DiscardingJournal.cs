@@ -28,6 +28,8 @@ public sealed class DiscardingJournal : IJournal
 
     public IJournalCursor ReadRun(RunInfo run) => new Empty();
 
+    public void DeleteRun(RunInfo run) => _runs.RemoveAll(r => r.RunNo == run.RunNo);
+
     public void DeleteMessagesTo(string persistenceId, long toSequenceNr)
     {
     }

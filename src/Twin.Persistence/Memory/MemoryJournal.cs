@@ -42,6 +42,7 @@ public sealed class MemoryJournal : IJournal
     private readonly List<byte[]> _chunks = [];
     private int _chunkUsed = ChunkBytes;
     private readonly List<RunInfo> _runs = [];
+    private int _lastRunNo;
     private readonly Dictionary<int, List<Checkpoint>> _checkpoints = [];
     private readonly List<SnapshotRecord> _snapshots = [];
 
@@ -62,7 +63,7 @@ public sealed class MemoryJournal : IJournal
             {
                 throw new JournalConflictException($"run '{start.RunId}' already exists in {Uri} (writer {existing.WriterUuid}); a second writer is refused");
             }
-            var run = new RunInfo(_runs.Count + 1, start.RunId, start.Seed, start.ConfigJson, start.CodeVersion,
+            var run = new RunInfo(++_lastRunNo, start.RunId, start.Seed, start.ConfigJson, start.CodeVersion,
                 RunStatus.Running, start.WriterUuid, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, null);
             _runs.Add(run);
             _checkpoints[run.RunNo] = [];
@@ -116,6 +117,21 @@ public sealed class MemoryJournal : IJournal
                 if (!Row(i).IsDeleted && _pidNames[Row(i).Pid].StartsWith(prefix, StringComparison.Ordinal)) selected.Add(i);
             }
             return new Cursor(this, selected);
+        }
+    }
+
+    public void DeleteRun(RunInfo run)
+    {
+        string prefix = run.PersistenceIdPrefix;
+        lock (_gate)
+        {
+            for (int i = 0; i < _rowCount; i++)
+            {
+                if (_pidNames[Row(i).Pid].StartsWith(prefix, StringComparison.Ordinal)) Row(i).IsDeleted = true;
+            }
+            _snapshots.RemoveAll(s => s.PersistenceId.StartsWith(prefix, StringComparison.Ordinal));
+            _checkpoints.Remove(run.RunNo);
+            _runs.RemoveAll(r => r.RunNo == run.RunNo);
         }
     }
 

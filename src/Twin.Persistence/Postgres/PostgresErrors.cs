@@ -23,25 +23,16 @@ internal static class PostgresErrors
                     => new JournalFormatException($"{where}: not a Twin journal ({text})", e),
                 PostgresErrorCodes.ReadOnlySqlTransaction or PostgresErrorCodes.InsufficientPrivilege
                     => new JournalStorageException($"{where}: cannot write the journal ({text})", e),
+                _ when pg.IsTransient => new JournalUnavailableException($"{where}: {text} (SQLSTATE {pg.SqlState})", e),
                 _ => new JournalStorageException($"{where}: {text} (SQLSTATE {pg.SqlState})", e),
             };
         }
         if (e is NpgsqlException or SocketException or TimeoutException or IOException)
         {
-            return new JournalStorageException($"{where}: cannot reach the PostgreSQL server ({Innermost(e).Message.TrimEnd('.')})", e);
+            return new JournalUnavailableException($"{where}: cannot reach the PostgreSQL server ({Innermost(e).Message.TrimEnd('.')})", e);
         }
         return new JournalStorageException($"{where}: {e.Message}", e);
     }
-
-    /// <summary>True for errors worth retrying on a new connection: the server went away or timed out.</summary>
-    public static bool IsTransient(Exception e) => e switch
-    {
-        PostgresException pg => pg.IsTransient,
-        NpgsqlException n => n.IsTransient,
-        SocketException or TimeoutException or IOException => true,
-        JournalStorageException { InnerException: { } inner } => IsTransient(inner),
-        _ => false,
-    };
 
     private static Exception Innermost(Exception e)
     {

@@ -119,6 +119,27 @@ public sealed class PostgresJournal : IJournal
         return cmd.ExecuteNonQuery();
     });
 
+    public void DeleteRun(RunInfo run) => Do($"deleting run '{run.RunId}'", c =>
+    {
+        using NpgsqlTransaction tx = c.BeginTransaction();
+        foreach (string sql in (string[])[
+            "DELETE FROM journal WHERE run_no = $1",
+            "DELETE FROM snapshots WHERE persistence_id LIKE $2",
+            "DELETE FROM checkpoints WHERE run_no = $1",
+            "DELETE FROM runs WHERE run_no = $1"])
+        {
+            using NpgsqlCommand cmd = new(sql, c, tx);
+            cmd.Parameters.AddWithValue(run.RunNo);
+            cmd.Parameters.AddWithValue(run.PersistenceIdPrefix + "%");
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return 0;
+    });
+
+    public Campaigns.ICampaignStore OpenCampaigns() =>
+        new Campaigns.SqlCampaignStore(Uri, () => _dataSource.OpenConnection(), Campaigns.SqlDialect.Postgres);
+
     public void SaveSnapshot(SnapshotRecord snapshot) => Do($"saving a snapshot of {snapshot.PersistenceId}", c =>
     {
         using NpgsqlCommand cmd = new("""

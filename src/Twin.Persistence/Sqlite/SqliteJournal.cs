@@ -229,6 +229,36 @@ public sealed class SqliteJournal : IJournal
         }
     }
 
+    public void DeleteRun(RunInfo run)
+    {
+        lock (_gate)
+        {
+            Guard(() =>
+            {
+                using SqliteTransaction tx = _connection.BeginTransaction();
+                string lo = run.PersistenceIdPrefix, hi = $"{run.RunNo};";
+                foreach (string sql in (string[])[
+                    "DELETE FROM journal WHERE ordering >= COALESCE((SELECT first_ordering FROM runs WHERE run_no = $r), 1 << 62) AND +persistence_id >= $lo AND +persistence_id < $hi",
+                    "DELETE FROM snapshots WHERE persistence_id >= $lo AND persistence_id < $hi",
+                    "DELETE FROM checkpoints WHERE run_no = $r",
+                    "DELETE FROM runs WHERE run_no = $r"])
+                {
+                    using SqliteCommand cmd = Command(sql);
+                    cmd.Transaction = tx;
+                    cmd.Parameters.AddWithValue("$r", run.RunNo);
+                    cmd.Parameters.AddWithValue("$lo", lo);
+                    cmd.Parameters.AddWithValue("$hi", hi);
+                    cmd.ExecuteNonQuery();
+                }
+                tx.Commit();
+                return 0;
+            }, $"deleting run '{run.RunId}'");
+        }
+    }
+
+    public Campaigns.ICampaignStore OpenCampaigns() =>
+        new Campaigns.SqlCampaignStore(Uri, () => OpenConnection(Path, create: false), Campaigns.SqlDialect.Sqlite);
+
     public void SaveSnapshot(SnapshotRecord snapshot)
     {
         lock (_gate)
@@ -340,6 +370,7 @@ public sealed class SqliteJournal : IJournal
             raw.SQLITE_READONLY or raw.SQLITE_CANTOPEN or raw.SQLITE_PERM or raw.SQLITE_IOERR
                 => new JournalStorageException($"{where}: cannot write the journal file ({SqliteMessage(e)})", e),
             raw.SQLITE_CONSTRAINT => new JournalConflictException($"{where}: {SqliteMessage(e)}", e),
+            raw.SQLITE_BUSY or raw.SQLITE_LOCKED => new JournalUnavailableException($"{where}: the journal file stayed locked by another process ({SqliteMessage(e)})", e),
             _ => new JournalStorageException($"{where}: {SqliteMessage(e)}", e),
         };
     }
