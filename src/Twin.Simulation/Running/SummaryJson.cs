@@ -26,18 +26,7 @@ public static class SummaryJson
             foreach (Violation v in r.Violations)
             {
                 w.WriteStartObject();
-                w.WriteString("property", v.Property);
-                w.WriteNumber("timeNs", v.TimeNs);
-                w.WriteNumber("cpu", v.Cpu);
-                w.WriteNumber("mm", v.Mm);
-                w.WriteNumber("eventIndex", v.EventIndex);
-                w.WriteNumber("task", v.Task);
-                w.WriteStartArray("window");
-                w.WriteNumberValue(v.WindowStart);
-                w.WriteNumberValue(v.EventIndex);
-                w.WriteEndArray();
-                w.WriteString("message", v.Message);
-                w.WriteString("guarantee", v.Guarantee);
+                Soak.ViolationJson.WriteFields(w, v);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -1,82 +1,71 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using Twin.Checking;
-using Twin.Persistence;
 using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
 
 namespace Twin.Simulation.Soak;
 
-/// <summary>The outcome of one seed of a soak.</summary>
-public sealed record SoakRun(ulong Seed, long Events, ulong StateHash, double WallSeconds, IReadOnlyList<Violation> Violations, string? Journal);
-
-/// <summary>A soak campaign's summary.</summary>
-public sealed record SoakResult(IReadOnlyList<SoakRun> Runs, double WallSeconds, bool StoppedAtFirst)
-{
-    public long Events => Runs.Sum(r => r.Events);
-
-    public IEnumerable<SoakRun> Failing => Runs.Where(r => r.Violations.Count > 0);
-
-    public double EventsPerSecond => WallSeconds > 0 ? Events / WallSeconds : 0;
-}
-
-/// <summary>Progress of a soak: runs done, events, violations so far.</summary>
-public readonly record struct SoakProgress(int RunsDone, int RunsPlanned, long Events, int FailingRuns, double WallSeconds);
-
 /// <summary>
-/// Runs one simulation per seed, several at once (each run deterministic and single-threaded on
-/// its worker), with the online monitors on and events discarded. A failing seed is run again into
-/// <c>failuresJournal</c> (deterministically the same run) so it can be replayed, exported and shrunk.
+/// Runs seeds from a <see cref="ISeedSource"/> on several threads at once, each run
+/// deterministic and single-threaded, with the online monitors on and events discarded (a
+/// campaign source journals the runs worth keeping). Memory does not grow with the number of
+/// runs: each run's actor system is dropped when it ends, and only failing runs are kept.
 /// </summary>
 public static class SoakRunner
 {
-    public static SoakResult Run(TwinConfig config, ulong firstSeed, ulong lastSeed, int workers, bool stopAtFirst,
-        string? failuresJournal, Action<SoakProgress>? onProgress = null, CancellationToken cancel = default)
+    /// <param name="cancel">Stops claiming seeds; runs in flight stop at their next message boundary and are given back uncounted.</param>
+    public static SoakResult Run(TwinConfig config, ISeedSource source, int workers, bool stopAtFirst,
+        Action<SoakProgress>? onProgress = null, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        var runs = new ConcurrentBag<SoakRun>();
-        int planned = (int)Math.Min(int.MaxValue, lastSeed - firstSeed + 1);
-        int done = 0, failing = 0;
-        long events = 0;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var gate = new object();
-        var options = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = stop.Token };
-        try
+        long done = 0, events = 0;
+        int failing = 0;
+        Exception? failure = null;
+        void Work()
         {
-            Parallel.For(0L, planned, options, (i, state) =>
+            try
             {
-                ulong seed = firstSeed + (ulong)i;
-                TwinConfig seeded = config with { Seed = seed };
-                var run = Stopwatch.StartNew();
-                SimulationResult r = SimulationRunner.Run(seeded, new DiscardingJournal(), $"soak-{seed}", stopAtFirstViolation: stopAtFirst);
-                string? journal = null;
-                if (r.Violations.Count > 0 && failuresJournal is not null)
+                while (!stop.IsCancellationRequested && source.TryClaim(stop.Token, out ulong seed))
                 {
-                    lock (gate)
+                    var run = Stopwatch.StartNew();
+                    SimulationResult r = SimulationRunner.Run(config with { Seed = seed }, new DiscardingJournal(), $"soak-{seed}",
+                        cancel: cancel, stopAtFirstViolation: stopAtFirst);
+                    if (cancel.IsCancellationRequested)
                     {
-                        using IJournal j = JournalUri.Open(failuresJournal, create: true);
-                        string id = $"soak-{seed}-{Guid.NewGuid().ToString("N")[..6]}";
-                        SimulationRunner.Run(seeded, j, id, stopAtFirstViolation: stopAtFirst);
-                        journal = $"{j.Uri} --run {id}";
+                        source.Abandon(seed);
+                        break;
                     }
+                    source.Complete(seed, r, run.Elapsed.TotalSeconds);
+                    long d = Interlocked.Increment(ref done);
+                    long e = Interlocked.Add(ref events, r.Events);
+                    if (r.Violations.Count > 0)
+                    {
+                        Interlocked.Increment(ref failing);
+                        if (stopAtFirst)
+                        {
+                            source.Stop();
+                            stop.Cancel();
+                        }
+                    }
+                    onProgress?.Invoke(new SoakProgress(d, e, Volatile.Read(ref failing), clock.Elapsed.TotalSeconds, source.Fraction));
                 }
-                runs.Add(new SoakRun(seed, r.Events, r.StateHash, run.Elapsed.TotalSeconds, r.Violations, journal));
-                Interlocked.Add(ref events, r.Events);
-                int d = Interlocked.Increment(ref done);
-                if (r.Violations.Count > 0)
-                {
-                    Interlocked.Increment(ref failing);
-                    if (stopAtFirst) stop.Cancel();
-                }
-                onProgress?.Invoke(new SoakProgress(d, planned, Interlocked.Read(ref events), Volatile.Read(ref failing), clock.Elapsed.TotalSeconds));
-            });
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, e, null);
+                stop.Cancel();
+            }
         }
-        catch (OperationCanceledException) when (stopAtFirst || cancel.IsCancellationRequested)
+        var threads = new Thread[workers];
+        for (int i = 0; i < workers; i++)
         {
-            // Stopped at the first failing seed, or interrupted: the runs finished so far are the result.
+            // Deep recursion in scenario-free runs is bounded, but the model's call depth is not trivial.
+            threads[i] = new Thread(Work, 64 * 1024 * 1024) { Name = $"twin-soak-{i}", IsBackground = true };
+            threads[i].Start();
         }
-        List<SoakRun> ordered = [.. runs.OrderBy(r => r.Seed)];
-        return new SoakResult(ordered, clock.Elapsed.TotalSeconds, stopAtFirst && ordered.Any(r => r.Violations.Count > 0));
+        foreach (Thread t in threads) t.Join();
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        return source.Summary(clock.Elapsed.TotalSeconds) with { EventsHere = Interlocked.Read(ref events) };
     }
 }

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Twin.Persistence;
+using Twin.Persistence.Campaigns;
+using Twin.Persistence.Tests;
+
+namespace Twin.Cli.Tests;
+
+/// <summary>Campaigns that survive their workers: SIGKILL and SIGINT then --resume, and several workers sharing one PostgreSQL campaign.</summary>
+public sealed class SoakCampaignTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static readonly string[] s_workload = ["--bug", "B4", "--events", "100000"];
+
+    [Fact]
+    public void a_campaign_killed_several_times_and_resumed_ends_with_the_summary_of_an_uninterrupted_one()
+    {
+        var whole = TwinProcess.Run(_dir.Path, ["soak", "--seeds", "1..30", .. s_workload, "--journal", "sqlite:whole.db", "--campaign", "c", "--json"]);
+        Assert.True(whole.ExitCode == 1, whole.Stderr);
+        Assert.True(whole.Json.GetProperty("failingRuns").GetInt32() > 0, "the bug should make some seeds fail");
+
+        var random = new Random(2026);
+        string[] start = ["soak", "--seeds", "1..30", .. s_workload, "--journal", "sqlite:cut.db", "--campaign", "c", "--json"];
+        string[] resume = ["soak", "--resume", "sqlite:cut.db", "--json"];
+        Interrupt(start, signal: "KILL", random, waitForCampaign: true);
+        Interrupt(resume, signal: "KILL", random, waitForCampaign: false);
+        Interrupt(resume, signal: "KILL", random, waitForCampaign: false);
+        TwinProcess.Result interrupted = Interrupt(resume, signal: "INT", random, waitForCampaign: false);
+        Assert.True(interrupted.ExitCode is 0 or 1, $"SIGINT should end the soak cleanly: {interrupted.Stderr}");
+        var rest = TwinProcess.Run(_dir.Path, resume);
+        Assert.True(rest.ExitCode == 1, rest.Stderr);
+
+        Assert.Equal(Comparable(whole.Json), Comparable(rest.Json));
+        // Every failing seed is in the journal once, whole: same rows as the uninterrupted campaign's.
+        using IJournal a = JournalUri.Open("sqlite:" + Path.Combine(_dir.Path, "whole.db"), create: false);
+        using IJournal b = JournalUri.Open("sqlite:" + Path.Combine(_dir.Path, "cut.db"), create: false);
+        Assert.Equal(a.ListRuns().Select(r => r.RunId).Order(), b.ListRuns().Select(r => r.RunId).Order());
+        foreach (RunInfo run in b.ListRuns())
+        {
+            Assert.Equal(RunStatus.Completed, run.Status);
+            Assert.Equal(Rows(a, a.FindRun(run.RunId)!), Rows(b, run));
+        }
+    }
+
+    [Fact]
+    public async Task three_workers_share_a_postgres_campaign_of_300_seeds_and_each_seed_is_run_once_even_when_one_is_killed()
+    {
+        string pg = "postgres:" + PostgresServer.FreshSchema();
+        string[] args = ["soak", "--seeds", "1..300", "--bug", "B4", "--events", "20000", "--workers", "1", "--lease", "2",
+            "--journal", pg, "--campaign", "shared", "--json"];
+        var reference = TwinProcess.Run(_dir.Path, ["soak", "--seeds", "1..300", "--bug", "B4", "--events", "20000", "--json"]);
+        Assert.True(reference.ExitCode == 1, reference.Stderr);
+
+        var workers = Enumerable.Range(0, 3).Select(_ => Process.Start(TwinProcess.StartInfo(_dir.Path, args))!).ToList();
+        var outputs = workers.Select(p => (Out: p.StandardOutput.ReadToEndAsync(), Err: p.StandardError.ReadToEndAsync())).ToList();
+        using (IJournal j = JournalUri.Open(pg, create: true))
+        using (ICampaignStore store = j.OpenCampaigns())
+        {
+            var clock = Stopwatch.StartNew();
+            while ((store.Find("shared") is null || store.Totals("shared").SeedsDone < 60) && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(50);
+            workers[0].Kill(entireProcessTree: true);
+        }
+        foreach (Process p in workers.Skip(1)) Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)), "a surviving worker did not finish");
+        for (int i = 1; i < 3; i++)
+        {
+            Assert.True(workers[i].ExitCode == 1, await outputs[i].Err);
+            var summary = JsonDocument.Parse(await outputs[i].Out).RootElement;
+            Assert.Equal(Comparable(reference.Json, withJournal: false), Comparable(summary, withJournal: false));
+        }
+        using IJournal journal = JournalUri.Open(pg, create: false);
+        using ICampaignStore campaigns = journal.OpenCampaigns();
+        IReadOnlyList<SeedRow> seeds = campaigns.Seeds("shared", failingOnly: false);
+        Assert.Equal(Enumerable.Range(1, 300).Select(s => (long)s), seeds.Select(s => s.Seed));
+        Assert.Equal(0, campaigns.Totals("shared").SeedsClaimed);
+        Assert.Equal(3, seeds.Select(s => s.Worker).Distinct().Count());
+        // One whole run per failing seed: a run the killed worker left half-written was written again.
+        var failing = seeds.Where(s => s.Outcome.Violations > 0).Select(s => $"shared/seed-{s.Seed}").Order().ToList();
+        Assert.Equal(failing, journal.ListRuns().Select(r => r.RunId).Order());
+        Assert.All(journal.ListRuns(), r => Assert.Equal(RunStatus.Completed, r.Status));
+        foreach (Process p in workers) p.Dispose();
+    }
+
+    /// <summary>Starts twin, waits a random moment (after the campaign exists, when asked), sends the signal, and returns what it printed.</summary>
+    private TwinProcess.Result Interrupt(string[] args, string signal, Random random, bool waitForCampaign)
+    {
+        using Process p = Process.Start(TwinProcess.StartInfo(_dir.Path, args))!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        if (waitForCampaign)
+        {
+            string db = Path.Combine(_dir.Path, "cut.db");
+            var clock = Stopwatch.StartNew();
+            while (!CampaignExists(db) && clock.Elapsed < TimeSpan.FromMinutes(1)) Thread.Sleep(20);
+        }
+        Thread.Sleep(random.Next(300, 2500));
+        using (Process kill = Process.Start("kill", $"-{signal} {p.Id}")!) kill.WaitForExit();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), $"twin did not stop on SIG{signal}");
+        return new TwinProcess.Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static bool CampaignExists(string db)
+    {
+        if (!File.Exists(db)) return false;
+        try
+        {
+            using IJournal j = JournalUri.Open("sqlite:" + db, create: false);
+            using ICampaignStore s = j.OpenCampaigns();
+            return s.Find("c") is not null;
+        }
+        catch (JournalException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A soak summary without what may differ between equal campaigns: times, rates, and the journal's file name.</summary>
+    private static string Comparable(JsonElement summary, bool withJournal = true)
+    {
+        var violations = summary.GetProperty("violations").EnumerateArray().Select(v =>
+        {
+            string journal = withJournal && v.GetProperty("journal").GetString() is string j ? j[j.IndexOf(" --run ", StringComparison.Ordinal)..] : "";
+            return $"{v.GetProperty("seed")} {v.GetProperty("property")} {v.GetProperty("eventIndex")} {v.GetProperty("message")} {journal}";
+        });
+        return $"runs {summary.GetProperty("runs")} events {summary.GetProperty("events")} failing {summary.GetProperty("failingRuns")}\n{string.Join('\n', violations)}";
+    }
+
+    private static List<(long, int, long)> Rows(IJournal j, RunInfo run)
+    {
+        var rows = new List<(long, int, long)>();
+        using IJournalCursor c = j.ReadRun(run);
+        while (c.MoveNext()) rows.Add((c.Current.SequenceNr, c.Current.Manifest, c.Current.TimestampNs));
+        return rows;
+    }
+}
