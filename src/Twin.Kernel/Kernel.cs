@@ -1,6 +1,7 @@
 using Twin.Actors;
 using Twin.Kernel.Cpu;
 using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
 using Twin.Kernel.Ipi;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Mm;
@@ -43,6 +44,9 @@ public sealed class Kernel
     public CpuActor[] Cpus { get; }
 
     public ActorRef[] CpuRefs { get; }
+
+    /// <summary>The run's fault injector; null without a fault plan.</summary>
+    public FaultInjector? Faults { get; private set; }
 
     public IReadOnlyDictionary<int, MmActor> Mms => _mms;
 
@@ -92,6 +96,11 @@ public sealed class Kernel
             kernel.CpuRefs[cpu] = system.ActorOf(Props.Create(() => new CpuActor(kernel, cpu)), CpuActor.StreamOf(cpu));
         }
         system.ActorOf(Props.Create(() => new MachineActor(kernel)), MachineActor.Stream);
+        if (config.Faults.Count > 0)
+        {
+            kernel.Faults = new FaultInjector(config.Faults, system.Seed);
+            foreach ((long atNs, int cpu) in kernel.Faults.StormInterrupts(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new SpuriousIrq(Storm: true));
+        }
         return kernel;
     }
 

@@ -27,6 +27,9 @@ public sealed record KernelConfig
     /// <summary>A kernel barrier left out, for litmus experiments (0: none); see <see cref="Events.BarrierReason"/>.</summary>
     public Events.BarrierReason OmitBarrier { get; init; }
 
+    /// <summary>The run's fault plan (see docs/faults.md); empty: no fault injection.</summary>
+    public IReadOnlyList<Faults.FaultRule> Faults { get; init; } = [];
+
     public bool Has(BugSet bug) => (Bugs & bug) != 0;
 }
 

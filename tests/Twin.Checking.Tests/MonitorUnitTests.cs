@@ -44,7 +44,7 @@ public sealed class MonitorUnitTests
         }
     }
 
-    private void PrivateExpedited(bool ipi)
+    private void PrivateExpedited(bool ipi, bool handlerBarrier = true)
     {
         Feed(new KernelEntered(0, 1, EntryReason.Syscall));
         Feed(new MembarrierEntered(0, 1, 1, MembarrierCmd.PrivateExpedited, 0, -1));
@@ -53,7 +53,7 @@ public sealed class MonitorUnitTests
         if (ipi)
         {
             Feed(new KernelEntered(1, 2, EntryReason.Interrupt));
-            Feed(new FullBarrier(1, BarrierReason.IpiHandler));
+            if (handlerBarrier) Feed(new FullBarrier(1, BarrierReason.IpiHandler));
             Feed(new IpiHandled(1, 1, IpiKind.Mb, 0));
             Feed(new ReturnedToUser(1, 2, ReturnPath.Iret));
         }
@@ -78,6 +78,15 @@ public sealed class MonitorUnitTests
         Assert.Equal(("P-PE", 1, 1), (v.Property, v.Cpu, v.Mm));
         Assert.Contains("ran no barrier handler between (a) and (c)", v.Message);
         Assert.Contains("membarrier(2)", v.Guarantee);
+    }
+
+    [Fact]
+    public void an_ipi_handled_without_its_barrier_does_not_count_and_is_p_pe()
+    {
+        TwoThreadsOfARegisteredMm();
+        PrivateExpedited(ipi: true, handlerBarrier: false);
+        Violation v = Assert.Single(_set.Violations());
+        Assert.Equal(("P-PE", 1), (v.Property, v.Cpu));
     }
 
     [Fact]

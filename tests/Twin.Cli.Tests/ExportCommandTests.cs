@@ -26,6 +26,18 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void injected_faults_show_in_both_exports_and_in_the_run_summary()
+    {
+        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/faults/skip-ipi-barrier.json"), "--journal", "sqlite:f.db", "--json");
+        Assert.True(run.ExitCode == 1, run.Stderr);
+        Assert.Equal("P-PE", run.Json.GetProperty("violations")[0].GetProperty("property").GetString());
+        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:f.db", "--html", "f.html", "--perfetto", "f.json");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.Contains("fault injected: SkipBarrier IpiHandler", File.ReadAllText(Path.Combine(_dir.Path, "f.html")));
+        Assert.Contains("fault: SkipBarrier IpiHandler", File.ReadAllText(Path.Combine(_dir.Path, "f.json")));
+    }
+
+    [Fact]
     public void export_without_an_output_is_bad_usage()
     {
         var r = TwinProcess.Run(_dir.Path, "export", "sqlite:none.db");

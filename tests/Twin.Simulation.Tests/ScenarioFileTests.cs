@@ -156,3 +156,40 @@ public sealed class BugScenarioFileTests
         Assert.True(fixedKernel.Violations.Count == 0, string.Join("\n", fixedKernel.Violations.Select(v => $"{v.Property}: {v.Message}")));
     }
 }
+
+/// <summary>config/scenarios/faults: each file's faults show in the journal and break what it expects; without them it is clean.</summary>
+public sealed class FaultScenarioFileTests
+{
+    private sealed class FaultTap : Twin.Actors.Persistence.EventTap
+    {
+        public List<Twin.Kernel.Events.FaultInjected> Faults { get; } = [];
+
+        public override void OnEvent<TEvent>(in Twin.Actors.Persistence.EventMeta meta, in TEvent evt)
+        {
+            if (evt is Twin.Kernel.Events.FaultInjected f) Faults.Add(f);
+        }
+    }
+
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (string f in Directory.GetFiles(RepoPaths.Of("config/scenarios/faults"), "*.json").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void the_fault_scenario_journals_its_faults_and_breaks_only_what_it_expects(string file)
+    {
+        string path = RepoPaths.Of("config/scenarios/faults/" + file);
+        Twin.Simulation.Scenarios.ScenarioDefinition scenario = Twin.Simulation.Scenarios.ScenarioParser.ParseFile(path);
+        TwinConfig config = ConfigLoader.Load(null, [], path);
+        Assert.NotEmpty(config.Kernel.Faults);
+        var tap = new FaultTap();
+        SimulationResult faulty = SimulationRunner.Run(config, new MemoryJournal(), "faulty", taps: [tap]);
+        Assert.Contains(tap.Faults, f => config.Kernel.Faults.Any(r => r.Kind == f.Kind));
+        Assert.Equal(scenario.ExpectedViolations.Order(), faulty.Violations.Select(v => v.Property).Distinct().Order());
+        SimulationResult clean = SimulationRunner.Run(config with { Kernel = config.Kernel with { Faults = [] } }, new MemoryJournal(), "clean");
+        Assert.Empty(clean.Violations);
+    }
+}

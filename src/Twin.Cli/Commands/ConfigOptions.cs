@@ -18,6 +18,8 @@ public sealed class ConfigOptions
 
     public Option<string?> Arch { get; } = new("--arch") { Description = "architecture profile: x86_64, x86_64-pti, arm64, powerpc, riscv (overrides 'arch')" };
 
+    public Option<string[]> Fault { get; } = new("--fault") { Description = "inject a fault, e.g. ipi-drop:ipi=mb,p=0.1 or skip-barrier:reason=IpiHandler,once (docs/faults.md); repeatable" };
+
     public Option<string[]> Bug { get; } = new("--bug") { Description = "put a historical kernel bug back (B2 B3 B4 B5 B6 B8 B8b B11 B12 B21); repeatable" };
 
     public Option<string[]> Set { get; } = new("--set") { Description = "override any config key: --set workload.processes=8 (repeatable)" };
@@ -31,6 +33,7 @@ public sealed class ConfigOptions
         command.Add(Cpus);
         command.Add(Arch);
         command.Add(Bug);
+        command.Add(Fault);
         command.Add(Set);
     }
 
@@ -45,6 +48,8 @@ public sealed class ConfigOptions
         if (parse.GetValue(Arch) is string a) overrides.Add(("arch", a, "--arch"));
         int bugIndex = 100;
         foreach (string b in parse.GetValue(Bug) ?? []) overrides.Add(($"bugs.{bugIndex++}", b, $"--bug {b}"));
+        int faultIndex = 100;
+        foreach (string f in parse.GetValue(Fault) ?? []) overrides.Add(($"faults.{faultIndex++}", f, "--fault"));
         foreach (string assignment in parse.GetValue(Set) ?? [])
         {
             (string key, string value) = ConfigLoader.ParseAssignment(assignment);

@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
 using Twin.Kernel.Ipi;
 using Twin.Kernel.Tasks;
 
@@ -37,7 +38,25 @@ public sealed partial class CpuActor
         else HandleIpiInKernel(arrived.Slot);
     }
 
+    /// <summary>The pending-interrupt slot of a spurious interrupt (no csd to run).</summary>
+    private const int SpuriousSlot = -2;
+
+    /// <summary>A spurious interrupt: entry and exit with no handler; an idle CPU just goes back to idle.</summary>
+    private void OnSpuriousIrq(SpuriousIrq irq)
+    {
+        if (State.Mode == CpuMode.Idle || _phase == CpuPhase.Idle) return;
+        if (irq.Storm) Persist(new FaultInjected(Id, FaultKind.IrqStorm, Id, 0, 0));
+        if (_irqsOff)
+        {
+            _pendingIpis.Enqueue(SpuriousSlot);
+            return;
+        }
+        if (State.Mode == CpuMode.User) InterruptFromUser(SpuriousSlot);
+        else InterruptReturnToKernel();
+    }
+
     /// <summary>An interrupt taken in user mode: kernel entry, handler, IRQ exit (reschedule or IRET).</summary>
+    /// <param name="ipiSlot">The IPI to handle, -1 for the tick (which always asks to reschedule), <see cref="SpuriousSlot"/> for none.</param>
     private void InterruptFromUser(int ipiSlot)
     {
         TaskRuntime task = Current;
@@ -45,14 +64,14 @@ public sealed partial class CpuActor
         _token++; // the end of the interrupted user work is re-armed below
         Persist(new KernelEntered(Id, State.Curr, EntryReason.Interrupt));
         if (ipiSlot >= 0) RunIpi(ipiSlot);
-        bool resched = ipiSlot < 0 || _needResched || Context.Random.Chance(_kernel.Config.Timing.ReschedOnIrqExit);
+        bool resched = ipiSlot == -1 || _needResched || Context.Random.Chance(_kernel.Config.Timing.ReschedOnIrqExit);
         if (resched && State.Runqueue.Count > 0)
         {
             task.Resume = ResumeKind.ReturnFromInterrupt;
             task.RemainingNs = remaining;
             if (Schedule(PrevState.Runnable)) return;
         }
-        else if (ipiSlot < 0)
+        else if (ipiSlot == -1)
         {
             StartSlice();
         }
@@ -62,15 +81,15 @@ public sealed partial class CpuActor
 
     private void HandleIpiInKernel(int slot)
     {
-        RunIpi(slot);
+        if (slot != SpuriousSlot) RunIpi(slot);
         InterruptReturnToKernel();
     }
 
     /// <summary>Returning from an interrupt to kernel code: x86 IRET and arm64/powerpc exception return serialize; riscv sret does not.</summary>
     private void InterruptReturnToKernel()
     {
-        if (_arch.HasSysret) Persist(new CoreSerialized(Id, CoreSerializeReason.Iret));
-        else if (_arch.ExceptionReturnSerializes) Persist(new CoreSerialized(Id, CoreSerializeReason.ExceptionReturn));
+        if (_arch.HasSysret) Serialize(CoreSerializeReason.Iret);
+        else if (_arch.ExceptionReturnSerializes) Serialize(CoreSerializeReason.ExceptionReturn);
     }
 
     private void RunIpi(int slot)
@@ -145,7 +164,29 @@ public sealed partial class CpuActor
     {
         TimingConfig t = _kernel.Config.Timing;
         _acksPending++;
-        _kernel.SendIpi(Id, to, kind, mm, gen, _waitToken, Context.Random.NextLong(t.IpiNsMin, t.IpiNsMax));
+        long latency = Context.Random.NextLong(t.IpiNsMin, t.IpiNsMax);
+        if (_kernel.Faults is { } faults) latency = InjectIpiFault(faults, to, kind, latency);
+        _kernel.SendIpi(Id, to, kind, mm, gen, _waitToken, latency);
+    }
+
+    /// <summary>Applies the first IPI fault of the plan that fires for this IPI; returns the latency it ends up with.</summary>
+    private long InjectIpiFault(FaultInjector faults, int to, IpiKind kind, long latency)
+    {
+        if (faults.OnIpiSend(to, kind, out long ns) is not { } rule) return latency;
+        Persist(new FaultInjected(Id, rule.Kind, to, (int)kind, ns));
+        switch (rule.Kind)
+        {
+            case FaultKind.IpiDrop:
+                // The interrupt is lost; the csd stays queued until csd_lock_wait() gives up
+                // waiting and re-sends the IPI (kernel/smp.c, CSD lock timeout).
+            case FaultKind.IpiDelay:
+                return latency + ns;
+            case FaultKind.IpiDuplicate:
+                Context.System.ScheduleTellOnce(latency + ns, _kernel.CpuRefs[to], new SpuriousIrq(Storm: false));
+                return latency;
+            default:
+                return latency;
+        }
     }
 
     /// <summary>All IPIs of the batch are sent: wait for their handlers (csd_lock_wait), interrupts on.</summary>

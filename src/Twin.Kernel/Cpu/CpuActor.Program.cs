@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Mm;
@@ -38,7 +39,13 @@ public sealed partial class CpuActor
     /// </summary>
     private void Barrier(BarrierReason reason)
     {
-        if (reason != _kernel.Config.OmitBarrier) Persist(new FullBarrier(Id, reason));
+        if (reason == _kernel.Config.OmitBarrier) return;
+        if (_kernel.Faults is { } f && f.SkipsBarrier(Id, reason))
+        {
+            Persist(new FaultInjected(Id, FaultKind.SkipBarrier, Id, (int)reason, 0));
+            return;
+        }
+        Persist(new FullBarrier(Id, reason));
     }
 
     /// <summary>The user task takes its next step (in user mode).</summary>

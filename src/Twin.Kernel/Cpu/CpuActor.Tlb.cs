@@ -81,13 +81,13 @@ public sealed partial class CpuActor
         if (_arch.Cr3WriteSerializes)
         {
             Barrier(BarrierReason.Cr3Write);
-            Persist(new CoreSerialized(Id, CoreSerializeReason.Cr3Write));
+            Serialize(CoreSerializeReason.Cr3Write);
         }
         if (next == KernelIds.InitMm) return;
         MmActor mm = _kernel.Mm(next);
         if (_arch.IcacheStaleMask && mm.State.IcacheStaleMask.Test(Id))
         {
-            Persist(new CoreSerialized(Id, CoreSerializeReason.FenceI));
+            Serialize(CoreSerializeReason.FenceI);
             mm.ClearIcacheStale(Id);
         }
         const int registered = MembarrierState.PrivateExpedited | MembarrierState.GlobalExpedited;

@@ -2,6 +2,7 @@ using Twin.Actors;
 using Twin.Actors.Persistence;
 using Twin.Kernel.Arch;
 using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
 using Twin.Kernel.Tasks;
 
 namespace Twin.Kernel.Cpu;
@@ -53,6 +54,7 @@ public sealed partial class CpuActor : PersistentActor
         Recover<CodeWritten>(static _ => { });
         Recover<UserStored>(static _ => { });
         Recover<UserLoaded>(static _ => { });
+        Recover<FaultInjected>(static _ => { });
         Recover<RseqAborted>(static _ => { });
         Recover<RseqCsEntered>(static _ => { });
         Recover<RseqCsCommitted>(static _ => { });
@@ -67,6 +69,7 @@ public sealed partial class CpuActor : PersistentActor
         Command<SchedTick>(OnTick);
         Command<TaskWakeup>(OnWakeup);
         Command<IpiArrived>(OnIpiArrived);
+        Command<SpuriousIrq>(OnSpuriousIrq);
         Command<IpiAcked>(OnIpiAcked);
     }
 
@@ -154,12 +157,23 @@ public sealed partial class CpuActor : PersistentActor
         Timers.StartSingleTimer(SliceTimer, new SchedTick(), Context.Random.NextLong(t.SliceNsMin, t.SliceNsMax));
     }
 
+    /// <summary>A core-serializing event on this CPU, unless the fault plan leaves it out (then the fault is journaled instead).</summary>
+    private void Serialize(CoreSerializeReason reason)
+    {
+        if (_kernel.Faults is { } f && f.SkipsSerialize(Id, reason))
+        {
+            Persist(new FaultInjected(Id, FaultKind.SkipSerialize, Id, (int)reason, 0));
+            return;
+        }
+        Persist(new CoreSerialized(Id, reason));
+    }
+
     /// <summary>Emits the core-serializing event, if any, of <c>sync_core_before_usermode()</c> on this architecture.</summary>
     private void SyncCoreBeforeUsermode(CoreSerializeReason asReason)
     {
         CoreSerializeReason? r = _arch.SyncCoreBeforeUsermode();
         if (r is null) return;
-        Persist(new CoreSerialized(Id, r == CoreSerializeReason.FenceI ? CoreSerializeReason.FenceI : asReason));
+        Serialize(r == CoreSerializeReason.FenceI ? CoreSerializeReason.FenceI : asReason);
     }
 
     /// <summary>
@@ -170,7 +184,7 @@ public sealed partial class CpuActor : PersistentActor
     private void ReturnToUser(ReturnPath path)
     {
         CoreSerializeReason? s = _arch.SerializationOf(path);
-        if (s is not null) Persist(new CoreSerialized(Id, s.Value));
+        if (s is not null) Serialize(s.Value);
         Persist(new ReturnedToUser(Id, State.Curr, path));
     }
 

@@ -14,6 +14,9 @@ public readonly record struct Continue(long Token);
 /// <summary>An IPI's interrupt reached this CPU; its csd is in <paramref name="Slot"/>.</summary>
 public readonly record struct IpiArrived(int Slot);
 
+/// <summary>An interrupt with nothing to do: the second arrival of a duplicated IPI, or one of an interrupt storm (fault injection).</summary>
+public readonly record struct SpuriousIrq(bool Storm);
+
 /// <summary>A handler of an IPI this CPU sent with wait=1 finished (csd unlocked).</summary>
 public readonly record struct IpiAcked(long Token);
 

@@ -46,6 +46,7 @@ public static class EventCatalog
         IpiCompleted.Manifest,
         UserStored.Manifest,
         UserLoaded.Manifest,
+        FaultInjected.Manifest,
     ];
 }
 

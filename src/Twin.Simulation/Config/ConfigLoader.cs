@@ -71,6 +71,12 @@ public static class ConfigLoader
             w.WriteStartArray("bugs");
             foreach (BugSet b in Bugs.Each(k.Bugs)) w.WriteStringValue(b.ToString());
             w.WriteEndArray();
+            if (k.Faults.Count > 0)
+            {
+                w.WriteStartArray("faults");
+                foreach (Twin.Kernel.Faults.FaultRule f in k.Faults) w.WriteStringValue(f.Spec);
+                w.WriteEndArray();
+            }
             w.WriteStartObject("run");
             w.WriteNumber("events", c.Events);
             w.WriteEndObject();

@@ -17,6 +17,7 @@ internal static class ConfigSchema
     {
         public TwinConfig Config = new();
         public readonly List<(string Bug, string Where)> Bugs = [];
+        public readonly List<(string Spec, string Where)> Faults = [];
 
         public KernelConfig K
         {
@@ -97,13 +98,13 @@ internal static class ConfigSchema
         ["workload.weights.useMm"] = (d, v, k, w) => d.Wt = d.Wt with { UseMm = Weight(v, k, w) },
     };
 
-    public static IEnumerable<string> Keys => s_keys.Keys.Append("bugs");
+    public static IEnumerable<string> Keys => s_keys.Keys.Append("bugs").Append("faults");
 
-    public static bool IsKnown(string key) => s_keys.ContainsKey(key) || IsBugKey(key);
+    public static bool IsKnown(string key) => s_keys.ContainsKey(key) || IsBugKey(key) || IsFaultKey(key);
 
     /// <summary>True for a prefix of a known key ("workload"): a section, not a value.</summary>
     public static bool IsSection(string key) =>
-        key.Equals("bugs", StringComparison.OrdinalIgnoreCase)
+        key.Equals("bugs", StringComparison.OrdinalIgnoreCase) || key.Equals("faults", StringComparison.OrdinalIgnoreCase)
         || s_keys.Keys.Any(k => k.StartsWith(key + ".", StringComparison.OrdinalIgnoreCase));
 
     public static void Set(Draft draft, string key, string? value, string where)
@@ -112,6 +113,12 @@ internal static class ConfigSchema
         {
             if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
             draft.Bugs.Add((value.Trim(), where));
+            return;
+        }
+        if (IsFaultKey(key))
+        {
+            if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
+            draft.Faults.Add((value.Trim(), where));
             return;
         }
         if (!s_keys.TryGetValue(key, out Setter? setter))
@@ -134,7 +141,7 @@ internal static class ConfigSchema
             }
             bugs |= b;
         }
-        d.K = d.K with { Bugs = bugs };
+        d.K = d.K with { Bugs = bugs, Faults = [.. d.Faults.Select(f => FaultSpecs.Parse(f.Spec, f.Where))] };
         TimingConfig t = d.T;
         WorkloadConfig w = d.W;
         Range("kernel.sliceNs", t.SliceNsMin, t.SliceNsMax, where);
@@ -153,6 +160,9 @@ internal static class ConfigSchema
 
     private static bool IsBugKey(string key) =>
         key.StartsWith("bugs.", StringComparison.OrdinalIgnoreCase) && int.TryParse(key.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _);
+
+    private static bool IsFaultKey(string key) =>
+        key.StartsWith("faults.", StringComparison.OrdinalIgnoreCase) && int.TryParse(key.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out _);
 
     private static Twin.Kernel.Events.BarrierReason Barrier(string v, string key, string where)
     {

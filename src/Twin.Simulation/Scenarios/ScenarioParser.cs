@@ -117,9 +117,17 @@ public static class ScenarioParser
                 if (exp.ValueKind != JsonValueKind.Array) throw new ConfigException($"{where}: expect must be an array of property ids, e.g. [\"P-SC\"]");
                 expected = [.. exp.EnumerateArray().Select((e, i) => Scalar(e, $"{where}: expect[{i}]"))];
             }
-            if (root.TryGetProperty("faults", out JsonElement faults) && (faults.ValueKind != JsonValueKind.Array || faults.GetArrayLength() > 0))
+            if (root.TryGetProperty("faults", out JsonElement faults))
             {
-                throw new ConfigException($"{where}: faults are not supported by this build yet; leave the array empty");
+                if (faults.ValueKind != JsonValueKind.Array) throw new ConfigException($"{where}: faults must be an array of fault specs, e.g. [\"ipi-drop:ipi=mb,once\"]");
+                int i = 0;
+                foreach (JsonElement f in faults.EnumerateArray())
+                {
+                    string spec = Scalar(f, $"{where}: faults[{i}]");
+                    FaultSpecs.Parse(spec, $"{where}: faults[{i}]"); // refused here, naming the file, rather than at load
+                    settings.Add(($"faults.{i}", spec, $"{where}: faults[{i}]"));
+                    i++;
+                }
             }
             if (!root.TryGetProperty("tasks", out JsonElement tasks) || tasks.ValueKind != JsonValueKind.Array || tasks.GetArrayLength() == 0)
             {

@@ -120,6 +120,10 @@ public static class HtmlExporter
                     double cx = x(e.TimeNs);
                     svg.Append(CultureInfo.InvariantCulture, $"<path d=\"M{cx:F1},{y + 44:F1} l5,10 l-10,0 z\" fill=\"#ff8f00\"><title>#{e.Index} core serializing: {c.Reason}</title></path>");
                     break;
+                case FaultInjected f when f.Cpu == cpu:
+                    double fx = x(e.TimeNs);
+                    svg.Append(CultureInfo.InvariantCulture, $"<path d=\"M{fx - 5:F1},{y + 2:F1} l10,10 m0,-10 l-10,10\" stroke=\"#d81b60\" stroke-width=\"2.5\"><title>#{e.Index} fault injected: {Timeline.Describe(f)}</title></path>");
+                    break;
                 case CodeWritten w when w.Cpu == cpu:
                     svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(e.TimeNs):F1}\" cy=\"{y + 8:F1}\" r=\"4\" fill=\"#c62828\"><title>#{e.Index} code written (mm {w.Mm})</title></circle>");
                     break;

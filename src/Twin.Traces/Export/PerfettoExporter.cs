@@ -43,6 +43,9 @@ public static class PerfettoExporter
                 case CoreSerialized c:
                     Instant(w, Tid(c.Cpu), ts, $"core sync {c.Reason}", "serialize");
                     break;
+                case FaultInjected f:
+                    Instant(w, Tid(f.Cpu), ts, $"fault: {Timeline.Describe(f)}", "fault");
+                    break;
                 case IpiSent s:
                     ipiSent[s.Ipi] = s;
                     Flow(w, 's', Tid(s.From), ts, s.Ipi, s.Kind);

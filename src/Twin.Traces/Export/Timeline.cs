@@ -1,5 +1,7 @@
 using Twin.Checking;
 using Twin.Kernel;
+using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
 
 namespace Twin.Traces.Export;
 
@@ -32,4 +34,13 @@ public sealed record Timeline(string Title, int Cpus, IReadOnlyList<TimelineEven
         if (to - from + 1 > max) from = to - max + 1;
         return (from, to);
     }
+
+    /// <summary>A fault as a person reads it: "IpiDrop of Mb to CPU 2 (+1000000 ns)".</summary>
+    public static string Describe(FaultInjected f) => f.Kind switch
+    {
+        FaultKind.IpiDrop or FaultKind.IpiDelay or FaultKind.IpiDuplicate => $"{f.Kind} of {(IpiKind)f.What} IPI to CPU {f.Target} (+{f.Ns} ns)",
+        FaultKind.SkipBarrier => $"{f.Kind} {(BarrierReason)f.What}",
+        FaultKind.SkipSerialize => $"{f.Kind} {(CoreSerializeReason)f.What}",
+        _ => f.Kind.ToString(),
+    };
 }

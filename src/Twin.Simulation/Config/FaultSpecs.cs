@@ -1,0 +1,156 @@
+using System.Globalization;
+using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
+
+namespace Twin.Simulation.Config;
+
+/// <summary>
+/// Parses fault specs, <c>KIND[:KEY=VALUE,...,FLAG]</c>, as written after <c>--fault</c>, in a
+/// config's <c>faults</c> array or a scenario's. Every kind and key is in docs/faults.md; an unknown
+/// one is an error naming the spec and where it came from.
+/// </summary>
+public static class FaultSpecs
+{
+    public static readonly string[] Kinds = ["ipi-drop", "ipi-delay", "ipi-dup", "ipi-jitter", "irq-storm", "skip-barrier", "skip-serialize"];
+
+    public static FaultRule Parse(string spec, string where)
+    {
+        string text = spec.Trim();
+        int colon = text.IndexOf(':');
+        string kind = (colon < 0 ? text : text[..colon]).Trim().ToLowerInvariant();
+        var args = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (colon >= 0)
+        {
+            foreach (string part in text[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                int eq = part.IndexOf('=');
+                string key = eq < 0 ? part : part[..eq].Trim();
+                if (!args.TryAdd(key, eq < 0 ? null : part[(eq + 1)..].Trim())) throw Bad(where, spec, $"'{key}' is given twice");
+            }
+        }
+        var p = new Reader(args, where, spec);
+        FaultRule rule = kind switch
+        {
+            "ipi-drop" => Ipi(FaultKind.IpiDrop, p, 1_000_000, 1_000_000),
+            "ipi-delay" => Ipi(FaultKind.IpiDelay, p, 1_000, 20_000),
+            "ipi-dup" => Ipi(FaultKind.IpiDuplicate, p, 100, 2_000),
+            "ipi-jitter" => Ipi(FaultKind.IpiDelay, p, 0, 5_000),
+            "irq-storm" => new FaultRule(FaultKind.IrqStorm, text)
+            {
+                Cpu = p.Int("cpu", -1, 0, 255),
+                AtNs = p.Ns("atNs", 0, 0).Min,
+                Count = p.Int("count", 100, 1, 1_000_000),
+                NsMin = p.Ns("everyNs", 2_000, 2_000).Min,
+                NsMax = p.Ns("everyNs", 2_000, 2_000).Max,
+            },
+            "skip-barrier" => new FaultRule(FaultKind.SkipBarrier, text) { Cpu = p.Int("cpu", -1, 0, 255), Barrier = p.Enum<BarrierReason>("reason") },
+            "skip-serialize" => new FaultRule(FaultKind.SkipSerialize, text) { Cpu = p.Int("cpu", -1, 0, 255), Serialize = p.Enum<CoreSerializeReason>("reason") },
+            "hotplug" => throw Bad(where, spec, "CPU hotplug is not modeled yet (the model has no offline CPUs); see docs/faults.md"),
+            _ => throw Bad(where, spec, $"unknown fault kind '{kind}' (known: {string.Join(", ", Kinds)})"),
+        };
+        rule = rule with
+        {
+            Probability = p.Probability("p", 1),
+            Once = p.Flag("once"),
+            Buggify = p.Has("buggify") ? p.Probability("buggify", 0.25) : 0,
+        };
+        p.RefuseUnused();
+        return rule;
+    }
+
+    private static FaultRule Ipi(FaultKind kind, Reader p, long defaultMin, long defaultMax)
+    {
+        (long min, long max) = p.Ns(kind == FaultKind.IpiDrop ? "resendNs" : "ns", defaultMin, defaultMax);
+        return new FaultRule(kind, p.Spec) { Ipi = p.IpiKind("ipi"), Cpu = p.Int("cpu", -1, 0, 255), NsMin = min, NsMax = max };
+    }
+
+    private static ConfigException Bad(string where, string spec, string what) => new($"{where}: fault '{spec.Trim()}': {what}");
+
+    /// <summary>Reads the spec's keys, remembering which were used so the rest can be refused.</summary>
+    private sealed class Reader(Dictionary<string, string?> args, string where, string spec)
+    {
+        private readonly HashSet<string> _used = new(StringComparer.OrdinalIgnoreCase);
+
+        public string Spec => spec.Trim();
+
+        public bool Has(string key) => args.ContainsKey(key);
+
+        public bool Flag(string key)
+        {
+            if (!args.TryGetValue(key, out string? v)) return false;
+            _used.Add(key);
+            if (v is not null) throw Bad(where, spec, $"'{key}' is a flag and takes no value");
+            return true;
+        }
+
+        public int Int(string key, int fallback, int min, int max)
+        {
+            string? v = Value(key);
+            if (v is null) return fallback;
+            if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+            {
+                throw Bad(where, spec, $"{key} = '{v}' is not an integer in {min}..{max}");
+            }
+            return n;
+        }
+
+        public double Probability(string key, double fallback)
+        {
+            string? v = Value(key);
+            if (v is null) return fallback;
+            if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || d is < 0 or > 1 || double.IsNaN(d))
+            {
+                throw Bad(where, spec, $"{key} = '{v}' is not a probability (0..1)");
+            }
+            return d;
+        }
+
+        /// <summary>A time in ns, or a range A..B.</summary>
+        public (long Min, long Max) Ns(string key, long min, long max)
+        {
+            string? v = Value(key);
+            if (v is null) return (min, max);
+            string[] parts = v.Split("..");
+            if (parts.Length is 1 or 2
+                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long a)
+                && (parts.Length == 1 || long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out max)))
+            {
+                if (parts.Length == 1) max = a;
+                if (max >= a && max <= 1_000_000_000_000) return (a, max);
+            }
+            throw Bad(where, spec, $"{key} = '{v}' is not a time in ns or a range A..B (A <= B)");
+        }
+
+        public IpiKind? IpiKind(string key)
+        {
+            string? v = Value(key);
+            if (v is null || v.Equals("any", StringComparison.OrdinalIgnoreCase)) return null;
+            string name = v.StartsWith("ipi_", StringComparison.OrdinalIgnoreCase) ? v[4..] : v;
+            name = name.Replace("_", "", StringComparison.Ordinal);
+            if (name.Equals("flushtlbfunc", StringComparison.OrdinalIgnoreCase)) name = "flushtlb";
+            if (System.Enum.TryParse(name, ignoreCase: true, out Kernel.Events.IpiKind k) && System.Enum.IsDefined(k)) return k;
+            throw Bad(where, spec, $"ipi = '{v}' is not an IPI kind (any, mb, sync_core, rseq, sync_rq_state, flush_tlb)");
+        }
+
+        public T Enum<T>(string key) where T : struct, System.Enum
+        {
+            string? v = Value(key) ?? throw Bad(where, spec, $"'{key}' is required ({string.Join(", ", System.Enum.GetNames<T>())})");
+            if (System.Enum.TryParse(v, ignoreCase: true, out T r) && System.Enum.IsDefined(r)) return r;
+            throw Bad(where, spec, $"{key} = '{v}' is not one of {string.Join(", ", System.Enum.GetNames<T>())}");
+        }
+
+        public void RefuseUnused()
+        {
+            string? extra = args.Keys.FirstOrDefault(k => !_used.Contains(k));
+            if (extra is not null) throw Bad(where, spec, $"unknown key '{extra}' for this kind");
+        }
+
+        private string? Value(string key)
+        {
+            if (!args.TryGetValue(key, out string? v)) return null;
+            _used.Add(key);
+            if (string.IsNullOrEmpty(v)) throw Bad(where, spec, $"'{key}' needs a value");
+            return v;
+        }
+    }
+}
