@@ -177,6 +177,30 @@ public sealed class MonitorUnitTests
     }
 
     [Fact]
+    public void a_new_rseq_section_entered_after_the_ipi_aborted_the_caught_one_may_commit()
+    {
+        // Seed 123 of the default soak: the handler aborts the caught section, the thread enters a
+        // new one before the call returns, and commits it afterwards. That is not the caught section.
+        const int rseq = MembarrierState.PrivateExpedited | MembarrierState.Rseq | MembarrierState.RseqReady;
+        TwoThreadsOfARegisteredMm(rseq);
+        Feed(new RseqCsEntered(1, 2));
+        Feed(new KernelEntered(0, 1, EntryReason.Syscall));
+        Feed(new MembarrierEntered(0, 1, 1, MembarrierCmd.PrivateExpeditedRseq, 0, -1));
+        Feed(new FullBarrier(0, BarrierReason.MembarrierEntry));
+        Feed(new MembarrierSampled(0, CpuMask.Empty.With(0).With(1)));
+        Feed(new KernelEntered(1, 2, EntryReason.Interrupt));
+        Feed(new FullBarrier(1, BarrierReason.IpiHandler));
+        Feed(new RseqAborted(1, 2, ByIpi: true));
+        Feed(new IpiHandled(1, 1, IpiKind.Rseq, 0));
+        Feed(new ReturnedToUser(1, 2, ReturnPath.Iret));
+        Feed(new RseqCsEntered(1, 2));
+        Feed(new FullBarrier(0, BarrierReason.MembarrierExit));
+        Feed(new MembarrierExited(0, 1, 0));
+        Feed(new RseqCsCommitted(1, 2));
+        Assert.Empty(Properties);
+    }
+
+    [Fact]
     public void exec_without_clearing_the_runqueue_copy_is_p_exec()
     {
         TwoThreadsOfARegisteredMm();

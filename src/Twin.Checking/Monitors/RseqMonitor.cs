@@ -38,10 +38,14 @@ public sealed class RseqMonitor : Monitor
         {
             _activeCs.Remove(ab.Task);
             _mustAbort.Remove(ab.Task);
+            Uncatch(ab.Task);
         }
         else if (Is(in evt, out RseqCsCommitted cm))
         {
             _activeCs.Remove(cm.Task);
+            // Committed before the call returned (before its IPI landed): allowed; and a critical
+            // section entered after this one is a new one the call did not catch.
+            Uncatch(cm.Task);
             if (_mustAbort.Remove(cm.Task, out long call))
             {
                 Report(in meta, cm.Cpu, View.TaskMm(cm.Task),
@@ -80,6 +84,12 @@ public sealed class RseqMonitor : Monitor
             _inCs[mx.Cpu].Clear();
             _rseqCall[mx.Cpu] = false;
         }
+    }
+
+    /// <summary>The critical section a call caught has ended (aborted or committed): the task is no longer caught by any call in flight.</summary>
+    private void Uncatch(int task)
+    {
+        for (int c = 0; c < View.Cpus; c++) _inCs[c].Remove(task);
     }
 
     private readonly bool[] _rseqCall = new bool[Limits.MaxCpus];
