@@ -29,6 +29,7 @@ public static class CheckCommand
             if (!target.Contains(':', StringComparison.Ordinal) && File.Exists(target)) return ImportCommand.CheckTrace(target, strict: false, asJson, log);
             using IJournal journal = JournalUri.Open(target, create: false);
             RunInfo info = RunSelection.Select(journal, parse.GetValue(run));
+            if (Twin.Traces.Journal.TraceJournal.IsTrace(info)) return ImportCommand.CheckJournaledTrace(journal, info, asJson, log);
             SimulationResult result = new BackgroundWork().Run($"check {info.RunId}", showBar: !asJson, log, work =>
                 RunReplay.Replay(journal, info, n => work.Report(0, $"{n:N0} events checked")));
             if (asJson)

@@ -28,7 +28,7 @@ public static class ExportCommand
             if (htmlPath is null && perfettoPath is null) throw new UsageException("give --html FILE, --perfetto FILE or both");
             (long, long)? window = parse.GetValue(events) is string range ? ParseRange(range) : null;
             using IJournal journal = JournalUri.Open(parse.GetValue(uri)!, create: false);
-            RunInfo info = RunSelection.Select(journal, parse.GetValue(run));
+            RunInfo info = RunSelection.SelectSimulation(journal, parse.GetValue(run), "export");
             Timeline timeline = new BackgroundWork().Run($"export {info.RunId}", showBar: true, log, _ => TimelineRecorder.Record(journal, info, window));
             if (htmlPath is not null)
             {

@@ -3,7 +3,10 @@ using System.Text.Json;
 using Serilog;
 using Spectre.Console;
 using Twin.Cli.Presentation;
+using Twin.Persistence;
+using Twin.Simulation;
 using Twin.Traces.Ftrace;
+using Twin.Traces.Journal;
 
 namespace Twin.Cli.Commands;
 
@@ -19,11 +22,60 @@ public static class ImportCommand
     {
         var file = new Argument<string>("trace") { Description = "ftrace text: /sys/kernel/tracing/trace or trace-cmd report output" };
         var strict = new Option<bool>("--strict") { Description = "stop at the first line that does not parse (exit 2)" };
+        var journal = new Option<string?>("--journal") { Description = "also keep the parsed trace in this journal (sqlite:PATH, postgres:...), for twin check URI later" };
+        var runId = new Option<string?>("--run-id") { Description = "the run's name in the journal (default: trace-FILE-TIME)" };
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
-        var command = new Command("import", "Read a real kernel trace (ftrace text), summarize it and check membarrier's guarantees on it") { file, strict, json, verbose };
-        command.SetAction(parse => CheckTrace(parse.GetValue(file)!, parse.GetValue(strict), parse.GetValue(json), Logging.Create(parse.GetValue(verbose))));
+        var command = new Command("import", "Read a real kernel trace (ftrace text), summarize it and check membarrier's guarantees on it") { file, strict, journal, runId, json, verbose };
+        command.SetAction(parse =>
+        {
+            string path = parse.GetValue(file)!;
+            ILogger log = Logging.Create(parse.GetValue(verbose));
+            string? uri = parse.GetValue(journal);
+            if (uri is null) return CheckTrace(path, parse.GetValue(strict), parse.GetValue(json), log);
+            if (parse.GetValue(runId) is null && !File.Exists(path)) throw new TraceFormatException($"trace file '{path}' does not exist");
+            string id = parse.GetValue(runId) ?? $"trace-{Path.GetFileNameWithoutExtension(path)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            return ImportIntoJournal(path, uri, id, parse.GetValue(strict), parse.GetValue(json), log);
+        });
         return command;
+    }
+
+    private static int ImportIntoJournal(string path, string uri, string runId, bool strict, bool json, ILogger log)
+    {
+        var summary = new TraceSummary();
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TasksOf(path);
+        TraceChecker checker = CheckerFor(tgids, kthreads);
+        using IJournal journal = JournalUri.Open(uri, create: true);
+        ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ =>
+            TraceJournal.Import(path, journal, runId, CodeVersion.Current, strict, tgids, kthreads, new BothSinks(summary, checker)));
+        log.Information("{Path}: {Events:N0} trace events journaled as run {Run} in {Journal}", path, report.Events, runId, journal.Uri);
+        return Present(report, summary, checker, json, log);
+    }
+
+    /// <summary><c>twin check URI</c> of an imported trace: the stored lines through the same checker.</summary>
+    public static int CheckJournaledTrace(IJournal journal, RunInfo run, bool json, ILogger log)
+    {
+        var summary = new TraceSummary();
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceJournal.Tasks(run);
+        TraceChecker checker = CheckerFor(tgids, kthreads);
+        new BackgroundWork().Run($"check {run.RunId}", showBar: false, log, _ => TraceJournal.Replay(journal, run, new BothSinks(summary, checker)));
+        return Present(TraceJournal.Report(run), summary, checker, json, log);
+    }
+
+    private static TraceChecker CheckerFor(IReadOnlyDictionary<int, int> tgids, HashSet<int> kthreads)
+    {
+        var checker = new TraceChecker(kthreads);
+        checker.LearnTgids(tgids);
+        return checker;
+    }
+
+    private static int Present(ReadReport report, TraceSummary summary, TraceChecker checker, bool json, ILogger log)
+    {
+        foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", report.Path, u.Line, u.Reason, u.Text);
+        if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
+        if (json) PrintJson(report, summary, checker);
+        else PrintTable(report, summary, checker);
+        return checker.Properties.Values.Any(p => p.Violated > 0) ? ExitCodes.Violations : ExitCodes.Ok;
     }
 
     /// <summary>Reads, summarizes and checks a trace; also what <c>twin check TRACE</c> does. Exit 1 when a property is violated.</summary>
@@ -32,24 +84,19 @@ public static class ImportCommand
         var summary = new TraceSummary();
         TraceChecker checker = CheckerFor(path, log);
         ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, new BothSinks(summary, checker), strict));
-        foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", path, u.Line, u.Reason, u.Text);
-        if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
-        if (json) PrintJson(report, summary, checker);
-        else PrintTable(report, summary, checker);
-        return checker.Properties.Values.Any(p => p.Violated > 0) ? ExitCodes.Violations : ExitCodes.Ok;
+        return Present(report, summary, checker, json, log);
     }
 
     /// <summary>The checker, told the tgids and kernel threads of a <c>TRACE.tasks</c> side file when there is one.</summary>
     private static TraceChecker CheckerFor(string path, ILogger log)
     {
-        string tasks = path + ".tasks";
-        if (!File.Exists(tasks)) return new TraceChecker();
-        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(tasks);
-        log.Debug("{Tasks}: {Count} tasks, {Kthreads} kernel threads", tasks, tgids.Count, kthreads.Count);
-        var checker = new TraceChecker(kthreads);
-        checker.LearnTgids(tgids);
-        return checker;
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TasksOf(path);
+        log.Debug("{Path}.tasks: {Count} tasks, {Kthreads} kernel threads", path, tgids.Count, kthreads.Count);
+        return CheckerFor(tgids, kthreads);
     }
+
+    private static (Dictionary<int, int> Tgids, HashSet<int> Kthreads) TasksOf(string path) =>
+        File.Exists(path + ".tasks") ? TraceChecker.ReadTasksFile(path + ".tasks") : ([], []);
 
     private static void PrintTable(ReadReport r, TraceSummary s, TraceChecker checker)
     {

@@ -24,7 +24,7 @@ public static class ReplayCommand
             ILogger log = Logging.Create(parse.GetValue(verbose));
             bool asJson = parse.GetValue(json);
             using IJournal journal = JournalUri.Open(parse.GetValue(uri)!, create: false);
-            RunInfo info = RunSelection.Select(journal, parse.GetValue(run));
+            RunInfo info = RunSelection.SelectSimulation(journal, parse.GetValue(run), "replay");
             if (info.Status == RunStatus.Running)
             {
                 log.Warning("run {RunId} did not finish (its writer stopped early); replaying its committed events", info.RunId);

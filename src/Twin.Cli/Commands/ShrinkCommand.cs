@@ -33,7 +33,7 @@ public static class ShrinkCommand
             RunInfo info;
             using (IJournal journal = JournalUri.Open(parse.GetValue(uri)!, create: false))
             {
-                info = RunSelection.Select(journal, parse.GetValue(run));
+                info = RunSelection.SelectSimulation(journal, parse.GetValue(run), "shrink");
                 config = ConfigLoader.FromRunJson(info.ConfigJson, $"{journal.Uri} run '{info.RunId}'");
                 if (info.CodeVersion != CodeVersion.Current)
                 {

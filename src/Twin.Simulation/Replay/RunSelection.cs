@@ -16,4 +16,15 @@ public static class RunSelection
         if (runs.Count == 0) throw new JournalFormatException($"{journal.Uri} holds no run");
         return runs[^1];
     }
+
+    /// <summary>As <see cref="Select"/>, for verbs that re-run the model: an imported trace is refused by name.</summary>
+    public static RunInfo SelectSimulation(IJournal journal, string? runId, string verb)
+    {
+        RunInfo run = Select(journal, runId);
+        if (Twin.Traces.Journal.TraceJournal.IsTrace(run))
+        {
+            throw new JournalFormatException($"run '{run.RunId}' in {journal.Uri} is an imported trace, not a simulation: twin {verb} needs a simulated run; check the trace with twin check");
+        }
+        return run;
+    }
 }
