@@ -123,7 +123,10 @@ public sealed class ImportCommandTests : IDisposable
         Assert.Contains(File.ReadAllLines(_dir.File("true.trace.tasks")), l => l.EndsWith(" 1 kthreadd", StringComparison.Ordinal));
 
         var import = TwinProcess.Run(_dir.Path, "import", "true.trace", "--json");
-        Assert.True(import.ExitCode == 0, import.Stderr);
+        // Once in a full run (machine loaded by other tests) this import did not exit 0; keep the
+        // evidence if it happens again: the message shows the summary, the trace is kept in /tmp.
+        if (import.ExitCode != 0) File.Copy(_dir.File("true.trace"), Path.Combine(Path.GetTempPath(), $"twin-record-failure-{Guid.NewGuid():N}.trace"));
+        Assert.True(import.ExitCode == 0, $"exit {import.ExitCode}\n{import.Stderr}\n{import.Stdout}");
         Assert.Equal(0, import.Json.GetProperty("unparsed").GetInt64());
         Assert.Equal(0, import.Json.GetProperty("overwritten").GetInt64());
         Assert.Equal(tgidBefore, File.ReadAllText("/sys/kernel/tracing/options/record-tgid").Trim());
