@@ -42,11 +42,12 @@ public sealed class PostgresJournal : IJournal
         {
             throw new JournalFormatException($"journal URI 'postgres:{connectionString}' names no Host; use postgres:Host=...;Database=...");
         }
+        // The URI in messages is what the person wrote, less the password.
+        string uri = "postgres:" + Redacted(builder);
         builder.Timeout = builder.Timeout == 15 ? 10 : builder.Timeout;
         // The server's detail names the conflicting key ("(1:cpu-0, 4) already exists"); it is
         // the journal's own data, and a conflict message without it cannot say where.
         builder.IncludeErrorDetail = true;
-        string uri = "postgres:" + Redacted(builder);
         var journal = new PostgresJournal(NpgsqlDataSource.Create(builder), uri);
         try
         {
