@@ -83,6 +83,42 @@ public sealed class SoakCampaignTests : IDisposable
         foreach (Process p in workers) p.Dispose();
     }
 
+    [Fact]
+    public void a_campaign_that_fills_its_disk_stops_with_a_clear_error_and_resumes_whole_once_there_is_room()
+    {
+        // A real full disk: a 3 MB tmpfs (mounting needs root, as the test command runs).
+        string mnt = Path.Combine(_dir.Path, "small");
+        Directory.CreateDirectory(mnt);
+        Sh($"mount -t tmpfs -o size=3m tmpfs {mnt}");
+        try
+        {
+            string uri = $"sqlite:{mnt}/c.db";
+            var whole = TwinProcess.Run(_dir.Path, ["soak", "--seeds", "1..30", .. s_workload, "--journal", "sqlite:whole.db", "--campaign", "c", "--json"]);
+            var full = TwinProcess.Run(_dir.Path, ["soak", "--seeds", "1..30", .. s_workload, "--journal", uri, "--campaign", "c", "--json"]);
+            Assert.Equal(2, full.ExitCode);
+            Assert.Contains("the disk is full", full.Stderr);
+            Assert.DoesNotContain("   at ", full.Stderr);
+            Sh($"mount -o remount,size=300m {mnt}");
+            var resumed = TwinProcess.Run(_dir.Path, "soak", "--resume", uri, "--json");
+            Assert.True(resumed.ExitCode == 1, resumed.Stderr);
+            Assert.Equal(Comparable(whole.Json), Comparable(resumed.Json));
+            using IJournal j = JournalUri.Open(uri, create: false);
+            Assert.All(j.ListRuns(), r => Assert.Equal(RunStatus.Completed, r.Status));
+        }
+        finally
+        {
+            Sh($"umount {mnt}");
+        }
+    }
+
+    private static void Sh(string command)
+    {
+        using Process p = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardError = true })!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{command}: {err} (this test needs root, as the test command runs)");
+    }
+
     /// <summary>Starts twin, waits a random moment (after the campaign exists, when asked), sends the signal, and returns what it printed.</summary>
     private TwinProcess.Result Interrupt(string[] args, string signal, Random random, bool waitForCampaign)
     {

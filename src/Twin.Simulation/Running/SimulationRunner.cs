@@ -63,6 +63,12 @@ public static class SimulationRunner
             Func<bool>? halt = stopAtFirstViolation ? () => monitors.ViolationCount > 0 || (stop?.Invoke() ?? false) : stop;
             Drive(system, writer, config.Events, halt, onProgress, cancel);
         }
+        catch (SimulationHaltedException e) when (e.InnerException is JournalException journalFailure)
+        {
+            // The journal failed under an actor's persist (disk full, server gone): that is the
+            // error to report, by its own type, not the halt it caused.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(journalFailure);
+        }
         catch (SimulationHaltedException e) when (e.InnerException is InvariantViolationException)
         {
             // A model invariant failed: the state is impossible in the kernel. Keep what was
