@@ -119,6 +119,43 @@ public sealed class SoakCampaignTests : IDisposable
         Assert.True(p.ExitCode == 0, $"{command}: {err} (this test needs root, as the test command runs)");
     }
 
+    [Fact]
+    public async Task a_postgres_campaign_rides_out_its_connections_being_killed()
+    {
+        // Its own application name, so only this soak's connections are killed, not other tests'.
+        string app = $"twin-under-fire-{Guid.NewGuid():N}"[..40];
+        string pg = $"postgres:{PostgresServer.FreshSchema()};Application Name={app}";
+        using Process soak = Process.Start(TwinProcess.StartInfo(_dir.Path, "soak", "--seeds", "1..80", "--events", "20000", "--workers", "2",
+            "--journal", pg, "--campaign", "cut", "--json"))!;
+        Task<string> stdout = soak.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = soak.StandardError.ReadToEndAsync();
+        // Once the campaign runs, kill the soak's backends on the server, again and again: what a
+        // server restart or a network cut does to the soak's connections.
+        using (IJournal probe = JournalUri.Open(pg, create: true))
+        using (ICampaignStore campaigns = probe.OpenCampaigns())
+        {
+            var clock = Stopwatch.StartNew();
+            while (!soak.HasExited && (campaigns.Find("cut") is null || campaigns.Totals("cut").SeedsDone < 2) && clock.Elapsed < TimeSpan.FromMinutes(1)) await Task.Delay(20);
+        }
+        int kills = 0;
+        while (!soak.HasExited && kills < 40)
+        {
+            await Task.Delay(150);
+            PostgresServer.Exec(PostgresServer.ConnectionString,
+                $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}' AND pid <> pg_backend_pid()");
+            kills++;
+        }
+        Assert.True(soak.WaitForExit(TimeSpan.FromMinutes(3)), "the soak did not finish");
+        string err = await stderr;
+        Assert.True(soak.ExitCode == 0, err);
+        var summary = JsonDocument.Parse(await stdout).RootElement;
+        Assert.Equal(80, summary.GetProperty("runs").GetInt32());
+        Assert.Contains("retrying in", err);
+        using IJournal j = JournalUri.Open(pg, create: false);
+        using ICampaignStore store = j.OpenCampaigns();
+        Assert.Equal(Enumerable.Range(1, 80).Select(x => (long)x), store.Seeds("cut", failingOnly: false).Select(r => r.Seed));
+    }
+
     /// <summary>Starts twin, waits a random moment (after the campaign exists, when asked), sends the signal, and returns what it printed.</summary>
     private TwinProcess.Result Interrupt(string[] args, string signal, Random random, bool waitForCampaign)
     {

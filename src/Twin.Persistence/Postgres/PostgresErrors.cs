@@ -23,7 +23,10 @@ internal static class PostgresErrors
                     => new JournalFormatException($"{where}: not a Twin journal ({text})", e),
                 PostgresErrorCodes.ReadOnlySqlTransaction or PostgresErrorCodes.InsufficientPrivilege
                     => new JournalStorageException($"{where}: cannot write the journal ({text})", e),
-                _ when pg.IsTransient => new JournalUnavailableException($"{where}: {text} (SQLSTATE {pg.SqlState})", e),
+                // The server ended the connection (restart, admin kill, crash) or cannot take one yet.
+                PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow
+                    => new JournalUnavailableException($"{where}: the server closed the connection ({text})", e),
+                _ when pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) => new JournalUnavailableException($"{where}: {text} (SQLSTATE {pg.SqlState})", e),
                 _ => new JournalStorageException($"{where}: {text} (SQLSTATE {pg.SqlState})", e),
             };
         }
