@@ -14,10 +14,10 @@ namespace Twin.Simulation.Soak;
 public static class SoakRunner
 {
     /// <summary>
-    /// Every finished run leaves its whole actor system behind as garbage, much of it in large
-    /// arrays that only a full collection frees; left to itself the GC lets that pile up for a
-    /// while, so a long soak's resident memory saws between one and three times its live size. A
-    /// full, compacting collection every few seconds (a few ms of a few seconds' work) keeps it flat.
+    /// Every finished run leaves its whole actor system behind as garbage (about 31 bytes per event,
+    /// 31 MB per 1 M-event run). A full, compacting collection every few seconds (a few ms of a few
+    /// seconds' work) lowers a long soak's resident memory: measured over 15 minutes, a mean of
+    /// 167 MB against 209 MB without it. It does not remove the GC's saw (roughly 70–300 MB).
     /// </summary>
     private static void CollectNowAndThen(ref long lastCollectMs)
     {
