@@ -113,4 +113,13 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(0, replay.ExitCode);
         Assert.Equal(5000, replay.Json.GetProperty("events").GetInt64(), tolerance: 10);
     }
+
+    [Fact]
+    public void an_unknown_fault_kind() => AssertBadInput(Twin("run", "--fault", "teleport:cpu=1"), "--fault: fault 'teleport:cpu=1': unknown fault kind 'teleport'");
+
+    [Fact]
+    public void a_hotplug_fault_is_refused_as_not_modeled() => AssertBadInput(Twin("soak", "--fault", "hotplug:cpu=1"), "CPU hotplug is not modeled yet");
+
+    [Fact]
+    public void resume_with_seeds_is_bad_usage() => AssertBadInput(Twin("soak", "--resume", "sqlite:x.db", "--seeds", "1..3"), "--resume continues a campaign as stored");
 }
