@@ -115,6 +115,7 @@ public sealed class Shrinker
             (int, int, int) size = (draft.Tasks.Count, draft.StepCount, draft.Cpus);
             Try(ref draft, DropTasks);
             Try(ref draft, DropSteps);
+            Try(ref draft, NeutralizeSteps);
             Try(ref draft, MergeSteps);
             Try(ref draft, ShortenSteps);
             Try(ref draft, FewerCpus);
@@ -198,6 +199,29 @@ public sealed class Shrinker
         {
             ScenarioDraft candidate = draft.WithoutSteps(name, 0, k);
             if (Accept(candidate, out ScenarioDraft kept)) draft = kept;
+        }
+        return draft;
+    }
+
+    /// <summary>
+    /// Turns a step that removal could not take out into a short spin: the task stays busy in user
+    /// mode about as long, so the others keep their interleaving, while the syscall goes; the
+    /// spins then merge with their neighbours.
+    /// </summary>
+    private ScenarioDraft NeutralizeSteps(ScenarioDraft draft)
+    {
+        foreach (string name in draft.Tasks.Select(t => t.Name).ToList())
+        {
+            for (int i = 0; Runs < _maxRuns; i++)
+            {
+                DraftTask? task = draft.Tasks.FirstOrDefault(t => t.Name == name);
+                if (task is null || i >= task.Steps.Count) break;
+                Step s = task.Steps[i].Step;
+                if (s.Kind is not (StepKind.Yield or StepKind.Membarrier or StepKind.WriteCode or StepKind.Mprotect or StepKind.Munmap)) continue;
+                var steps = task.Steps.ToList();
+                steps[i] = steps[i] with { Step = new Step(StepKind.Spin, Ns: MinNs) };
+                if (Accept(draft.WithTask(task with { Steps = steps }), out ScenarioDraft kept)) draft = kept;
+            }
         }
         return draft;
     }
