@@ -48,11 +48,13 @@ internal static class CampaignSchema
 }
 
 /// <summary>Where the two SQL dialects differ for campaigns.</summary>
-public sealed record SqlDialect(string Name, string SkipLocked, bool NeedsImmediateTransaction)
+/// <param name="SkipLocked">Appended to the query for lost claims.</param>
+/// <param name="SchemaLock">Run before creating the tables, in the same transaction; empty where the transaction itself serializes.</param>
+public sealed record SqlDialect(string SkipLocked, string SchemaLock)
 {
-    /// <summary>SQLite: one writer at a time (BEGIN IMMEDIATE) is the lock; there is no row locking.</summary>
-    public static readonly SqlDialect Sqlite = new("sqlite", "", NeedsImmediateTransaction: true);
+    /// <summary>SQLite: one writer at a time (the transaction's write lock); there is no row locking.</summary>
+    public static readonly SqlDialect Sqlite = new("", "");
 
-    /// <summary>PostgreSQL: workers skip seed rows another worker is claiming right now.</summary>
-    public static readonly SqlDialect Postgres = new("postgres", " FOR UPDATE SKIP LOCKED", NeedsImmediateTransaction: false);
+    /// <summary>PostgreSQL: workers skip seed rows another worker is claiming right now; DDL under the journal's advisory lock.</summary>
+    public static readonly SqlDialect Postgres = new(" FOR UPDATE SKIP LOCKED", Twin.Persistence.Postgres.PostgresSchema.SchemaLock);
 }

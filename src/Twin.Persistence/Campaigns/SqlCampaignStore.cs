@@ -24,7 +24,7 @@ internal sealed class SqlCampaignStore : ICampaignStore
         _dialect = dialect;
         Do("creating the campaign tables", (c, tx) =>
         {
-            if (_dialect == SqlDialect.Postgres) Exec(c, tx, $"SELECT pg_advisory_xact_lock({PostgresSchema.SchemaLockKey})");
+            if (_dialect.SchemaLock.Length > 0) Exec(c, tx, _dialect.SchemaLock);
             Exec(c, tx, CampaignSchema.Create);
             return 0;
         });

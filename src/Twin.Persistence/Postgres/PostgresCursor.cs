@@ -14,7 +14,6 @@ internal sealed class PostgresCursor : IJournalCursor
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlCommand _command;
     private readonly NpgsqlDataReader _reader;
-    private readonly Dictionary<string, string> _pids = [];
     private byte[] _buffer = new byte[256];
     private long _ordering;
     private string _pid = "";
@@ -49,9 +48,7 @@ internal sealed class PostgresCursor : IJournalCursor
         {
             if (!_reader.Read()) return false;
             _ordering = _reader.GetInt64(0);
-            string pid = _reader.GetString(1);
-            if (!_pids.TryGetValue(pid, out string? interned)) _pids[pid] = interned = pid;
-            _pid = interned;
+            _pid = _reader.GetString(1);
             _sequenceNr = _reader.GetInt64(2);
             _manifest = _reader.GetInt32(3);
             _timestampNs = _reader.GetInt64(4);

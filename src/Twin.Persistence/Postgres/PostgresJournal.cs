@@ -235,7 +235,7 @@ public sealed class PostgresJournal : IJournal
     private void InitializeOrValidate(bool create) => Do("opening the journal", c =>
     {
         using NpgsqlTransaction tx = c.BeginTransaction();
-        using (NpgsqlCommand lockCmd = new($"SELECT pg_advisory_xact_lock({PostgresSchema.SchemaLockKey})", c, tx)) lockCmd.ExecuteNonQuery();
+        using (NpgsqlCommand lockCmd = new(PostgresSchema.SchemaLock, c, tx)) lockCmd.ExecuteNonQuery();
         using (NpgsqlCommand probe = new("SELECT to_regclass('twin_meta') IS NOT NULL", c, tx))
         {
             if ((bool)probe.ExecuteScalar()!)
@@ -256,7 +256,7 @@ public sealed class PostgresJournal : IJournal
         using (NpgsqlCommand ddl = new(PostgresSchema.Create, c, tx)) ddl.ExecuteNonQuery();
         using (NpgsqlCommand meta = new("INSERT INTO twin_meta(key, value) VALUES ('format', $1), ('version', $2) ON CONFLICT DO NOTHING", c, tx))
         {
-            meta.Parameters.AddWithValue(PostgresSchema.Format);
+            meta.Parameters.AddWithValue(JournalMeta.Format);
             meta.Parameters.AddWithValue(PostgresSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
             meta.ExecuteNonQuery();
         }
@@ -267,21 +267,7 @@ public sealed class PostgresJournal : IJournal
     private void ValidateMeta(NpgsqlConnection c, NpgsqlTransaction tx)
     {
         using NpgsqlCommand cmd = new("SELECT key, value FROM twin_meta", c, tx);
-        using NpgsqlDataReader r = cmd.ExecuteReader();
-        string? format = null, version = null;
-        while (r.Read())
-        {
-            if (r.GetString(0) == "format") format = r.GetString(1);
-            if (r.GetString(0) == "version") version = r.GetString(1);
-        }
-        if (format != PostgresSchema.Format)
-        {
-            throw new JournalFormatException($"{Uri}: not a Twin journal: twin_meta says format '{format ?? "(none)"}'");
-        }
-        if (version != PostgresSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
-        {
-            throw new JournalFormatException($"{Uri}: a Twin journal of format version {version}; this build reads version {PostgresSchema.Version}");
-        }
+        JournalMeta.Check(cmd, PostgresSchema.Version, Uri);
     }
 
     private RunInfo? FindRunOn(NpgsqlConnection c, string runId)

@@ -9,11 +9,13 @@ namespace Twin.Persistence.Postgres;
 /// </summary>
 internal static class PostgresSchema
 {
-    public const string Format = "twin-journal";
     public const int Version = 1;
 
-    /// <summary>Held while creating tables, so workers starting together do not race on DDL.</summary>
-    public const long SchemaLockKey = 0x7477696E_00000001;
+    /// <summary>
+    /// Held until the transaction ends while creating tables, so workers starting together do not
+    /// race on DDL. The key is "twin" and 1 as a 64-bit number (0x7477696E_00000001).
+    /// </summary>
+    public const string SchemaLock = "SELECT pg_advisory_xact_lock(8392292351795527681)";
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS twin_meta(

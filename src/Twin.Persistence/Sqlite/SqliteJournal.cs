@@ -442,7 +442,7 @@ public sealed class SqliteJournal : IJournal
             using (SqliteCommand meta = Command("INSERT OR IGNORE INTO twin_meta(key, value) VALUES ('format', $f), ('version', $v)"))
             {
                 meta.Transaction = tx;
-                meta.Parameters.AddWithValue("$f", SqliteSchema.Format);
+                meta.Parameters.AddWithValue("$f", JournalMeta.Format);
                 meta.Parameters.AddWithValue("$v", SqliteSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 meta.ExecuteNonQuery();
             }
@@ -457,21 +457,7 @@ public sealed class SqliteJournal : IJournal
     private void ValidateMeta()
     {
         using SqliteCommand cmd = Command("SELECT key, value FROM twin_meta");
-        using SqliteDataReader r = cmd.ExecuteReader();
-        string? format = null, version = null;
-        while (r.Read())
-        {
-            if (r.GetString(0) == "format") format = r.GetString(1);
-            if (r.GetString(0) == "version") version = r.GetString(1);
-        }
-        if (format != SqliteSchema.Format)
-        {
-            throw new JournalFormatException($"'{Path}' is not a Twin journal: twin_meta says format '{format ?? "(none)"}'");
-        }
-        if (version != SqliteSchema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
-        {
-            throw new JournalFormatException($"'{Path}' is a Twin journal of format version {version}; this build reads version {SqliteSchema.Version}");
-        }
+        JournalMeta.Check(cmd, SqliteSchema.Version, $"'{Path}'");
     }
 
     private RunInfo? FindRunLocked(string runId)

@@ -9,7 +9,6 @@ namespace Twin.Persistence.Sqlite;
 /// </summary>
 internal static class SqliteSchema
 {
-    public const string Format = "twin-journal";
     public const int Version = 1;
 
     public const string Create = """
