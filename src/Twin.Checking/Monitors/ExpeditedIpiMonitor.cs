@@ -16,9 +16,6 @@ public sealed class ExpeditedIpiMonitor : Monitor
 {
     private readonly MembarrierCall[] _calls = new MembarrierCall[Limits.MaxCpus];
 
-    /// <summary>Per CPU, the event index of its latest full barrier: a handler counts only if its CPU really passed one.</summary>
-    private readonly long[] _lastBarrier = new long[Limits.MaxCpus];
-
     public override string Property => "P-PE";
 
     public override string Guarantee =>
@@ -28,7 +25,6 @@ public sealed class ExpeditedIpiMonitor : Monitor
 
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
-        if (Is(in evt, out FullBarrier any)) _lastBarrier[any.Cpu] = meta.EventIndex;
         if (Is(in evt, out MembarrierEntered me))
         {
             bool expedited = me.Cmd is MembarrierCmd.PrivateExpedited or MembarrierCmd.PrivateExpeditedSyncCore
@@ -51,7 +47,7 @@ public sealed class ExpeditedIpiMonitor : Monitor
         {
             ref MembarrierCall call = ref _calls[ih.From];
             // The handler's smp_mb() is what the guarantee needs; an IPI whose barrier was lost does not count.
-            if (call.Active && call.Sampled && call.BarrierA > 0 && _lastBarrier[ih.Cpu] > call.BarrierA) call.Handled = call.Handled.With(ih.Cpu);
+            if (call.Active && call.Sampled && call.BarrierA > 0 && View.LastBarrier[ih.Cpu] > call.BarrierA) call.Handled = call.Handled.With(ih.Cpu);
         }
         else if (Is(in evt, out FullBarrier exit) && exit.Reason == BarrierReason.MembarrierExit)
         {

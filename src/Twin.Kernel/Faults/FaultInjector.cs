@@ -24,8 +24,6 @@ public sealed class FaultInjector
         _buggified = new sbyte[_rules.Length];
     }
 
-    public IReadOnlyList<FaultRule> Rules => _rules;
-
     /// <summary>The first IPI fault that fires for an IPI from a CPU to <paramref name="to"/>, if any; <paramref name="ns"/> is its drawn time.</summary>
     public FaultRule? OnIpiSend(int to, IpiKind kind, out long ns)
     {
@@ -43,25 +41,9 @@ public sealed class FaultInjector
         return null;
     }
 
-    public bool SkipsBarrier(int cpu, BarrierReason reason)
-    {
-        for (int i = 0; i < _rules.Length; i++)
-        {
-            FaultRule r = _rules[i];
-            if (r.Kind == FaultKind.SkipBarrier && r.Barrier == reason && (r.Cpu < 0 || r.Cpu == cpu) && Fires(i)) return true;
-        }
-        return false;
-    }
+    public bool SkipsBarrier(int cpu, BarrierReason reason) => Skips(FaultKind.SkipBarrier, cpu, (int)reason);
 
-    public bool SkipsSerialize(int cpu, CoreSerializeReason reason)
-    {
-        for (int i = 0; i < _rules.Length; i++)
-        {
-            FaultRule r = _rules[i];
-            if (r.Kind == FaultKind.SkipSerialize && r.Serialize == reason && (r.Cpu < 0 || r.Cpu == cpu) && Fires(i)) return true;
-        }
-        return false;
-    }
+    public bool SkipsSerialize(int cpu, CoreSerializeReason reason) => Skips(FaultKind.SkipSerialize, cpu, (int)reason);
 
     /// <summary>When each storm's interrupts arrive (virtual ns from boot) and on which CPU; drawn once, at boot.</summary>
     public IEnumerable<(long AtNs, int Cpu)> StormInterrupts(int cpus)
@@ -80,6 +62,16 @@ public sealed class FaultInjector
             }
         }
         return list;
+    }
+
+    private bool Skips(FaultKind kind, int cpu, int reason)
+    {
+        for (int i = 0; i < _rules.Length; i++)
+        {
+            FaultRule r = _rules[i];
+            if (r.Kind == kind && r.Reason == reason && (r.Cpu < 0 || r.Cpu == cpu) && Fires(i)) return true;
+        }
+        return false;
     }
 
     private bool Fires(int i)

@@ -16,8 +16,8 @@ internal static class ConfigSchema
     internal sealed class Draft
     {
         public TwinConfig Config = new();
-        public readonly List<(string Bug, string Where)> Bugs = [];
-        public readonly List<(string Spec, string Where)> Faults = [];
+        public readonly List<(string Value, string Where)> Bugs = [];
+        public readonly List<(string Value, string Where)> Faults = [];
 
         public KernelConfig K
         {
@@ -98,27 +98,24 @@ internal static class ConfigSchema
         ["workload.weights.useMm"] = (d, v, k, w) => d.Wt = d.Wt with { UseMm = Weight(v, k, w) },
     };
 
-    public static IEnumerable<string> Keys => s_keys.Keys.Append("bugs").Append("faults");
+    /// <summary>Keys whose value is an array ("bugs.0", "faults.3"): each element is collected, then checked in <see cref="Freeze"/>.</summary>
+    private static readonly string[] s_arrays = ["bugs", "faults"];
 
-    public static bool IsKnown(string key) => s_keys.ContainsKey(key) || IsBugKey(key) || IsFaultKey(key);
+    public static IEnumerable<string> Keys => s_keys.Keys.Concat(s_arrays);
+
+    public static bool IsKnown(string key) => s_keys.ContainsKey(key) || ArrayOf(key) is not null;
 
     /// <summary>True for a prefix of a known key ("workload"): a section, not a value.</summary>
     public static bool IsSection(string key) =>
-        key.Equals("bugs", StringComparison.OrdinalIgnoreCase) || key.Equals("faults", StringComparison.OrdinalIgnoreCase)
+        s_arrays.Contains(key, StringComparer.OrdinalIgnoreCase)
         || s_keys.Keys.Any(k => k.StartsWith(key + ".", StringComparison.OrdinalIgnoreCase));
 
     public static void Set(Draft draft, string key, string? value, string where)
     {
-        if (IsBugKey(key))
+        if (ArrayOf(key) is string array)
         {
             if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
-            draft.Bugs.Add((value.Trim(), where));
-            return;
-        }
-        if (IsFaultKey(key))
-        {
-            if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
-            draft.Faults.Add((value.Trim(), where));
+            (array == "bugs" ? draft.Bugs : draft.Faults).Add((value.Trim(), where));
             return;
         }
         if (!s_keys.TryGetValue(key, out Setter? setter))
@@ -141,7 +138,7 @@ internal static class ConfigSchema
             }
             bugs |= b;
         }
-        d.K = d.K with { Bugs = bugs, Faults = [.. d.Faults.Select(f => FaultSpecs.Parse(f.Spec, f.Where))] };
+        d.K = d.K with { Bugs = bugs, Faults = [.. d.Faults.Select(f => FaultSpecs.Parse(f.Value, f.Where))] };
         TimingConfig t = d.T;
         WorkloadConfig w = d.W;
         Range("kernel.sliceNs", t.SliceNsMin, t.SliceNsMax, where);
@@ -158,11 +155,13 @@ internal static class ConfigSchema
         return d.Config;
     }
 
-    private static bool IsBugKey(string key) =>
-        key.StartsWith("bugs.", StringComparison.OrdinalIgnoreCase) && int.TryParse(key.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _);
-
-    private static bool IsFaultKey(string key) =>
-        key.StartsWith("faults.", StringComparison.OrdinalIgnoreCase) && int.TryParse(key.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out _);
+    /// <summary>"bugs" for "bugs.N", "faults" for "faults.N", else null.</summary>
+    private static string? ArrayOf(string key)
+    {
+        int dot = key.IndexOf('.');
+        if (dot <= 0 || !int.TryParse(key.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _)) return null;
+        return s_arrays.FirstOrDefault(a => key.AsSpan(0, dot).Equals(a, StringComparison.OrdinalIgnoreCase));
+    }
 
     private static Twin.Kernel.Events.BarrierReason Barrier(string v, string key, string where)
     {

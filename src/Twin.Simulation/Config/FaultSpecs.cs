@@ -35,16 +35,9 @@ public static class FaultSpecs
             "ipi-delay" => Ipi(FaultKind.IpiDelay, p, 1_000, 20_000),
             "ipi-dup" => Ipi(FaultKind.IpiDuplicate, p, 100, 2_000),
             "ipi-jitter" => Ipi(FaultKind.IpiDelay, p, 0, 5_000),
-            "irq-storm" => new FaultRule(FaultKind.IrqStorm, text)
-            {
-                Cpu = p.Int("cpu", -1, 0, 255),
-                AtNs = p.Ns("atNs", 0, 0).Min,
-                Count = p.Int("count", 100, 1, 1_000_000),
-                NsMin = p.Ns("everyNs", 2_000, 2_000).Min,
-                NsMax = p.Ns("everyNs", 2_000, 2_000).Max,
-            },
-            "skip-barrier" => new FaultRule(FaultKind.SkipBarrier, text) { Cpu = p.Int("cpu", -1, 0, 255), Barrier = p.Enum<BarrierReason>("reason") },
-            "skip-serialize" => new FaultRule(FaultKind.SkipSerialize, text) { Cpu = p.Int("cpu", -1, 0, 255), Serialize = p.Enum<CoreSerializeReason>("reason") },
+            "irq-storm" => Storm(p),
+            "skip-barrier" => new FaultRule(FaultKind.SkipBarrier, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<BarrierReason>("reason") },
+            "skip-serialize" => new FaultRule(FaultKind.SkipSerialize, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<CoreSerializeReason>("reason") },
             "hotplug" => throw Bad(where, spec, "CPU hotplug is not modeled yet (the model has no offline CPUs); see docs/faults.md"),
             _ => throw Bad(where, spec, $"unknown fault kind '{kind}' (known: {string.Join(", ", Kinds)})"),
         };
@@ -62,6 +55,19 @@ public static class FaultSpecs
     {
         (long min, long max) = p.Ns(kind == FaultKind.IpiDrop ? "resendNs" : "ns", defaultMin, defaultMax);
         return new FaultRule(kind, p.Spec) { Ipi = p.IpiKind("ipi"), Cpu = p.Int("cpu", -1, 0, 255), NsMin = min, NsMax = max };
+    }
+
+    private static FaultRule Storm(Reader p)
+    {
+        (long every, long everyMax) = p.Ns("everyNs", 2_000, 2_000);
+        return new FaultRule(FaultKind.IrqStorm, p.Spec)
+        {
+            Cpu = p.Int("cpu", -1, 0, 255),
+            AtNs = p.Ns("atNs", 0, 0).Min,
+            Count = p.Int("count", 100, 1, 1_000_000),
+            NsMin = every,
+            NsMax = everyMax,
+        };
     }
 
     private static ConfigException Bad(string where, string spec, string what) => new($"{where}: fault '{spec.Trim()}': {what}");
