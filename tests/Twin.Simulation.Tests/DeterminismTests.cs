@@ -22,20 +22,6 @@ public sealed class DeterminismTests
             ("journal.checkpointEveryEvents", "1000", "test"),
         ]);
 
-    /// <summary>Every stored row of the run, as comparable values.</summary>
-    private static List<(string Pid, long Seq, int Manifest, long Ts, string Payload)> Rows(MemoryJournal journal, SimulationResult r)
-    {
-        RunInfo run = journal.FindRun(r.RunId)!;
-        var rows = new List<(string, long, int, long, string)>();
-        using IJournalCursor c = journal.ReadRun(run);
-        while (c.MoveNext())
-        {
-            JournalEntry e = c.Current;
-            rows.Add((e.PersistenceId, e.SequenceNr, e.Manifest, e.TimestampNs, Convert.ToHexString(e.Payload)));
-        }
-        return rows;
-    }
-
     [Fact]
     public void the_same_seed_and_config_give_the_same_events_and_state_hash_over_many_seeds()
     {
@@ -58,7 +44,7 @@ public sealed class DeterminismTests
                 Assert.Equal(ra.StateHash, rb.StateHash);
                 Assert.Equal(ra.Events, rb.Events);
                 Assert.True(ra.Events >= 5_000);
-                Assert.Equal(Rows(a, ra), Rows(b, rb));
+                Assert.Equal(JournalRows.Of(a, ra.RunId), JournalRows.Of(b, rb.RunId));
                 Assert.Equal(a.ReadCheckpoints(a.FindRun("a")!), b.ReadCheckpoints(b.FindRun("b")!));
             }).QuickCheckThrowOnFailure();
     }

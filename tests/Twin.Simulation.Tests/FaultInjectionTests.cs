@@ -1,4 +1,3 @@
-using Twin.Actors.Persistence;
 using Twin.Kernel.Events;
 using Twin.Kernel.Faults;
 using Twin.Persistence;
@@ -11,16 +10,7 @@ namespace Twin.Simulation.Tests;
 /// <summary>Each fault kind shows in the journal and has its effect; the same seed and plan give the same journal.</summary>
 public sealed class FaultInjectionTests
 {
-    private sealed class Tap : EventTap
-    {
-        public List<(long Index, long TimeNs, object Event)> Events { get; } = [];
-
-        public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt) => Events.Add((meta.EventIndex, meta.TimestampNs, evt));
-
-        public IEnumerable<T> Of<T>() => Events.Select(e => e.Event).OfType<T>();
-
-        public IEnumerable<FaultInjected> Faults(FaultKind kind) => Of<FaultInjected>().Where(f => f.Kind == kind);
-    }
+    private static IEnumerable<FaultInjected> Faults(EventRecorder tap, FaultKind kind) => tap.Of<FaultInjected>().Where(f => f.Kind == kind);
 
     private static TwinConfig Config(ulong seed, long events, params string[] faults)
     {
@@ -33,15 +23,15 @@ public sealed class FaultInjectionTests
         return ConfigLoader.Load(null, settings);
     }
 
-    private static (SimulationResult Result, Tap Tap) Run(ulong seed, long events, params string[] faults)
+    private static (SimulationResult Result, EventRecorder Tap) Run(ulong seed, long events, params string[] faults)
     {
-        var tap = new Tap();
+        var tap = new EventRecorder();
         SimulationResult r = SimulationRunner.Run(Config(seed, events, faults), new MemoryJournal(), "f", taps: [tap]);
         return (r, tap);
     }
 
     /// <summary>Send-to-handled latency of every IPI, by IPI id.</summary>
-    private static Dictionary<long, long> Latencies(Tap tap)
+    private static Dictionary<long, long> Latencies(EventRecorder tap)
     {
         var sentAt = new Dictionary<long, long>();
         var latency = new Dictionary<long, long>();
@@ -57,7 +47,7 @@ public sealed class FaultInjectionTests
     public void a_dropped_ipi_is_journaled_and_handled_only_after_the_resend_timeout_and_membarrier_still_holds()
     {
         var (r, tap) = Run(3, 100_000, "ipi-drop:ipi=mb,p=0.5,resendNs=500000");
-        List<FaultInjected> drops = [.. tap.Faults(FaultKind.IpiDrop)];
+        List<FaultInjected> drops = [.. Faults(tap, FaultKind.IpiDrop)];
         Assert.NotEmpty(drops);
         Assert.All(drops, d => Assert.Equal((int)IpiKind.Mb, d.What));
         Dictionary<long, long> latency = Latencies(tap);
@@ -70,9 +60,9 @@ public sealed class FaultInjectionTests
     public void a_delayed_ipi_arrives_at_least_the_drawn_delay_later()
     {
         var (_, tap) = Run(4, 100_000, "ipi-delay:ipi=flush_tlb,ns=40000..60000");
-        Assert.NotEmpty(tap.Faults(FaultKind.IpiDelay));
-        Assert.All(tap.Faults(FaultKind.IpiDelay), f => Assert.InRange(f.Ns, 40_000, 60_000));
-        Assert.True(Latencies(tap).Values.Count(l => l >= 40_000) >= tap.Faults(FaultKind.IpiDelay).Count() * 9 / 10);
+        Assert.NotEmpty(Faults(tap, FaultKind.IpiDelay));
+        Assert.All(Faults(tap, FaultKind.IpiDelay), f => Assert.InRange(f.Ns, 40_000, 60_000));
+        Assert.True(Latencies(tap).Values.Count(l => l >= 40_000) >= Faults(tap, FaultKind.IpiDelay).Count() * 9 / 10);
     }
 
     [Fact]
@@ -80,7 +70,7 @@ public sealed class FaultInjectionTests
     {
         var (plain, plainTap) = Run(5, 100_000);
         var (_, tap) = Run(5, 100_000, "ipi-dup:p=1");
-        Assert.NotEmpty(tap.Faults(FaultKind.IpiDuplicate));
+        Assert.NotEmpty(Faults(tap, FaultKind.IpiDuplicate));
         Assert.All(tap.Of<IpiHandled>().Where(h => h.Ipi != 0).GroupBy(h => h.Ipi), g => Assert.Single(g));
         double interruptsPerIpi = tap.Of<KernelEntered>().Count(k => k.Reason == EntryReason.Interrupt) / (double)Math.Max(1, tap.Of<IpiSent>().Count());
         double plainPerIpi = plainTap.Of<KernelEntered>().Count(k => k.Reason == EntryReason.Interrupt) / (double)Math.Max(1, plainTap.Of<IpiSent>().Count());
@@ -102,7 +92,7 @@ public sealed class FaultInjectionTests
     public void a_skipped_ipi_handler_barrier_is_journaled_and_breaks_the_private_expedited_guarantee()
     {
         var (r, tap) = Run(7, 200_000, "skip-barrier:reason=IpiHandler,p=0.3");
-        Assert.NotEmpty(tap.Faults(FaultKind.SkipBarrier));
+        Assert.NotEmpty(Faults(tap, FaultKind.SkipBarrier));
         Assert.Contains(r.Violations, v => v.Property is "P-PE" or "P-GE");
     }
 
@@ -110,8 +100,8 @@ public sealed class FaultInjectionTests
     public void a_skipped_sync_core_is_journaled_and_breaks_the_sync_core_guarantee()
     {
         var (r, tap) = Run(8, 200_000, "skip-serialize:reason=IpiSyncCore,p=0.5");
-        Assert.All(tap.Faults(FaultKind.SkipSerialize), f => Assert.Equal((int)CoreSerializeReason.IpiSyncCore, f.What));
-        Assert.NotEmpty(tap.Faults(FaultKind.SkipSerialize));
+        Assert.All(Faults(tap, FaultKind.SkipSerialize), f => Assert.Equal((int)CoreSerializeReason.IpiSyncCore, f.What));
+        Assert.NotEmpty(Faults(tap, FaultKind.SkipSerialize));
         Assert.Contains(r.Violations, v => v.Property == "P-SC");
     }
 
@@ -119,7 +109,7 @@ public sealed class FaultInjectionTests
     public void a_once_fault_fires_exactly_once()
     {
         var (_, tap) = Run(9, 100_000, "ipi-delay:ns=1000,once");
-        Assert.Single(tap.Faults(FaultKind.IpiDelay));
+        Assert.Single(Faults(tap, FaultKind.IpiDelay));
     }
 
     [Fact]
@@ -129,7 +119,7 @@ public sealed class FaultInjectionTests
         for (ulong seed = 1; seed <= 16; seed++)
         {
             var (_, tap) = Run(seed, 20_000, "ipi-delay:ns=1000,buggify=0.5");
-            if (tap.Faults(FaultKind.IpiDelay).Any()) on++;
+            if (Faults(tap, FaultKind.IpiDelay).Any()) on++;
         }
         Assert.InRange(on, 2, 14);
     }
@@ -143,7 +133,7 @@ public sealed class FaultInjectionTests
         SimulationResult ra = SimulationRunner.Run(Config(11, 100_000, plan), a, "a");
         SimulationResult rb = SimulationRunner.Run(Config(11, 100_000, plan), b, "b");
         Assert.Equal(ra.StateHash, rb.StateHash);
-        Assert.Equal(Rows(a, "a"), Rows(b, "b"));
+        Assert.Equal(JournalRows.Of(a, "a"), JournalRows.Of(b, "b"));
         var (other, tap) = Run(12, 100_000, plan);
         Assert.NotEqual(ra.StateHash, other.StateHash);
         Assert.NotEmpty(tap.Of<FaultInjected>());
@@ -176,13 +166,5 @@ public sealed class FaultInjectionTests
         var e = Assert.Throws<ConfigException>(() => Config(1, 100, spec));
         Assert.Contains(spec.Split(':')[0], e.Message);
         Assert.Contains(expected, e.Message);
-    }
-
-    private static List<(string, long, int, long, string)> Rows(MemoryJournal j, string runId)
-    {
-        var rows = new List<(string, long, int, long, string)>();
-        using IJournalCursor c = j.ReadRun(j.FindRun(runId)!);
-        while (c.MoveNext()) rows.Add((c.Current.PersistenceId, c.Current.SequenceNr, c.Current.Manifest, c.Current.TimestampNs, Convert.ToHexString(c.Current.Payload)));
-        return rows;
     }
 }

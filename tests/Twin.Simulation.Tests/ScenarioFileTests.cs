@@ -160,16 +160,6 @@ public sealed class BugScenarioFileTests
 /// <summary>config/scenarios/faults: each file's faults show in the journal and break what it expects; without them it is clean.</summary>
 public sealed class FaultScenarioFileTests
 {
-    private sealed class FaultTap : Twin.Actors.Persistence.EventTap
-    {
-        public List<Twin.Kernel.Events.FaultInjected> Faults { get; } = [];
-
-        public override void OnEvent<TEvent>(in Twin.Actors.Persistence.EventMeta meta, in TEvent evt)
-        {
-            if (evt is Twin.Kernel.Events.FaultInjected f) Faults.Add(f);
-        }
-    }
-
     public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
@@ -185,9 +175,9 @@ public sealed class FaultScenarioFileTests
         Twin.Simulation.Scenarios.ScenarioDefinition scenario = Twin.Simulation.Scenarios.ScenarioParser.ParseFile(path);
         TwinConfig config = ConfigLoader.Load(null, [], path);
         Assert.NotEmpty(config.Kernel.Faults);
-        var tap = new FaultTap();
+        var tap = new EventRecorder();
         SimulationResult faulty = SimulationRunner.Run(config, new MemoryJournal(), "faulty", taps: [tap]);
-        Assert.Contains(tap.Faults, f => config.Kernel.Faults.Any(r => r.Kind == f.Kind));
+        Assert.Contains(tap.Of<Twin.Kernel.Events.FaultInjected>(), f => config.Kernel.Faults.Any(r => r.Kind == f.Kind));
         Assert.Equal(scenario.ExpectedViolations.Order(), faulty.Violations.Select(v => v.Property).Distinct().Order());
         SimulationResult clean = SimulationRunner.Run(config with { Kernel = config.Kernel with { Faults = [] } }, new MemoryJournal(), "clean");
         Assert.Empty(clean.Violations);

@@ -33,7 +33,6 @@ public static class ImportCommand
             ILogger log = Logging.Create(parse.GetValue(verbose));
             string? uri = parse.GetValue(journal);
             if (uri is null) return CheckTrace(path, parse.GetValue(strict), parse.GetValue(json), log);
-            if (parse.GetValue(runId) is null && !File.Exists(path)) throw new TraceFormatException($"trace file '{path}' does not exist");
             string id = parse.GetValue(runId) ?? $"trace-{Path.GetFileNameWithoutExtension(path)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
             return ImportIntoJournal(path, uri, id, parse.GetValue(strict), parse.GetValue(json), log);
         });

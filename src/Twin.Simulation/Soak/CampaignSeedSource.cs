@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Twin.Actors;
 using Twin.Persistence;
 using Twin.Persistence.Campaigns;
 using Twin.Simulation.Config;
@@ -23,9 +23,9 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
     private readonly StoreRetry _retry;
     private readonly Action<string> _report;
     private readonly Timer _heartbeat;
-    private readonly ConcurrentDictionary<ulong, bool> _held = new();
     private readonly DateTime _startUtc = DateTime.UtcNow;
-    private long _doneHere;
+    /// <summary>Seeds this process holds now: the heartbeat renews leases only while there are some.</summary>
+    private int _held;
     private long _fractionReadAt = long.MinValue / 2;
     private double _fraction;
 
@@ -48,9 +48,6 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
 
     /// <summary>The campaign stops at its first failing seed (it was started with --first).</summary>
     public bool StopsAtFirst => _campaign.Spec.StopAtFirst;
-
-    /// <summary>Database retries so far.</summary>
-    public int Retries => _retry.Retries;
 
     /// <summary>By seeds done (read from the database at most once a second) or by time.</summary>
     public double Fraction
@@ -90,7 +87,7 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
             {
                 if (claim.Attempt > 1) _report($"campaign '{Name}': seed {claim.Seed} was claimed by a worker that is gone; running it again (attempt {claim.Attempt})");
                 seed = (ulong)claim.Seed;
-                _held[seed] = true;
+                Interlocked.Increment(ref _held);
                 return true;
             }
             // Others hold the last seeds; wait in case one of them dies and its lease runs out.
@@ -106,16 +103,15 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
         var outcome = new SeedOutcome(result.Events, result.StateHash, (long)(wallSeconds * 1000), result.Violations.Count, runId,
             ViolationJson.Write(result.Violations));
         bool stored = _retry.Do($"storing seed {seed}", () => _store.Complete(Name, (long)seed, _me, outcome));
-        _held.TryRemove(seed, out _);
+        Interlocked.Decrement(ref _held);
         if (!stored) _report($"campaign '{Name}': seed {seed} was claimed again by another worker while it ran here; its result is the other worker's to store");
-        else Interlocked.Increment(ref _doneHere);
         if (result.Violations.Count > 0 && _campaign.Spec.StopAtFirst) Stop();
     }
 
     public void Abandon(ulong seed)
     {
         _retry.Do($"giving back seed {seed}", () => _store.Release(Name, (long)seed, _me));
-        _held.TryRemove(seed, out _);
+        Interlocked.Decrement(ref _held);
     }
 
     public void Stop() => _retry.Do("stopping the campaign", () => _store.Stop(Name));
@@ -145,12 +141,7 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
     private bool Kept(ulong seed)
     {
         double keep = _campaign.Spec.KeepPassing;
-        if (keep <= 0) return false;
-        ulong z = seed + 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (z >> 11) * (1.0 / (1UL << 53)) < keep;
+        return keep > 0 && new DeterministicRandom(seed).NextDouble() < keep;
     }
 
     private string JournalRun(ulong seed)
@@ -169,7 +160,7 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
 
     private void Beat()
     {
-        if (_held.IsEmpty) return;
+        if (Volatile.Read(ref _held) == 0) return;
         try
         {
             _retry.Do("renewing leases", () => _store.Renew(Name, _me, Now()));

@@ -12,11 +12,6 @@ public sealed class StoreRetry(Action<string> report)
 {
     public TimeSpan GiveUpAfter { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Retries so far, for summaries and tests.</summary>
-    public int Retries => _retries;
-
-    private int _retries;
-
     public T Do<T>(string what, Func<T> operation)
     {
         var clock = Stopwatch.StartNew();
@@ -29,7 +24,6 @@ public sealed class StoreRetry(Action<string> report)
             }
             catch (JournalUnavailableException e) when (clock.Elapsed + delay < GiveUpAfter)
             {
-                Interlocked.Increment(ref _retries);
                 report($"{what}: {e.Message}; retrying in {delay.TotalSeconds:0.##} s");
                 Thread.Sleep(delay);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));

@@ -52,10 +52,16 @@ public static class FtraceReader
 {
     private const int KeepUnparsed = 5;
 
+    /// <exception cref="TraceFormatException">there is no such file.</exception>
+    public static void EnsureExists(string path)
+    {
+        if (!File.Exists(path)) throw new TraceFormatException($"trace file '{path}' does not exist");
+    }
+
     /// <exception cref="TraceFormatException">the file is missing, empty, binary, or has no event line at all; or, strict, a line does not parse.</exception>
     public static ReadReport Read(string path, ITraceSink sink, bool strict = false)
     {
-        if (!File.Exists(path)) throw new TraceFormatException($"trace file '{path}' does not exist");
+        EnsureExists(path);
         try
         {
             using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);

@@ -17,6 +17,7 @@ public static class TraceJournal
     public static ReadReport Import(string path, IJournal journal, string runId, string codeVersion, bool strict,
         IReadOnlyDictionary<int, int> tgids, IReadOnlySet<int> kthreads, ITraceSink? alsoTo = null)
     {
+        FtraceReader.EnsureExists(path); // before the run is started: a missing file leaves no run behind
         journal.RegisterManifests([TraceLineCodec.Manifest]);
         IJournalWriter writer = journal.StartRun(new RunStart(runId, 0, ConfigJson(path, tgids, kthreads), codeVersion, Guid.NewGuid().ToString()));
         try
