@@ -20,7 +20,7 @@ public static class ShrinkCommand
         var run = CommonOptions.RunId();
         var output = new Option<string?>("--output", "-o") { Description = "scenario file to write (default: runs/shrunk-RUN.json)" };
         var property = new Option<string?>("--property") { Description = "the violation to keep, e.g. P-SC (default: the run's first)" };
-        var maxRuns = new Option<int>("--max-runs") { Description = "at most this many simulations while shrinking", DefaultValueFactory = _ => 2000 };
+        var maxRuns = new Option<int>("--max-runs") { Description = "at most this many simulations while shrinking", DefaultValueFactory = _ => Shrinker.DefaultMaxRuns };
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
         var command = new Command("shrink", "Shrink a failing run to a minimal scenario file") { uri, run, output, property, maxRuns, json, verbose };

@@ -24,6 +24,15 @@ public sealed class Shrinker
     private static readonly ulong[] s_extraSeeds = [.. Enumerable.Range(1, 24).Select(i => (ulong)i)];
     private const long MinNs = 1_000;
 
+    /// <summary>
+    /// Simulations a shrink may take. Candidates are short (they stop at the first violation or at
+    /// twice the recorded one), so this is seconds to a minute; the wide-seed rounds need it.
+    /// </summary>
+    public const int DefaultMaxRuns = 10_000;
+
+    /// <summary>Seeds a candidate may fail under once greedy shrinking is stuck.</summary>
+    private const int WideSeeds = 6;
+
     private readonly TwinConfig _original;
     private readonly string _property;
     private readonly int _maxRuns;
@@ -32,6 +41,8 @@ public sealed class Shrinker
     private ulong _seed;
     private Violation? _last;
     private int[]? _executed;
+    private int _wide = 1;
+    private Dictionary<string, int> _firstCpu = [];
 
     public int Runs { get; private set; }
 
@@ -50,7 +61,7 @@ public sealed class Shrinker
     /// violation to keep (default: the run's first). Returns null, with the reason, when the run
     /// does not fail or its failure cannot be reproduced as a scenario.
     /// </summary>
-    public static (ShrinkResult? Result, string? Reason) Shrink(TwinConfig config, string? property = null, int maxRuns = 2000, Action<string>? log = null)
+    public static (ShrinkResult? Result, string? Reason) Shrink(TwinConfig config, string? property = null, int maxRuns = DefaultMaxRuns, Action<string>? log = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRuns, 1);
         (ScenarioDraft recorded, SimulationResult first) = RunRecorder.Record(config);
@@ -62,6 +73,7 @@ public sealed class Shrinker
         log?.Invoke($"recorded {recorded.Tasks.Count} tasks, {recorded.StepCount} steps up to the first {target.Property} at event {target.EventIndex}");
         long cap = CapFor(config, target.EventIndex);
         var shrinker = new Shrinker(config, target.Property, maxRuns, cap, log);
+        shrinker._firstCpu = recorded.Tasks.ToDictionary(t => t.Name, t => t.Affinity, StringComparer.Ordinal);
         ScenarioDraft? draft = shrinker.Reproduce(recorded.Normalize());
         if (draft is null)
         {
@@ -121,11 +133,39 @@ public sealed class Shrinker
             Try(ref draft, FewerCpus);
             _log?.Invoke($"{draft.Tasks.Count} tasks, {draft.StepCount} steps, {draft.Cpus} CPUs after {Runs} runs");
             if ((draft.Tasks.Count, draft.StepCount, draft.Cpus) != size) continue;
-            // Stuck: each removal changes the interleaving enough to lose the failure. Another
-            // seed gives the same steps another interleaving, and often new removals.
+            // Stuck: each removal changes the interleaving enough to lose the failure (one seeded
+            // stream drives every CPU, so a step less shifts everyone's timing). From here on a
+            // candidate also counts as failing if a few other seeds make it fail.
+            if (TryPinning(ref draft)) continue;
+            if (_wide < WideSeeds)
+            {
+                _wide = WideSeeds;
+                _log?.Invoke($"stuck; from now on a candidate may fail under any of {WideSeeds} seeds");
+                continue;
+            }
+            // Another seed gives the same steps another interleaving, and often new removals.
             if (++restarts > 3 || !TryAnotherSeed(draft)) break;
         }
         return draft;
+    }
+
+    /// <summary>
+    /// Pins every unpinned task to the CPU it first ran on in the recorded run. Where a task wakes
+    /// is drawn at random, so while tasks are unpinned every removal also moves the others to new
+    /// CPUs; pinned, a removal changes timing only.
+    /// </summary>
+    private bool TryPinning(ref ScenarioDraft draft)
+    {
+        if (draft.Tasks.All(t => t.Affinity >= 0) || Runs >= _maxRuns) return false;
+        int cpus = draft.Cpus;
+        ScenarioDraft pinned = draft with
+        {
+            Tasks = [.. draft.Tasks.Select(t => t.Affinity >= 0 ? t : t with { Affinity = Math.Min(_firstCpu.GetValueOrDefault(t.Name, 0), cpus - 1) })],
+        };
+        if (!Accept(pinned, out ScenarioDraft kept)) return false;
+        draft = kept;
+        _log?.Invoke("stuck; fails with every task pinned to its first CPU too, shrinking on from there");
+        return true;
     }
 
     private bool TryAnotherSeed(ScenarioDraft draft)
@@ -301,9 +341,26 @@ public sealed class Shrinker
     private bool Accept(ScenarioDraft candidate, out ScenarioDraft kept)
     {
         kept = candidate = candidate.Normalize();
-        if (!candidate.IsValid() || !Fails(candidate, _seed)) return false;
+        if (!candidate.IsValid() || !FailsUnderSomeSeed(candidate)) return false;
         kept = TrimToExecuted(candidate, _executed!, slack: true);
         return true;
+    }
+
+    /// <summary>The current seed, then (once shrinking is stuck) a few others; a seed that makes it fail becomes the current one.</summary>
+    private bool FailsUnderSomeSeed(ScenarioDraft candidate)
+    {
+        if (Fails(candidate, _seed)) return true;
+        ulong current = _seed;
+        foreach (ulong seed in s_extraSeeds.Where(x => x != current).Take(_wide - 1))
+        {
+            if (Runs >= _maxRuns) return false;
+            if (Fails(candidate, seed))
+            {
+                _seed = seed;
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>
