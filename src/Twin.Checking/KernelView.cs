@@ -44,6 +44,17 @@ public sealed class KernelView : EventTap
     /// <summary>Event index of the CPU's last core-serializing event.</summary>
     public long[] LastCoreSerialize { get; } = new long[Limits.MaxCpus];
 
+    /// <summary>Event index at which the CPU's rq->curr->mm last took another value (a switch, exit_mm, kthread_use/unuse_mm, exec).</summary>
+    public long[] CurrMmChanged { get; } = new long[Limits.MaxCpus];
+
+    /// <summary>
+    /// The CPU has passed a full barrier since its rq->curr->mm last
+    /// changed: from then on every other CPU's read of it must see the new value. Before, a read
+    /// may see the old one (the store can sit in the store buffer), and the barrier that must
+    /// follow the store before any user access is what keeps membarrier's guarantee.
+    /// </summary>
+    public bool CurrMmSettled(int cpu) => LastBarrier[cpu] > CurrMmChanged[cpu];
+
     /// <summary>Highest CPU id seen + 1.</summary>
     public int Cpus { get; private set; }
 
@@ -78,6 +89,7 @@ public sealed class KernelView : EventTap
         else if (Is(in evt, out SchedSwitched s))
         {
             Seen(s.Cpu);
+            if (TaskMm(s.Next) != TaskMm(Curr[s.Cpu])) CurrMmChanged[s.Cpu] = i;
             Curr[s.Cpu] = s.Next;
             Mode[s.Cpu] = KernelIds.IsIdle(s.Next) ? CpuMode.Idle : CpuMode.Kernel;
         }
@@ -109,6 +121,8 @@ public sealed class KernelView : EventTap
         else if (Is(in evt, out TaskMmChanged tm))
         {
             GrowTasks(tm.Task);
+            int cpu = CpuRunning(tm.Task);
+            if (cpu >= 0 && _taskMm[tm.Task] != tm.Mm) CurrMmChanged[cpu] = i;
             _taskMm[tm.Task] = tm.Mm;
         }
         else if (Is(in evt, out MmCreated mc))

@@ -27,6 +27,13 @@ public sealed record KernelConfig
     /// <summary>A kernel barrier left out, for litmus experiments (0: none); see <see cref="Events.BarrierReason"/>.</summary>
     public Events.BarrierReason OmitBarrier { get; init; }
 
+    /// <summary>
+    /// Litmus option (0: off): stores of rq->curr and current->mm become visible to another CPU's
+    /// membarrier sample only this long after they are made (on weakly ordered architectures, a
+    /// random part of it), or at the storing CPU's next full barrier. See <see cref="Cpu.BufferedCurrMm"/>.
+    /// </summary>
+    public long CurrStoreBufferNs { get; init; }
+
     /// <summary>The run's fault plan (see docs/faults.md); empty: no fault injection.</summary>
     public IReadOnlyList<Faults.FaultRule> Faults { get; init; } = [];
 

@@ -52,4 +52,19 @@ public sealed class StoreBufferMemoryTests
         Assert.Equal(0, weak.Registers[(2, 0)]);
         Assert.Equal(1, tso.Registers[(2, 0)]);
     }
+
+    [Fact]
+    public void A_core_serializing_event_drains_the_buffer_on_x86_only()
+    {
+        var weak = new StoreBufferMemory(tso: false, storeBufferNs: 1_000_000);
+        var tso = new StoreBufferMemory(tso: true, storeBufferNs: 1_000_000);
+        foreach (StoreBufferMemory m in new[] { weak, tso })
+        {
+            At(m, 0, new UserStored(0, 1, Var: 0, Value: 1));
+            At(m, 10, new CoreSerialized(0, CoreSerializeReason.Iret));
+            At(m, 20, new UserLoaded(1, 2, Var: 0, Reg: 0));
+        }
+        Assert.Equal(0, weak.Registers[(2, 0)]); // ERET or rfid synchronizes the context, not memory
+        Assert.Equal(1, tso.Registers[(2, 0)]); // IRET drains the store buffer
+    }
 }

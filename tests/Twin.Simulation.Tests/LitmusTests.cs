@@ -53,4 +53,60 @@ public sealed class LitmusTests
         Assert.Equal(0, r.ForbiddenCount);
         Assert.Equal(200, r.ViolationsByProperty.GetValueOrDefault("P-PE"));
     }
+
+    // Scenarios C–E: the forbidden outcome names membarrier's read of rq->curr->mm (sampled_into),
+    // whose stores go through the store buffer (litmus.currStoreBufferNs).
+
+    [Theory]
+    [InlineData("C.json", "x86_64")]
+    [InlineData("C.json", "arm64")]
+    [InlineData("C.json", "powerpc")]
+    [InlineData("C.json", "riscv")]
+    [InlineData("D.json", "x86_64")]
+    [InlineData("D.json", "arm64")]
+    [InlineData("D.json", "powerpc")]
+    [InlineData("E.json", "x86_64")]
+    [InlineData("E.json", "arm64")]
+    [InlineData("E.json", "riscv")]
+    public void Scenarios_C_to_E_never_show_the_forbidden_outcome_with_the_barriers_in_place(string file, string arch)
+    {
+        LitmusResult r = Run(file, ("arch", arch));
+        Assert.Equal(200, r.Outcomes.Sum(o => o.Count));
+        Assert.Equal(0, r.ForbiddenCount);
+        Assert.True(r.Outcomes.Count >= 2, $"only {string.Join(", ", r.Outcomes.Select(o => o.State))}: the seeds do not move the accesses around the call");
+        Assert.Empty(r.ViolationsByProperty);
+    }
+
+    [Theory]
+    [InlineData("C.json", "MmdropLazyTlb", "powerpc")]
+    [InlineData("C.json", "MmdropLazyTlb", "riscv")]
+    [InlineData("D.json", "ExitMm", "arm64")]
+    [InlineData("D.json", "ExitMm", "riscv")]
+    [InlineData("E.json", "MmdropLazyTlb", "arm64")]
+    public void Scenarios_C_to_E_show_it_once_their_scheduler_side_barrier_is_left_out_and_P_PE_says_why(string file, string barrier, string arch)
+    {
+        LitmusResult r = Run(file, ("arch", arch), ("litmus.omitBarrier", barrier));
+        Assert.True(r.ForbiddenCount > 0, string.Join(", ", r.Outcomes.Select(o => $"{o.State} x{o.Count}")));
+        Assert.True(r.ViolationsByProperty.GetValueOrDefault("P-PE") >= r.ForbiddenCount);
+    }
+
+    [Theory]
+    [InlineData("C.json", "MmdropLazyTlb", "x86_64")] // switch_mm's smp_mb() before reading tlb_gen when unlazying
+    [InlineData("C.json", "MmdropLazyTlb", "arm64")] // __switch_to's dsb
+    [InlineData("E.json", "MmdropLazyTlb", "x86_64")] // the CR3 write of switch_mm from init_mm
+    [InlineData("E.json", "MmdropLazyTlb", "powerpc")] // switch_mm's own barrier
+    public void Where_the_architecture_has_a_second_barrier_on_the_path_leaving_one_out_changes_no_outcome(string file, string barrier, string arch)
+    {
+        LitmusResult r = Run(file, ("arch", arch), ("litmus.omitBarrier", barrier));
+        Assert.Equal(0, r.ForbiddenCount);
+    }
+
+    [Fact]
+    public void Without_the_buffered_rq_curr_store_leaving_out_e_changes_no_outcome_but_the_checkers_still_see_it()
+    {
+        // The sequentially consistent kernel model: membarrier always reads the current rq->curr.
+        LitmusResult r = Run("C.json", ("arch", "powerpc"), ("litmus.omitBarrier", "MmdropLazyTlb"), ("litmus.currStoreBufferNs", "0"));
+        Assert.Equal(0, r.ForbiddenCount);
+        Assert.True(r.ViolationsByProperty.GetValueOrDefault("P-PE") > 0);
+    }
 }

@@ -26,7 +26,9 @@ public sealed class ScenarioParserTests
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": -4 }] } ] }""", "steps[0] = -4 is out of range")]
     [InlineData("""{ "tasks": [ __ """, "is not valid JSON")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "store": "x" }] } ] }""", "a store needs a value")]
-    [InlineData("""{ "tasks": [ { "name": "k", "kthread": true, "steps": [{ "load": "x", "into": "r1" }] } ] }""", "a kernel thread cannot take a 'load' step")]
+    [InlineData("""{ "tasks": [ { "name": "k", "kthread": true, "steps": [{ "load": "x", "into": "r1" }] } ] }""", "steps[0]: a kernel thread's store or load needs a use_mm step before it")]
+    [InlineData("""{ "tasks": [ __, { "name": "k", "kthread": true, "steps": [{ "use_mm": "p" }, { "unuse_mm": true }, { "store": "x", "value": 1 }] } ] }""", "steps[2]: a kernel thread's store or load needs a use_mm")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] }, { "name": "v", "process": "p", "steps": [{ "membarrier": "PRIVATE_EXPEDITED", "sampled_into": "r1" }] } ] }""", "register 'r1' is already loaded by task 'u'")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] }, { "name": "v", "process": "p", "steps": [{ "load": "y", "into": "r1" }] } ] }""", "register 'r1' is already loaded by task 'u'")]
     [InlineData("""{ "forbid": { "r9": 0 }, "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] } ] }""", "forbid names register 'r9'")]
     public void a_bad_scenario_is_refused_naming_the_place(string json, string expected)
@@ -34,6 +36,17 @@ public sealed class ScenarioParserTests
         var e = Assert.Throws<ConfigException>(() => ScenarioParser.Parse(json.Replace("__", Ok), "scenario 'test.json'"));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith("scenario 'test.json'", e.Message);
+    }
+
+    [Fact]
+    public void sampled_into_names_the_task_and_which_of_its_membarrier_calls_fills_the_register()
+    {
+        ScenarioDefinition s = ScenarioParser.Parse("""
+            { "forbid": { "r0": 1 }, "tasks": [ __, { "name": "c", "process": "p", "steps": [
+                { "membarrier": "REGISTER_PRIVATE_EXPEDITED" }, { "spin_ns": 5 }, { "membarrier": "PRIVATE_EXPEDITED", "sampled_into": "r0" } ] } ] }
+            """.Replace("__", Ok), "scenario 'test.json'");
+        Assert.Equal(["r0"], s.Registers);
+        Assert.Equal([(2, 2, 0)], s.SampleRegisters);
     }
 
     [Fact]

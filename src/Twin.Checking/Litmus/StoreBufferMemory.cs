@@ -8,7 +8,7 @@ namespace Twin.Checking.Litmus;
 /// The user-visible memory of a litmus experiment, as an operational model over the event stream.
 /// Each CPU has a store buffer; a store leaves it when it is due or at the CPU's next full barrier
 /// or core-serializing event. On x86 (TSO) every store is due <c>storeBufferNs</c> after it was
-/// made, so stores leave in order. On weakly ordered architectures each store is due after its own
+/// made, so stores leave in order, and a serializing instruction drains the buffer. On weakly ordered architectures each store is due after its own
 /// delay in [0, storeBufferNs], drawn from the run's seed and the event's index, so stores to
 /// different variables can become visible out of order; and a load may be satisfied early,
 /// reading memory as it was at the later of the CPU's last full barrier and a quarter of
@@ -43,8 +43,10 @@ public sealed class StoreBufferMemory(bool tso, long storeBufferNs, ulong seed =
             Drain(Buffer(b.Cpu), now, atBarrier: true);
             _lastBarrierNs[b.Cpu] = now;
         }
-        else if (KernelView.Is(in evt, out CoreSerialized cs))
+        else if (tso && KernelView.Is(in evt, out CoreSerialized cs))
         {
+            // x86's serializing instructions (IRET, CR3 write, SERIALIZE) drain the store buffer; a
+            // context synchronization elsewhere (ERET, rfid, fence.i) orders no memory accesses.
             Drain(Buffer(cs.Cpu), now, atBarrier: true);
         }
     }

@@ -10,7 +10,10 @@ namespace Twin.Checking.Monitors;
 /// call, every other CPU whose rq->curr->mm is the caller's mm when membarrier reads it (b) runs a
 /// barrier handler between the entry (a) and exit (c) barriers; for GLOBAL_EXPEDITED, every other
 /// CPU running a user mm with GLOBAL_EXPEDITED in its runqueue state. The CPUs that must be hit are
-/// computed from the checker's own view, not from the call's journaled sample.
+/// computed from the checker's own view, not from the call's journaled sample. A CPU whose
+/// rq->curr->mm changed since its last full barrier is not required: the sample may read the old
+/// value (the store can still be buffered), and the barrier it owes before its next user access
+/// (<see cref="SchedulerBarrierMonitor"/>) is what pairs with the entry barrier (scenarios C and E).
 /// </summary>
 public sealed class ExpeditedIpiMonitor : Monitor
 {
@@ -86,14 +89,14 @@ public sealed class ExpeditedIpiMonitor : Monitor
         {
             for (int c = 0; c < View.Cpus; c++)
             {
-                if (c != caller && (View.RqState[c] & MembarrierState.GlobalExpedited) != 0 && View.CurrMm(c) != KernelIds.None) required = required.With(c);
+                if (c != caller && (View.RqState[c] & MembarrierState.GlobalExpedited) != 0 && View.CurrMm(c) != KernelIds.None && View.CurrMmSettled(c)) required = required.With(c);
             }
             return required;
         }
         bool flagCpu = (call.Flags & MembarrierCmd.FlagCpu) != 0;
         for (int c = 0; c < View.Cpus; c++)
         {
-            if (View.CurrMm(c) != call.Mm) continue;
+            if (View.CurrMm(c) != call.Mm || !View.CurrMmSettled(c)) continue;
             if (flagCpu ? c == call.CpuId : c != caller) required = required.With(c);
         }
         return required;

@@ -10,8 +10,8 @@ namespace Twin.Checking.Monitors;
 /// a CPU's rq->curr->mm is a registered mm X (an "occupancy", kthread_use_mm included), a full
 /// barrier after it starts and before its first user access (pairs with membarrier's entry
 /// barrier), and a full barrier after its last user access and before it ends (pairs with the exit
-/// barrier). User accesses are user mode (ReturnedToUser … KernelEntered) and a kthread's work on
-/// the mm it uses. Finds B2 (exit_mm), B3 (kthread_use/unuse_mm) and B11 (riscv switch_mm).
+/// barrier). User accesses are user mode (ReturnedToUser … KernelEntered), a kthread's work on
+/// the mm it uses, and a kthread's litmus store or load. Finds B2 (exit_mm), B3 (kthread_use/unuse_mm) and B11 (riscv switch_mm).
 /// </summary>
 public sealed class SchedulerBarrierMonitor : Monitor
 {
@@ -56,6 +56,14 @@ public sealed class SchedulerBarrierMonitor : Monitor
         {
             EndAccess(in meta, kw.Cpu);
         }
+        else if (Is(in evt, out UserStored st) && View.IsKthread(st.Task))
+        {
+            KthreadAccess(in meta, st.Cpu, st.Task);
+        }
+        else if (Is(in evt, out UserLoaded ld) && View.IsKthread(ld.Task))
+        {
+            KthreadAccess(in meta, ld.Cpu, ld.Task);
+        }
         else if (Is(in evt, out SchedSwitched s))
         {
             int nextMm = View.TaskMm(s.Next);
@@ -65,6 +73,26 @@ public sealed class SchedulerBarrierMonitor : Monitor
         {
             int cpu = View.CpuRunning(tm.Task);
             if (cpu >= 0 && tm.Mm != _currMm[cpu]) Change(in meta, cpu, tm.Mm);
+        }
+        else if (Is(in evt, out MembarrierStateChanged sc) && (sc.State & Registered) != 0 && (View.MmState(sc.Mm) & Registered) == 0)
+        {
+            Registering(in meta, sc.Mm);
+        }
+    }
+
+    /// <summary>
+    /// The mm registers while CPUs already run it: their occupancies are checked from now on. The
+    /// registration's own synchronization (ipi_sync_rq_state's barrier, or the caller being the
+    /// only user) stands for the start barrier; the end barrier is still owed.
+    /// </summary>
+    private void Registering(in EventMeta meta, int mm)
+    {
+        for (int c = 0; c < View.Cpus; c++)
+        {
+            if (_currMm[c] != mm || _occupied[c] != KernelIds.None) continue;
+            _occupied[c] = mm;
+            _start[c] = meta.EventIndex;
+            _needStartBarrier[c] = false;
         }
     }
 
@@ -78,6 +106,13 @@ public sealed class SchedulerBarrierMonitor : Monitor
                 task: task, windowStart: _start[cpu]);
             _needStartBarrier[cpu] = false;
         }
+    }
+
+    /// <summary>A kernel thread's single copy_to/from_user on the mm it uses (a litmus step).</summary>
+    private void KthreadAccess(in EventMeta meta, int cpu, int task)
+    {
+        BeginAccess(in meta, cpu, task);
+        EndAccess(in meta, cpu);
     }
 
     private void EndAccess(in EventMeta meta, int cpu)

@@ -190,7 +190,7 @@ public sealed partial class CpuActor
         {
             // An offline or out-of-range cpu_id, or one not running the mm: nothing to do, and 0 returned.
             if (cpuId >= _kernel.Config.Cpus) return CpuMask.Empty;
-            return _kernel.Tasks.Get(_kernel.Cpus[cpuId].State.Curr).Mm == _mbMm ? CpuMask.Empty.With(cpuId) : CpuMask.Empty;
+            return _kernel.Cpus[cpuId].SampleCurrMm(Id, Context.NowNs) == _mbMm ? CpuMask.Empty.With(cpuId) : CpuMask.Empty;
         }
         return CpusRunningMm(_mbMm);
     }
@@ -200,7 +200,7 @@ public sealed partial class CpuActor
         CpuMask mask = CpuMask.Empty;
         for (int c = 0; c < _kernel.Config.Cpus; c++)
         {
-            if (_kernel.Tasks.Get(_kernel.Cpus[c].State.Curr).Mm == mm) mask = mask.With(c);
+            if (_kernel.Cpus[c].SampleCurrMm(Id, Context.NowNs) == mm) mask = mask.With(c);
         }
         return mask;
     }
@@ -212,9 +212,9 @@ public sealed partial class CpuActor
         for (int c = 0; c < _kernel.Config.Cpus; c++)
         {
             if (c == Id) continue;
-            CpuState s = _kernel.Cpus[c].State;
-            if ((s.RqMembarrierState & MembarrierState.GlobalExpedited) == 0) continue;
-            if (_kernel.Tasks.Get(s.Curr).Mm == KernelIds.None) continue;
+            CpuActor other = _kernel.Cpus[c];
+            if ((other.State.RqMembarrierState & MembarrierState.GlobalExpedited) == 0) continue;
+            if (other.SampleCurrMm(Id, Context.NowNs) == KernelIds.None) continue;
             mask = mask.With(c);
         }
         return mask;

@@ -46,6 +46,14 @@ public sealed partial class CpuActor
             return;
         }
         Persist(new FullBarrier(Id, reason));
+        _currMmSeen?.Drain();
+    }
+
+    /// <summary>A litmus store or load of user memory by the current task.</summary>
+    private void PersistAccess(Step step)
+    {
+        if (step.Kind == StepKind.Store) Persist(new UserStored(Id, State.Curr, step.Target, step.Cmd));
+        else Persist(new UserLoaded(Id, State.Curr, step.Target, step.Cmd));
     }
 
     /// <summary>The user task takes its next step (in user mode).</summary>
@@ -76,11 +84,8 @@ public sealed partial class CpuActor
                 ContinueAfter(StepNs(), CpuPhase.UserNext);
                 break;
             case StepKind.Store:
-                Persist(new UserStored(Id, State.Curr, step.Target, step.Cmd));
-                ContinueAfter(StepNs(), CpuPhase.UserNext);
-                break;
             case StepKind.Load:
-                Persist(new UserLoaded(Id, State.Curr, step.Target, step.Cmd));
+                PersistAccess(step);
                 ContinueAfter(StepNs(), CpuPhase.UserNext);
                 break;
             default:
@@ -139,18 +144,26 @@ public sealed partial class CpuActor
         Schedule(PrevState.Sleeping);
     }
 
-    /// <summary>exit_mm() under interrupts off, then do_task_dead(): the task never runs again.</summary>
+    /// <summary>exit_mm() under interrupts off.</summary>
     private void ExitMmClear()
     {
         int task = State.Curr;
         int mm = CurrentMm;
         IrqsOff();
         _kernel.Machine.SetTaskMm(task, KernelIds.None, MmChangeReason.ExitMm);
+        CurrMmStored(KernelIds.None);
         if (!_kernel.Config.Has(BugSet.B2)) UpdateCurrentMm(KernelIds.None);
         Persist(new LazyTlbEntered(Id, mm));
         IrqsOn();
         _kernel.Mm(mm).UsersChanged(-1);
-        _kernel.Machine.TaskDied(task);
+        // The rest of do_exit() (files, signals, exit_notify) runs before do_task_dead() schedules away.
+        ContinueAfter(StepNs(), CpuPhase.DoTaskDead);
+    }
+
+    /// <summary>do_task_dead(): the task never runs again.</summary>
+    private void DoTaskDead()
+    {
+        _kernel.Machine.TaskDied(State.Curr);
         Current.Exited = true;
         Schedule(PrevState.Sleeping);
     }
@@ -173,6 +186,7 @@ public sealed partial class CpuActor
         _kernel.Mm(fresh).SetMembarrierState(0, replace: true);
         Persist(new RqMembarrierStateSet(Id, 0, RqStateReason.ExecMmap));
         _kernel.Machine.SetTaskMm(task, fresh, MmChangeReason.Exec);
+        CurrMmStored(fresh);
         _execOldMm = old;
         IrqsOff();
         if (SwitchMmStart(fresh)) ContinueAfter(StepNs(), CpuPhase.ExecLoad);
@@ -232,6 +246,12 @@ public sealed partial class CpuActor
                 if (CurrentMm == KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
                 else KthreadUnuseMm();
                 break;
+            case StepKind.Store:
+            case StepKind.Load:
+                // copy_to_user()/copy_from_user() on the used mm; without one (use_mm was skipped) there is nothing to touch.
+                if (CurrentMm != KernelIds.None) PersistAccess(step);
+                ContinueAfter(StepNs(), CpuPhase.KernelNext);
+                break;
             default:
                 Invariant.Assert(false, $"a kernel thread cannot take a {step.Kind} step");
                 break;
@@ -248,6 +268,7 @@ public sealed partial class CpuActor
         _kernel.Mm(mm).UsersChanged(+1);
         IrqsOff();
         _kernel.Machine.SetTaskMm(State.Curr, mm, MmChangeReason.KthreadUseMm);
+        CurrMmStored(mm);
         if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(mm);
         if (SwitchMmStart(mm))
         {
@@ -290,6 +311,7 @@ public sealed partial class CpuActor
         int mm = CurrentMm;
         IrqsOff();
         _kernel.Machine.SetTaskMm(State.Curr, KernelIds.None, MmChangeReason.KthreadUnuseMm);
+        CurrMmStored(KernelIds.None);
         if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(KernelIds.None);
         Persist(new LazyTlbEntered(Id, mm));
         IrqsOn();

@@ -48,6 +48,7 @@ public sealed partial class CpuActor
         // kernel → user: the kthread's borrowed mm (init_mm too) becomes rq->prev_mm, dropped in finish_task_switch.
         int prevMm = nextInfo.Mm != KernelIds.None && prevInfo.Mm == KernelIds.None ? State.ActiveMm : KernelIds.NoPrevMm;
         Persist(new SchedSwitched(Id, prev, next, prevState, prevMm));
+        CurrMmStored(nextInfo.Mm);
         _kernel.QuiescentStates[Id]++;
         // membarrier_switch_mm(): the runqueue copy follows the incoming mm. Mainline returns early
         // when prev->active_mm == next->mm; after kthread_unuse_mm/exit_mm that leaves a cleared copy (B21).

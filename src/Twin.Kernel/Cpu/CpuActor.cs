@@ -30,11 +30,13 @@ public sealed partial class CpuActor : PersistentActor
     private bool _irqsOff;
     private bool _needResched;
     private long _workUntilNs;
+    private readonly BufferedCurrMm? _currMmSeen;
 
     public CpuActor(Kernel kernel, int cpu)
     {
         _kernel = kernel;
         _arch = kernel.Config.Arch;
+        if (kernel.Config.CurrStoreBufferNs > 0) _currMmSeen = new BufferedCurrMm();
         Id = cpu;
         State = new CpuState(cpu);
         kernel.Cpus[cpu] = this;
@@ -98,6 +100,20 @@ public sealed partial class CpuActor : PersistentActor
 
     private int CurrentMm => _kernel.Tasks.Get(State.Curr).Mm;
 
+    /// <summary>
+    /// rq->curr->mm as membarrier's sample (b) on CPU <paramref name="reader"/> reads it: the value
+    /// itself, unless <c>litmus.currStoreBufferNs</c> puts its stores through a store buffer.
+    /// </summary>
+    internal int SampleCurrMm(int reader, long nowNs) => reader == Id || _currMmSeen is null ? CurrentMm : _currMmSeen.Read(nowNs);
+
+    /// <summary>This CPU stored rq->curr or current->mm; under the litmus option it is buffered (TSO: due after the full delay; weaker: after a random part of it).</summary>
+    private void CurrMmStored(int mm)
+    {
+        if (_currMmSeen is null) return;
+        long ns = _kernel.Config.CurrStoreBufferNs;
+        _currMmSeen.Store(mm, Context.NowNs + (_arch.IsX86 ? ns : Context.Random.NextLong(0, ns)));
+    }
+
     /// <summary>Time one phase of kernel code takes, drawn from <c>kernel.stepNs*</c>, now and then stalled (<c>kernel.stall*</c>).</summary>
     private long StepNs()
     {
@@ -136,6 +152,7 @@ public sealed partial class CpuActor : PersistentActor
             case CpuPhase.RegIpis: RegisterSendIpis(); break;
             case CpuPhase.RegReady: RegisterReady(); break;
             case CpuPhase.ExitMmClear: ExitMmClear(); break;
+            case CpuPhase.DoTaskDead: DoTaskDead(); break;
             case CpuPhase.UseMmLoad: KthreadUseMmLoad(); break;
             case CpuPhase.UnuseMmClear: KthreadUnuseMmClear(); break;
             case CpuPhase.ExecLoad: ExecLoad(); break;
@@ -166,6 +183,8 @@ public sealed partial class CpuActor : PersistentActor
             return;
         }
         Persist(new CoreSerialized(Id, reason));
+        // x86's serializing instructions drain the store buffer; ERET, rfid or fence.i order no memory accesses.
+        if (_arch.IsX86) _currMmSeen?.Drain();
     }
 
     /// <summary>Emits the core-serializing event, if any, of <c>sync_core_before_usermode()</c> on this architecture.</summary>

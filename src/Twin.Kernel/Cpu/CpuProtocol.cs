@@ -43,6 +43,7 @@ internal enum CpuPhase : byte
     RegReady,
     FlushWait,
     ExitMmClear,
+    DoTaskDead,
     UseMmLoad,
     UnuseMmClear,
     ExecLoad,

@@ -94,6 +94,7 @@ public static class ConfigLoader
             w.WriteStartObject("litmus");
             w.WriteString("omitBarrier", k.OmitBarrier == 0 ? "none" : k.OmitBarrier.ToString());
             w.WriteNumber("storeBufferNs", c.StoreBufferNs);
+            w.WriteNumber("currStoreBufferNs", k.CurrStoreBufferNs);
             w.WriteEndObject();
             w.WriteStartObject("workload");
             w.WriteNumber("processes", wl.Processes);

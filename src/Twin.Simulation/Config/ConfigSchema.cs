@@ -74,6 +74,7 @@ internal static class ConfigSchema
         ["runtime.pctDepth"] = (d, v, k, w) => d.Config = d.Config with { PctDepth = Int(v, k, w, 1, 100) },
         ["runtime.pctHorizon"] = (d, v, k, w) => d.Config = d.Config with { PctHorizon = Long(v, k, w, 1, MaxNs) },
         ["litmus.omitBarrier"] = (d, v, k, w) => d.K = d.K with { OmitBarrier = Barrier(v, k, w) },
+        ["litmus.currStoreBufferNs"] = (d, v, k, w) => d.K = d.K with { CurrStoreBufferNs = Long(v, k, w, 0, MaxNs) },
         ["litmus.storeBufferNs"] = (d, v, k, w) => d.Config = d.Config with { StoreBufferNs = Long(v, k, w, 0, MaxNs) },
         ["workload.processes"] = (d, v, k, w) => d.W = d.W with { Processes = Int(v, k, w, 0, 10_000) },
         ["workload.threadsPerProcess"] = (d, v, k, w) => d.W = d.W with { ThreadsPerProcess = Int(v, k, w, 1, 10_000) },

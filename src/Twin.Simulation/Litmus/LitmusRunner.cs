@@ -28,7 +28,7 @@ public static class LitmusRunner
     public static LitmusResult Run(string scenarioPath, IReadOnlyList<(string Key, string Value, string Source)> overrides, ulong firstSeed, ulong lastSeed)
     {
         ScenarioDefinition def = ScenarioParser.ParseFile(scenarioPath);
-        if (def.Registers.Count == 0) throw new ConfigException($"scenario '{scenarioPath}' has no load step: not a litmus test");
+        if (def.Registers.Count == 0) throw new ConfigException($"scenario '{scenarioPath}' has no load step (nor sampled_into): not a litmus test");
         if (def.Forbidden.Count == 0) throw new ConfigException($"scenario '{scenarioPath}' has no forbid: say which register values are forbidden, e.g. \"forbid\": {{\"r1\": 0, \"r2\": 0}}");
         // One load: the seed is the only thing that changes between runs.
         TwinConfig loaded = ConfigLoader.Load(null, overrides, scenarioPath);
@@ -40,9 +40,11 @@ public static class LitmusRunner
         {
             TwinConfig config = loaded with { Seed = seed };
             var memory = new StoreBufferMemory(tso: config.Kernel.Arch.IsX86, config.StoreBufferNs, config.Seed);
-            SimulationResult result = SimulationRunner.Run(config, new DiscardingJournal(), $"litmus-{seed}", taps: [memory]);
+            var samples = new SampleRegisters(def.SampleRegisters);
+            SimulationResult result = SimulationRunner.Run(config, new DiscardingJournal(), $"litmus-{seed}", taps: [memory, samples]);
             var values = new long?[def.Registers.Count];
             foreach (((int _, int reg), long value) in memory.Registers) values[reg] = value;
+            foreach ((int reg, long value) in samples.Values) values[reg] = value;
             string state = string.Join("; ", def.Registers.Select((name, i) => $"{name}={(values[i] is long v ? v.ToString(CultureInfo.InvariantCulture) : "?")}"));
             counts[state] = counts.GetValueOrDefault(state) + 1;
             if (forbid.All(f => values[f.Reg] == f.Value)) forbiddenStates.Add(state);

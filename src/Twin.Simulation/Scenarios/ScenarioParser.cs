@@ -28,6 +28,13 @@ public sealed class ScenarioDefinition
 
     public IReadOnlyList<string> Registers { get; init; } = [];
 
+    /// <summary>
+    /// Litmus: registers a membarrier step fills with what its sample (b) found, the mask of CPUs it
+    /// sends IPIs to (bit N for CPU N; <c>sampled_into</c>), by task id (declaration order + 1) and
+    /// that task's membarrier call number (1 for its first).
+    /// </summary>
+    public IReadOnlyList<(int Task, int Call, int Reg)> SampleRegisters { get; init; } = [];
+
     /// <summary>Litmus: the outcome the memory model forbids, as register → value (top-level <c>forbid</c>).</summary>
     public IReadOnlyDictionary<string, long> Forbidden { get; init; } = new Dictionary<string, long>();
 
@@ -58,7 +65,7 @@ public static class ScenarioParser
     private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks", "forbid"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
     private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load"];
-    private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "comment"];
+    private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "sampled_into", "comment"];
 
     public static ScenarioDefinition ParseFile(string path)
     {
@@ -141,7 +148,7 @@ public static class ScenarioParser
                 if (forbid.ValueKind != JsonValueKind.Object) throw new ConfigException($"{where}: forbid must be an object of register values, e.g. {{\"r1\": 0, \"r2\": 0}}");
                 foreach (JsonProperty p in forbid.EnumerateObject())
                 {
-                    if (!litmus.Registers.ContainsKey(p.Name)) throw new ConfigException($"{where}: forbid names register '{p.Name}', which no load step fills");
+                    if (!litmus.Registers.ContainsKey(p.Name)) throw new ConfigException($"{where}: forbid names register '{p.Name}', which no load or sampled_into fills");
                     forbidden[p.Name] = Integer(p.Value, $"{where}: forbid.{p.Name}", long.MinValue, long.MaxValue);
                 }
             }
@@ -157,6 +164,7 @@ public static class ScenarioParser
                 CanonicalJson = Encoding.UTF8.GetString(canonical.ToArray()),
                 Variables = [.. litmus.Variables.OrderBy(v => v.Value).Select(v => v.Key)],
                 Registers = [.. litmus.Registers.OrderBy(v => v.Value).Select(v => v.Key)],
+                SampleRegisters = litmus.SampleRegisters,
                 Forbidden = forbidden,
                 Where = where,
             };
@@ -171,6 +179,20 @@ public static class ScenarioParser
         public Dictionary<string, int> Registers { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, string> RegisterOwner { get; } = new(StringComparer.Ordinal);
+
+        public List<(int Task, int Call, int Reg)> SampleRegisters { get; } = [];
+
+        /// <summary>The id of register <paramref name="reg"/>, which only <paramref name="task"/> may fill.</summary>
+        public int Register(string reg, string task, string at)
+        {
+            if (RegisterOwner.TryGetValue(reg, out string? owner) && owner != task)
+            {
+                throw new ConfigException($"{at}: register '{reg}' is already loaded by task '{owner}'; registers belong to one task");
+            }
+            RegisterOwner[reg] = task;
+            if (!Registers.TryGetValue(reg, out int regId)) Registers[reg] = regId = Registers.Count;
+            return regId;
+        }
 
         public int Variable(string name) => Variables.TryGetValue(name, out int id) ? id : Variables[name] = Variables.Count;
     }
@@ -212,10 +234,20 @@ public static class ScenarioParser
         {
             var steps = new List<Step>();
             int s = 0;
+            bool usingMm = false;
+            int calls = 0;
             foreach (JsonElement step in d.Steps.EnumerateArray())
             {
                 string at = $"{d.At}.steps[{s}]";
                 Step parsed = ParseStep(step, s, at, d.Process is null, ids, leaders, out Expectation? expect, d.Name, litmus);
+                if (parsed.Kind == StepKind.Membarrier)
+                {
+                    calls++;
+                    if (step.TryGetProperty("sampled_into", out JsonElement into))
+                    {
+                        litmus.SampleRegisters.Add((ids[d.Name], calls, litmus.Register(Scalar(into, $"{at}.sampled_into"), d.Name, at)));
+                    }
+                }
                 if (parsed.Kind == StepKind.Fork)
                 {
                     var child = declared[parsed.Target - 1];
@@ -228,6 +260,16 @@ public static class ScenarioParser
                 if (parsed.Kind == StepKind.Exec && sizes[d.Process!] != 1)
                 {
                     throw new ConfigException($"{at}: exec in a multi-threaded process is not modelled (de_thread)");
+                }
+                if (d.Process is null)
+                {
+                    // A kernel thread touches user memory only through an mm it uses (copy_to/from_user after kthread_use_mm).
+                    if (parsed.Kind is StepKind.Store or StepKind.Load && !usingMm)
+                    {
+                        throw new ConfigException($"{at}: a kernel thread's store or load needs a use_mm step before it");
+                    }
+                    if (parsed.Kind == StepKind.UseMm) usingMm = true;
+                    if (parsed.Kind == StepKind.UnuseMm) usingMm = false;
                 }
                 if (expect is not null) expectations.Add(expect);
                 steps.Add(parsed);
@@ -257,7 +299,7 @@ public static class ScenarioParser
         if (action == "store") CheckKeys(step, ["store", "value", "comment"], at);
         else if (action == "load") CheckKeys(step, ["load", "into", "comment"], at);
         else if (action != "membarrier") CheckKeys(step, [action, "comment"], at);
-        bool userOnly = action is "store" or "load" or "membarrier" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
+        bool userOnly = action is "membarrier" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
         if (kthread && userOnly) throw new ConfigException($"{at}: a kernel thread cannot take a '{action}' step");
         if (!kthread && action is "use_mm" or "unuse_mm") throw new ConfigException($"{at}: only kernel threads take '{action}'");
         JsonElement v = step.GetProperty(action);
@@ -278,13 +320,7 @@ public static class ScenarioParser
                 return new Step(StepKind.Store, Target: litmus.Variable(Scalar(v, at)), Cmd: (int)Integer(value, $"{at}.value", int.MinValue, int.MaxValue), Index: index);
             case "load":
                 if (!step.TryGetProperty("into", out JsonElement into)) throw new ConfigException($"{at}: a load needs a register, e.g. {{\"load\": \"x\", \"into\": \"r1\"}}");
-                string reg = Scalar(into, $"{at}.into");
-                if (litmus.RegisterOwner.TryGetValue(reg, out string? owner) && owner != task)
-                {
-                    throw new ConfigException($"{at}: register '{reg}' is already loaded by task '{owner}'; registers belong to one task");
-                }
-                litmus.RegisterOwner[reg] = task;
-                if (!litmus.Registers.TryGetValue(reg, out int regId)) litmus.Registers[reg] = regId = litmus.Registers.Count;
+                int regId = litmus.Register(Scalar(into, $"{at}.into"), task, at);
                 return new Step(StepKind.Load, Target: litmus.Variable(Scalar(v, at)), Cmd: regId, Index: index);
             case "fork":
                 string child = Scalar(v, at);
