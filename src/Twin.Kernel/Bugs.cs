@@ -36,6 +36,10 @@ public enum BugSet : long
     /// registered thread runs (GLOBAL_EXPEDITED skips the CPU). The default compares the copy anyway.
     /// </summary>
     B21 = 1 << 9,
+    /// <summary>mm_enable_lam() writes only the caller's CR3, with no enable_lam_func IPI over mm_cpumask (before 3b299b99).</summary>
+    B13 = 1 << 10,
+    /// <summary>switch_mm_irqs_off() reads the mm's LAM mask twice, once for CR3 and once for cpu_tlbstate (before ec225f8c).</summary>
+    B14 = 1 << 11,
 }
 
 public static class Bugs

@@ -150,6 +150,7 @@ public sealed class Kernel
                     }
                     else
                     {
+                        CopyThreadLocksLam(Mm(mm));
                         Mm(mm).UsersChanged(+1);
                     }
                     machine.CreateTask(id, tgid, mm, kthread: false);
@@ -167,7 +168,11 @@ public sealed class Kernel
             for (int t = 0; t < w.ThreadsPerProcess; t++)
             {
                 int id = _nextTask++;
-                if (t > 0) mm.UsersChanged(+1);
+                if (t > 0)
+                {
+                    CopyThreadLocksLam(mm);
+                    mm.UsersChanged(+1);
+                }
                 machine.CreateTask(id, tgid, mm.Id, kthread: false);
                 Observer?.OnBoot(id, tgid, kthread: false);
                 SetRuntime(new TaskRuntime(id, $"p{p}.t{t}", new RandomProgram(w, kthread: false, child: false, registers: t == 0, WorkloadRandom(id)), -1));
@@ -190,7 +195,14 @@ public sealed class Kernel
     {
         TaskInfo p = Tasks.Get(parent);
         int child = reservedChild > 0 ? reservedChild : _nextTask++;
-        MmActor mm = SpawnMm(child, Mm(p.Mm).State.MembarrierState);
+        MmActor parentMm = Mm(p.Mm);
+        MmActor mm = SpawnMm(child, parentMm.State.MembarrierState);
+        if (Config.Lam)
+        {
+            // dup_mm() copies mm->context: dup_lam() the mask, the memcpy the LOCK_LAM flag.
+            if (parentMm.State.LamBits != 0) mm.EnableLam(parentMm.State.LamBits);
+            if (parentMm.State.LamLocked) mm.LockLam();
+        }
         _processLeaders.Add(child);
         Machine.CreateTask(child, child, mm.Id, kthread: false);
         if (reservedChild <= 0)
@@ -199,6 +211,26 @@ public sealed class Kernel
         }
         Observer?.OnFork(parent, child);
         return child;
+    }
+
+    /// <summary>
+    /// clone(CLONE_VM | CLONE_THREAD) of <paramref name="parent"/>: task <paramref name="thread"/>
+    /// (reserved by the scenario) becomes a new thread of its process, sharing the mm.
+    /// </summary>
+    internal int CloneThread(int parent, int thread)
+    {
+        TaskInfo p = Tasks.Get(parent);
+        MmActor mm = Mm(p.Mm);
+        CopyThreadLocksLam(mm);
+        mm.UsersChanged(+1);
+        Machine.CreateTask(thread, p.Tgid, mm.Id, kthread: false);
+        return thread;
+    }
+
+    /// <summary>copy_thread(): a CLONE_VM (not vfork) child sets MM_CONTEXT_LOCK_LAM (journaled only with the LAM feature modelled).</summary>
+    private void CopyThreadLocksLam(MmActor mm)
+    {
+        if (Config.Lam) mm.LockLam();
     }
 
     /// <summary>Task <paramref name="task"/>'s own random stream for its workload decisions, derived from the run's seed.</summary>

@@ -11,6 +11,12 @@ public sealed record KernelConfig
 
     public ArchProfile Arch { get; init; } = ArchProfile.X86_64;
 
+    /// <summary>
+    /// x86 X86_FEATURE_LAM (config <c>kernel.lam</c>): arch_prctl can enable LAM, CLONE_VM thread
+    /// creation sets MM_CONTEXT_LOCK_LAM, switch_mm loads LAM bits. Off: ENODEV, and no LAM state.
+    /// </summary>
+    public bool Lam { get; init; }
+
     /// <summary>nohz_full is enabled: QUERY leaves out GLOBAL, and GLOBAL fails with EINVAL.</summary>
     public bool NohzFull { get; init; }
 
@@ -131,4 +137,6 @@ public sealed record StepWeights
     public int Exit { get; init; } = 1;
     /// <summary>Kernel threads: kthread_use_mm / kthread_unuse_mm.</summary>
     public int UseMm { get; init; } = 8;
+    /// <summary>x86 LAM arch_prctl calls (mostly ARCH_ENABLE_TAGGED_ADDR); 0 by default.</summary>
+    public int Lam { get; init; }
 }

@@ -10,17 +10,11 @@ namespace Twin.Checking.Tests;
 /// <summary>Monitors fed hand-written event streams: each property's rule, exactly.</summary>
 public sealed class MonitorUnitTests
 {
-    private readonly MonitorSet _set = MonitorSet.All(new MachineFacts(2, NohzFull: false));
-    private long _index;
+    private readonly MonitorFeed _feed = new(new MachineFacts(2, NohzFull: false));
 
-    private void Feed<T>(T evt) where T : struct, IJournaledEvent<T>
-    {
-        _index++;
-        var meta = new EventMeta("s", _index, _index * 10, _index);
-        foreach (EventTap tap in _set.Taps) tap.OnEvent(in meta, in evt);
-    }
+    private void Feed<T>(T evt) where T : struct, IJournaledEvent<T> => _feed.Feed(evt);
 
-    private List<string> Properties => [.. _set.Violations().Select(v => v.Property)];
+    private List<string> Properties => _feed.Properties;
 
     /// <summary>Two CPUs each running a thread of registered mm 1 in user mode.</summary>
     private void TwoThreadsOfARegisteredMm(int state = MembarrierState.PrivateExpedited | MembarrierState.PrivateExpeditedReady)
@@ -74,7 +68,7 @@ public sealed class MonitorUnitTests
     {
         TwoThreadsOfARegisteredMm();
         PrivateExpedited(ipi: false);
-        Violation v = Assert.Single(_set.Violations());
+        Violation v = Assert.Single(_feed.Set.Violations());
         Assert.Equal(("P-PE", 1, 1), (v.Property, v.Cpu, v.Mm));
         Assert.Contains("ran no barrier handler between (a) and (c)", v.Message);
         Assert.Contains("membarrier(2)", v.Guarantee);
@@ -85,7 +79,7 @@ public sealed class MonitorUnitTests
     {
         TwoThreadsOfARegisteredMm();
         PrivateExpedited(ipi: true, handlerBarrier: false);
-        Violation v = Assert.Single(_set.Violations());
+        Violation v = Assert.Single(_feed.Set.Violations());
         Assert.Equal(("P-PE", 1), (v.Property, v.Cpu));
     }
 
@@ -118,7 +112,7 @@ public sealed class MonitorUnitTests
         Feed(new FullBarrier(0, BarrierReason.MembarrierExit));
         Feed(new MembarrierExited(0, 1, 0));
         Feed(new ReturnedToUser(1, 2, ReturnPath.Sysret));
-        Violation v = Assert.Single(_set.Violations());
+        Violation v = Assert.Single(_feed.Set.Violations());
         Assert.Equal(("P-SC", 1), (v.Property, v.Cpu));
         Assert.True(v.WindowStart < v.EventIndex);
     }
@@ -131,7 +125,7 @@ public sealed class MonitorUnitTests
         Feed(new TlbShootdownStarted(0, 1, 2, false));
         Feed(new TlbFlushed(0, 1, 2, false));
         Feed(new TlbShootdownFinished(0, 1, 2));
-        Violation v = Assert.Single(_set.Violations());
+        Violation v = Assert.Single(_feed.Set.Violations());
         Assert.Equal(("TLB-1", 1), (v.Property, v.Cpu));
     }
 
@@ -151,7 +145,7 @@ public sealed class MonitorUnitTests
         TwoThreadsOfARegisteredMm();
         Feed(new KernelEntered(1, 2, EntryReason.Syscall));
         Feed(new TaskMmChanged(2, 0, MmChangeReason.ExitMm));
-        Violation v = Assert.Single(_set.Violations());
+        Violation v = Assert.Single(_feed.Set.Violations());
         Assert.Equal(("P-PE", 1), (v.Property, v.Cpu));
         Assert.Contains("no full barrier after its last user access", v.Message);
     }

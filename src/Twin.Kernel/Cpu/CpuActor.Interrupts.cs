@@ -149,6 +149,9 @@ public sealed partial class CpuActor
             case IpiKind.FlushTlb:
                 FlushTlbFunc(mm, gen);
                 break;
+            case IpiKind.EnableLam:
+                EnableLamFunc(mm, inIrq ? LamLoadReason.EnableLamIpi : LamLoadReason.EnableLamLocal);
+                break;
         }
     }
 
@@ -220,6 +223,9 @@ public sealed partial class CpuActor
                 break;
             case CpuPhase.RegWait:
                 ContinueAfter(StepNs(), CpuPhase.RegReady);
+                break;
+            case CpuPhase.LamWait:
+                ContinueAfter(StepNs(), CpuPhase.LamLock);
                 break;
             default:
                 Invariant.Assert(false, $"no IPI wait in phase {_waitPhase}");

@@ -125,6 +125,14 @@ public sealed partial class CpuActor
             case StepKind.Exec:
                 Exec();
                 break;
+            case StepKind.ArchPrctl:
+                ArchPrctl(step);
+                break;
+            case StepKind.Clone:
+                int thread = _kernel.CloneThread(State.Curr, step.Target);
+                _kernel.CpuRefs[_kernel.WakeTargetCpu(thread, Context.Random)].Tell(new TaskWakeup(thread));
+                ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+                break;
             case StepKind.Exit:
                 // exit_mm(): mmgrab_lazy_tlb; task_lock; smp_mb__after_spinlock() (scenario D; B2 drops it).
                 if (!_kernel.Config.Has(BugSet.B2)) Barrier(BarrierReason.ExitMm);

@@ -46,6 +46,7 @@ public sealed partial class CpuActor
             {
                 Persist(new MmSwitched(Id, prev, next, Cr3Written: true, WasLazy: true, gen));
                 Cr3WriteEffects(next);
+                LamOnCr3Write(next, twoPhase: false);
             }
             return false;
         }
@@ -62,6 +63,7 @@ public sealed partial class CpuActor
             nextGen = mm.State.TlbGen;
         }
         _switchTlbGen = nextGen;
+        LamSwitchStart(next);
         Persist(new MmSwitchBegan(Id, next, nextGen));
         return true;
     }
@@ -72,6 +74,7 @@ public sealed partial class CpuActor
         int next = State.SwitchingTo;
         Persist(new MmSwitched(Id, State.LoadedMm, next, Cr3Written: true, _switchWasLazy, _switchTlbGen));
         Cr3WriteEffects(next);
+        LamOnCr3Write(next, twoPhase: true);
         Invariant.Assert(next == KernelIds.InitMm || _kernel.Mm(next).State.CpumaskTest(Id), "mm_cpumask ⊇ {cpu : loaded_mm == mm} (TLB-2)");
     }
 

@@ -50,6 +50,8 @@ public sealed partial class CpuActor : PersistentActor
         Recover<KernelEntered>(State.Apply);
         Recover<ReturnedToUser>(State.Apply);
         Recover<FullBarrier>(State.Apply);
+        Recover<CpuLamLoaded>(State.Apply);
+        Recover<ArchPrctlReturned>(static _ => { });
         Recover<RqMembarrierStateSet>(State.Apply);
         Recover<CoreSerialized>(static _ => { });
         Recover<IpiHandled>(static _ => { });
@@ -153,6 +155,7 @@ public sealed partial class CpuActor : PersistentActor
             case CpuPhase.RegReady: RegisterReady(); break;
             case CpuPhase.ExitMmClear: ExitMmClear(); break;
             case CpuPhase.DoTaskDead: DoTaskDead(); break;
+            case CpuPhase.LamLock: LamLock(); break;
             case CpuPhase.UseMmLoad: KthreadUseMmLoad(); break;
             case CpuPhase.UnuseMmClear: KthreadUnuseMmClear(); break;
             case CpuPhase.ExecLoad: ExecLoad(); break;

@@ -43,6 +43,8 @@ internal enum CpuPhase : byte
     RegReady,
     FlushWait,
     ExitMmClear,
+    LamWait,
+    LamLock,
     DoTaskDead,
     UseMmLoad,
     UnuseMmClear,

@@ -165,6 +165,20 @@ public sealed class CpuState
         RqMembarrierState = e.State;
     }
 
+    /// <summary>x86 LAM bits in CR3 (0 or 6).</summary>
+    public int Cr3LamBits { get; private set; }
+
+    /// <summary><c>cpu_tlbstate.lam</c> and the per-CPU untag mask, as LAM bits (0 or 6): what <c>untagged_addr()</c> uses.</summary>
+    public int UntagLamBits { get; private set; }
+
+    public void Apply(CpuLamLoaded e)
+    {
+        Invariant.Assert(e.Cpu == Cpu, "LAM bits of this CPU");
+        Invariant.Assert(e.Cr3Bits is 0 or 6 && e.UntagBits is 0 or 6, "LAM_U57 is the only mode: 0 or 6 tag bits");
+        Cr3LamBits = e.Cr3Bits;
+        UntagLamBits = e.UntagBits;
+    }
+
     public void Apply(FullBarrier e)
     {
         Invariant.Assert(e.Cpu == Cpu, "a barrier on this CPU");
@@ -173,6 +187,8 @@ public sealed class CpuState
 
     public void Hash(ref StateHasher h)
     {
+        h.Add(Cr3LamBits);
+        h.Add(UntagLamBits);
         h.Add(Cpu);
         h.Add(Booted);
         h.Add(Curr);

@@ -105,4 +105,17 @@ public enum IpiKind : byte
     Rseq = 3,
     SyncRqState = 4,
     FlushTlb = 5,
+    /// <summary>x86 <c>enable_lam_func()</c> of <c>mm_enable_lam()</c>, over <c>mm_cpumask(mm)</c> (kernel-model §7.1).</summary>
+    EnableLam = 6,
+}
+
+/// <summary>Why a CPU loaded LAM bits into CR3 and <c>cpu_tlbstate.lam</c> / the untag mask (kernel-model §7.1).</summary>
+public enum LamLoadReason : byte
+{
+    /// <summary><c>switch_mm_irqs_off()</c> writing CR3 for the incoming mm.</summary>
+    SwitchMm = 1,
+    /// <summary><c>enable_lam_func()</c> run by the enable IPI on a CPU whose loaded_mm is the mm.</summary>
+    EnableLamIpi = 2,
+    /// <summary><c>enable_lam_func()</c> on the CPU calling <c>arch_prctl(ARCH_ENABLE_TAGGED_ADDR)</c>.</summary>
+    EnableLamLocal = 3,
 }

@@ -75,6 +75,8 @@ public static class Errno
 {
     public const int EPERM = 1;
     public const int ENOMEM = 12;
+    public const int EBUSY = 16;
+    public const int ENODEV = 19;
     public const int EINVAL = 22;
     public const int ENOSYS = 38;
 
@@ -82,6 +84,8 @@ public static class Errno
     {
         EPERM => "EPERM",
         ENOMEM => "ENOMEM",
+        EBUSY => "EBUSY",
+        ENODEV => "ENODEV",
         EINVAL => "EINVAL",
         ENOSYS => "ENOSYS",
         _ => errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -93,6 +97,8 @@ public static class Errno
         {
             "EPERM" => EPERM,
             "ENOMEM" => ENOMEM,
+            "EBUSY" => EBUSY,
+            "ENODEV" => ENODEV,
             "EINVAL" => EINVAL,
             "ENOSYS" => ENOSYS,
             _ => 0,

@@ -30,6 +30,8 @@ public sealed class MmActor : PersistentActor
         Recover<MmUsersChanged>(State.Apply);
         Recover<IcacheStaleMaskSet>(State.Apply);
         Recover<IcacheStaleCleared>(State.Apply);
+        Recover<MmLamEnabled>(State.Apply);
+        Recover<MmLamLocked>(State.Apply);
     }
 
     public int Id { get; }
@@ -78,6 +80,15 @@ public sealed class MmActor : PersistentActor
     public void ClearIcacheStale(int cpu)
     {
         if (State.IcacheStaleMask.Test(cpu)) Persist(new IcacheStaleCleared(Id, cpu));
+    }
+
+    /// <summary><c>mm_enable_lam()</c>'s writes of lam_cr3_mask and untag_mask (or <c>dup_lam()</c> by fork).</summary>
+    public void EnableLam(int bits) => Persist(new MmLamEnabled(Id, bits));
+
+    /// <summary><c>set_bit(MM_CONTEXT_LOCK_LAM)</c>, journaled when it changes the flag.</summary>
+    public void LockLam()
+    {
+        if (!State.LamLocked) Persist(new MmLamLocked(Id));
     }
 
     protected override void PreStart()

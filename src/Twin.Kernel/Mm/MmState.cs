@@ -29,7 +29,27 @@ public sealed class MmState
     /// <summary>riscv <c>context.icache_stale_mask</c>.</summary>
     public CpuMask IcacheStaleMask { get; private set; }
 
+    /// <summary>x86 <c>context.lam_cr3_mask</c> / <c>untag_mask</c>, as LAM tag bits: 0 (off) or 6 (LAM_U57).</summary>
+    public int LamBits { get; private set; }
+
+    /// <summary>x86 <c>MM_CONTEXT_LOCK_LAM</c>: LAM can no longer change for this mm.</summary>
+    public bool LamLocked { get; private set; }
+
     public bool CpumaskTest(int cpu) => Cpumask.Test(cpu);
+
+    public void Apply(MmLamEnabled e)
+    {
+        Invariant.Assert(Created && e.Mm == Mm, "LAM of a live mm");
+        Invariant.Assert(LamBits == 0 && !LamLocked, "LAM goes from off to on once, and only while unlocked (L1)");
+        Invariant.Assert(e.Bits == 6, "LAM_U57: 6 tag bits");
+        LamBits = e.Bits;
+    }
+
+    public void Apply(MmLamLocked e)
+    {
+        Invariant.Assert(Created && e.Mm == Mm && !LamLocked, "MM_CONTEXT_LOCK_LAM is set once and never cleared");
+        LamLocked = true;
+    }
 
     public void Apply(MmCreated e)
     {
@@ -89,6 +109,8 @@ public sealed class MmState
         h.Add(Cpumask.W3);
         h.Add(TlbGen);
         h.Add(MembarrierState);
+        h.Add(LamBits);
+        h.Add(LamLocked);
         h.Add(IcacheStaleMask.W0);
         h.Add(IcacheStaleMask.W1);
         h.Add(IcacheStaleMask.W2);

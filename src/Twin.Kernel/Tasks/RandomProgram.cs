@@ -53,7 +53,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         int fork = kernel.LiveTasks < config.MaxTasks ? w.Fork : 0;
         int exec = child && singleThreaded ? w.Exec : 0;
         int exit = child ? w.Exit : 0;
-        int total = w.Spin + w.Sleep + w.Yield + w.Membarrier + w.Mprotect + w.Munmap + w.WriteCode + w.Rseq + fork + exec + exit;
+        int total = w.Spin + w.Sleep + w.Yield + w.Membarrier + w.Mprotect + w.Munmap + w.WriteCode + w.Rseq + w.Lam + fork + exec + exit;
         if (total == 0) return Spin(random);
         int r = random.NextInt(total);
         if ((r -= w.Spin) < 0) return Spin(random);
@@ -64,9 +64,23 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         if ((r -= w.Munmap) < 0) return new Step(StepKind.Munmap);
         if ((r -= w.WriteCode) < 0) return new Step(StepKind.WriteCode);
         if ((r -= w.Rseq) < 0) return Spin(random, StepKind.Rseq);
+        if ((r -= w.Lam) < 0) return ArchPrctl(random);
         if ((r -= fork) < 0) return new Step(StepKind.Fork, Target: -1);
         if ((r -= exec) < 0) return new Step(StepKind.Exec);
         return new Step(StepKind.Exit);
+    }
+
+    /// <summary>Mostly ARCH_ENABLE_TAGGED_ADDR with LAM_U57's 6 bits, now and then a bad bit count or a query.</summary>
+    private static Step ArchPrctl(DeterministicRandom random)
+    {
+        int r = random.NextInt(100);
+        return r switch
+        {
+            < 70 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.EnableTaggedAddr, Target: Lam.ArchPrctlOption.LamU57Bits),
+            < 75 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.EnableTaggedAddr, Target: random.Chance(0.5) ? 0 : 7),
+            < 90 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.GetUntagMask),
+            _ => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.GetMaxTagBits),
+        };
     }
 
     /// <summary>Every command and flag; SYNC_CORE calls follow a code write, as real JITs do.</summary>

@@ -33,6 +33,10 @@ public enum StepKind : byte
     Store,
     /// <summary>Litmus: a user-mode load of shared variable <see cref="Step.Target"/> into register <see cref="Step.Cmd"/>.</summary>
     Load,
+    /// <summary>x86 <c>arch_prctl(Cmd, Target)</c>: ARCH_GET_UNTAG_MASK, ARCH_ENABLE_TAGGED_ADDR (nr_bits), ARCH_GET_MAX_TAG_BITS.</summary>
+    ArchPrctl,
+    /// <summary><c>clone(CLONE_VM|CLONE_THREAD|...)</c>: starts task <see cref="Step.Target"/> as a new thread of this process.</summary>
+    Clone,
 }
 
 /// <summary>One step of a task's program.</summary>
@@ -40,5 +44,5 @@ public enum StepKind : byte
 public readonly record struct Step(StepKind Kind, long Ns = 0, int Cmd = 0, int Flags = 0, int CpuId = -1, int Target = 0, int Index = -1)
 {
     public bool IsSyscall => Kind is StepKind.Sleep or StepKind.Yield or StepKind.Membarrier or StepKind.Mprotect
-        or StepKind.Munmap or StepKind.Fork or StepKind.Exec or StepKind.Exit;
+        or StepKind.Munmap or StepKind.Fork or StepKind.Exec or StepKind.Exit or StepKind.ArchPrctl or StepKind.Clone;
 }

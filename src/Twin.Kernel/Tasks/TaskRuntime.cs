@@ -43,7 +43,8 @@ public sealed class TaskRuntime(int task, string name, TaskProgram program, int 
 }
 
 /// <summary>One membarrier call as the <c>--scenario --json</c> output lists it.</summary>
-public sealed record SyscallRecord(string Task, int StepIndex, int Cmd, int Flags, int CpuId)
+/// <param name="Kind">The syscall: membarrier (Cmd, Flags, CpuId) or arch_prctl (Cmd = option, Flags = argument).</param>
+public sealed record SyscallRecord(string Task, int StepIndex, int Cmd, int Flags, int CpuId, StepKind Kind = StepKind.Membarrier)
 {
     public long Ret { get; set; }
 

@@ -85,6 +85,7 @@ public static class ConfigLoader
             w.WriteEndObject();
             w.WriteStartObject("kernel");
             WriteTiming(w, t, "");
+            w.WriteBoolean("lam", k.Lam);
             w.WriteEndObject();
             w.WriteStartObject("runtime");
             w.WriteString("strategy", c.Strategy);
@@ -119,6 +120,7 @@ public static class ConfigLoader
             w.WriteNumber("exec", wt.Exec);
             w.WriteNumber("exit", wt.Exit);
             w.WriteNumber("useMm", wt.UseMm);
+            w.WriteNumber("lam", wt.Lam);
             w.WriteEndObject();
             w.WriteEndObject();
             if (c.ScenarioJson is not null)

@@ -54,6 +54,7 @@ internal static class ConfigSchema
         ["cpus"] = (d, v, k, w) => d.K = d.K with { Cpus = Int(v, k, w, Limits.MinCpus, Limits.MaxCpus) },
         ["arch"] = (d, v, k, w) => d.K = d.K with { Arch = ArchProfile.Find(v) ?? throw new ConfigException($"{w}: {k} = '{v}' is not an architecture profile ({string.Join(", ", ArchProfile.All.Select(a => a.Name))})") },
         ["nohzFull"] = (d, v, k, w) => d.K = d.K with { NohzFull = Bool(v, k, w) },
+        ["kernel.lam"] = (d, v, k, w) => d.K = d.K with { Lam = Bool(v, k, w) },
         ["run.events"] = (d, v, k, w) => d.Config = d.Config with { Events = Long(v, k, w, 1, MaxNs) },
         ["journal.checkpointEveryEvents"] = (d, v, k, w) => d.Config = d.Config with { CheckpointEveryEvents = Long(v, k, w, 0, MaxNs) },
         ["kernel.sliceNsMin"] = (d, v, k, w) => d.T = d.T with { SliceNsMin = Long(v, k, w, 1, MaxNs) },
@@ -97,6 +98,7 @@ internal static class ConfigSchema
         ["workload.weights.exec"] = (d, v, k, w) => d.Wt = d.Wt with { Exec = Weight(v, k, w) },
         ["workload.weights.exit"] = (d, v, k, w) => d.Wt = d.Wt with { Exit = Weight(v, k, w) },
         ["workload.weights.useMm"] = (d, v, k, w) => d.Wt = d.Wt with { UseMm = Weight(v, k, w) },
+        ["workload.weights.lam"] = (d, v, k, w) => d.Wt = d.Wt with { Lam = Weight(v, k, w) },
     };
 
     /// <summary>Keys whose value is an array ("bugs.0", "faults.3"): each element is collected, then checked in <see cref="Freeze"/>.</summary>

@@ -36,14 +36,19 @@ public static class SummaryJson
                 foreach (Twin.Kernel.Tasks.SyscallRecord c in r.Syscalls)
                 {
                     w.WriteStartObject();
+                    bool prctl = c.Kind == Twin.Kernel.Tasks.StepKind.ArchPrctl;
+                    // ARCH_GET_UNTAG_MASK's value is a mask, negative when the top bit is set, not an error.
+                    bool value = prctl && c.Cmd == Twin.Kernel.Lam.ArchPrctlOption.GetUntagMask;
+                    bool failed = c.Returned && c.Ret < 0 && !value;
                     w.WriteString("task", c.Task);
                     w.WriteNumber("step", c.StepIndex);
-                    w.WriteString("cmd", Twin.Kernel.Membarrier.MembarrierCmd.Name(c.Cmd));
-                    w.WriteNumber("flags", c.Flags);
-                    w.WriteNumber("cpu", c.CpuId);
+                    w.WriteString("syscall", prctl ? "arch_prctl" : "membarrier");
+                    w.WriteString("cmd", prctl ? Twin.Kernel.Lam.ArchPrctlOption.Name(c.Cmd) : Twin.Kernel.Membarrier.MembarrierCmd.Name(c.Cmd));
+                    w.WriteNumber(prctl ? "arg" : "flags", c.Flags);
+                    if (!prctl) w.WriteNumber("cpu", c.CpuId);
                     if (!c.Returned) w.WriteNull("ret");
-                    else w.WriteNumber("ret", c.Ret < 0 ? -1 : c.Ret);
-                    if (c.Returned && c.Ret < 0) w.WriteString("errno", Twin.Kernel.Membarrier.Errno.Name((int)-c.Ret));
+                    else w.WriteNumber("ret", failed ? -1 : c.Ret);
+                    if (failed) w.WriteString("errno", Twin.Kernel.Membarrier.Errno.Name((int)-c.Ret));
                     else w.WriteNull("errno");
                     w.WriteEndObject();
                 }

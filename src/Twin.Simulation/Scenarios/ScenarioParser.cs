@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Twin.Kernel;
+using Twin.Kernel.Lam;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Tasks;
 using Twin.Simulation.Config;
@@ -64,7 +65,9 @@ public static class ScenarioParser
 
     private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks", "forbid"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
-    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load"];
+    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load", "arch_prctl", "clone"];
+    private static readonly HashSet<string> s_archPrctlKeys = ["arch_prctl", "bits", "expect", "expectErrno", "comment"];
+
     private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "sampled_into", "comment"];
 
     public static ScenarioDefinition ParseFile(string path)
@@ -248,6 +251,15 @@ public static class ScenarioParser
                         litmus.SampleRegisters.Add((ids[d.Name], calls, litmus.Register(Scalar(into, $"{at}.sampled_into"), d.Name, at)));
                     }
                 }
+                if (parsed.Kind == StepKind.Clone)
+                {
+                    var thread = declared[parsed.Target - 1];
+                    if (thread.Process != d.Process || thread.Name == d.Name || leaders[d.Process!] == parsed.Target)
+                    {
+                        throw new ConfigException($"{at}: clone target '{thread.Name}' must be another task of process '{d.Process}', declared after its first task");
+                    }
+                    if (!forked.Add(thread.Name)) throw new ConfigException($"{at}: task '{thread.Name}' is started twice");
+                }
                 if (parsed.Kind == StepKind.Fork)
                 {
                     var child = declared[parsed.Target - 1];
@@ -298,8 +310,9 @@ public static class ScenarioParser
         string action = actions[0];
         if (action == "store") CheckKeys(step, ["store", "value", "comment"], at);
         else if (action == "load") CheckKeys(step, ["load", "into", "comment"], at);
+        else if (action == "arch_prctl") CheckKeys(step, s_archPrctlKeys, at);
         else if (action != "membarrier") CheckKeys(step, [action, "comment"], at);
-        bool userOnly = action is "membarrier" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
+        bool userOnly = action is "membarrier" or "arch_prctl" or "clone" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
         if (kthread && userOnly) throw new ConfigException($"{at}: a kernel thread cannot take a '{action}' step");
         if (!kthread && action is "use_mm" or "unuse_mm") throw new ConfigException($"{at}: only kernel threads take '{action}'");
         JsonElement v = step.GetProperty(action);
@@ -322,6 +335,16 @@ public static class ScenarioParser
                 if (!step.TryGetProperty("into", out JsonElement into)) throw new ConfigException($"{at}: a load needs a register, e.g. {{\"load\": \"x\", \"into\": \"r1\"}}");
                 int regId = litmus.Register(Scalar(into, $"{at}.into"), task, at);
                 return new Step(StepKind.Load, Target: litmus.Variable(Scalar(v, at)), Cmd: regId, Index: index);
+            case "arch_prctl":
+                string optText = Scalar(v, $"{at}.arch_prctl");
+                if (!ArchPrctlOption.TryParse(optText, out int option)) throw new ConfigException($"{at}: '{optText}' is not an arch_prctl option (ENABLE_TAGGED_ADDR, GET_UNTAG_MASK, GET_MAX_TAG_BITS)");
+                int bits = step.TryGetProperty("bits", out JsonElement b) ? (int)Integer(b, $"{at}.bits", 0, 64) : 0;
+                expect = ParseExpectation(step, at, task, index);
+                return new Step(StepKind.ArchPrctl, Cmd: option, Target: bits, Index: index);
+            case "clone":
+                string thread = Scalar(v, at);
+                if (!ids.TryGetValue(thread, out int threadId)) throw new ConfigException($"{at}: clone of unknown task '{thread}'");
+                return new Step(StepKind.Clone, Target: threadId, Index: index);
             case "fork":
                 string child = Scalar(v, at);
                 if (!ids.TryGetValue(child, out int childId)) throw new ConfigException($"{at}: fork of unknown task '{child}'");
@@ -343,18 +366,24 @@ public static class ScenarioParser
                         : throw new ConfigException($"{at}.flags: '{ft}' is not a number or FLAG_CPU");
                 }
                 int cpu = step.TryGetProperty("cpu", out JsonElement c) ? (int)Integer(c, $"{at}.cpu", -1, int.MaxValue) : -1;
-                long? ret = step.TryGetProperty("expect", out JsonElement e) ? Integer(e, $"{at}.expect", int.MinValue, int.MaxValue) : null;
-                int? errno = null;
-                if (step.TryGetProperty("expectErrno", out JsonElement en))
-                {
-                    string name = Scalar(en, $"{at}.expectErrno");
-                    if (!Errno.TryParse(name, out int errnoValue)) throw new ConfigException($"{at}.expectErrno: '{name}' is not EPERM, EINVAL, ENOMEM or ENOSYS");
-                    errno = errnoValue;
-                }
-                if (ret is not null && errno is not null) throw new ConfigException($"{at}: expect and expectErrno exclude each other");
-                if (ret is not null || errno is not null) expect = new Expectation(task, index, ret, errno);
+                expect = ParseExpectation(step, at, task, index);
                 return new Step(StepKind.Membarrier, Cmd: cmd, Flags: flags, CpuId: cpu, Index: index);
         }
+    }
+
+    /// <summary>A syscall step's <c>expect</c> (return value) or <c>expectErrno</c>, or null.</summary>
+    private static Expectation? ParseExpectation(JsonElement step, string at, string task, int index)
+    {
+        long? ret = step.TryGetProperty("expect", out JsonElement e) ? Integer(e, $"{at}.expect", long.MinValue, long.MaxValue) : null;
+        int? errno = null;
+        if (step.TryGetProperty("expectErrno", out JsonElement en))
+        {
+            string name = Scalar(en, $"{at}.expectErrno");
+            if (!Errno.TryParse(name, out int errnoValue)) throw new ConfigException($"{at}.expectErrno: '{name}' is not EPERM, EINVAL, ENOMEM, ENOSYS, EBUSY or ENODEV");
+            errno = errnoValue;
+        }
+        if (ret is not null && errno is not null) throw new ConfigException($"{at}: expect and expectErrno exclude each other");
+        return ret is not null || errno is not null ? new Expectation(task, index, ret, errno) : null;
     }
 
     private static Step Flag(JsonElement v, string at, StepKind kind, int index)

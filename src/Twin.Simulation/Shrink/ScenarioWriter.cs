@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Twin.Kernel;
+using Twin.Kernel.Lam;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Tasks;
 
@@ -36,6 +37,7 @@ public static class ScenarioWriter
             w.WriteEndArray();
             w.WriteStartObject("set");
             Config.ConfigLoader.WriteTiming(w, t, "kernel.");
+            if (c.Kernel.Lam) w.WriteBoolean("kernel.lam", true);
             w.WriteEndObject();
             w.WriteStartArray("tasks");
             foreach (DraftTask task in shrunk.Draft.Tasks) WriteTask(w, task);
@@ -83,6 +85,10 @@ public static class ScenarioWriter
             case StepKind.Load:
                 w.WriteString("load", $"v{s.Target}");
                 w.WriteString("into", $"r{s.Cmd}");
+                break;
+            case StepKind.ArchPrctl:
+                w.WriteString("arch_prctl", ArchPrctlOption.Name(s.Cmd));
+                if (s.Cmd == ArchPrctlOption.EnableTaggedAddr) w.WriteNumber("bits", s.Target);
                 break;
             case StepKind.Membarrier:
                 w.WriteString("membarrier", MembarrierCmd.Name(s.Cmd));

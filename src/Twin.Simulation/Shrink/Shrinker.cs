@@ -64,6 +64,10 @@ public sealed class Shrinker
     public static (ShrinkResult? Result, string? Reason) Shrink(TwinConfig config, string? property = null, int maxRuns = DefaultMaxRuns, Action<string>? log = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRuns, 1);
+        if (config.Kernel.Tasks?.Any(t => t.Steps.Any(s => s.Kind == StepKind.Clone)) == true)
+        {
+            return (null, "the run's scenario starts threads with clone steps, which the shrinker cannot rewrite yet");
+        }
         (ScenarioDraft recorded, SimulationResult first) = RunRecorder.Record(config);
         Violation? target = property is null ? first.Violations.FirstOrDefault() : first.Violations.FirstOrDefault(v => Same(v.Property, property));
         if (target is null)

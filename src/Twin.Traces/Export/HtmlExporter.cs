@@ -55,6 +55,7 @@ public static class HtmlExporter
         html.Append("<span><i class=\"sw\" style=\"background:#ef6c00\"></i>lazy TLB</span><span><i class=\"sw\" style=\"background:#1565c0\"></i>full barrier</span>");
         html.Append("<span><i class=\"sw\" style=\"background:#ff8f00\"></i>core serializing</span><span><i class=\"sw\" style=\"background:#6a1b9a\"></i>IPI</span>");
         html.Append("<span><i class=\"sw\" style=\"background:#ce93d8\"></i>membarrier call</span><span><i class=\"sw\" style=\"background:#8d6e63\"></i>TLB shootdown</span>");
+        if (t.Events.Any(e => e.Event is CpuLamLoaded)) html.Append("<span><i class=\"sw\" style=\"background:#00897b\"></i>LAM bits loaded (red: CR3 and untag mask differ)</span>");
         html.Append("<span><i class=\"sw\" style=\"background:#e53935\"></i>violation</span></p>");
         foreach (Violation v in t.Violations)
         {
@@ -123,6 +124,14 @@ public static class HtmlExporter
                 case FaultInjected f when f.Cpu == cpu:
                     double fx = x(e.TimeNs);
                     svg.Append(CultureInfo.InvariantCulture, $"<path d=\"M{fx - 5:F1},{y + 2:F1} l10,10 m0,-10 l-10,10\" stroke=\"#d81b60\" stroke-width=\"2.5\"><title>#{e.Index} fault injected: {Timeline.Describe(f)}</title></path>");
+                    break;
+                case CpuLamLoaded l when l.Cpu == cpu:
+                    double lx = x(e.TimeNs);
+                    string lamFill = l.Cr3Bits == l.UntagBits ? "#00897b" : "#d50000";
+                    svg.Append(CultureInfo.InvariantCulture, $"<path d=\"M{lx:F1},{y + 2:F1} l5,5 l-5,5 l-5,-5 z\" fill=\"{lamFill}\"><title>#{e.Index} LAM loaded ({l.Reason}): CR3 {l.Cr3Bits} bits, untag mask {l.UntagBits} bits, mm {l.Mm}</title></path>");
+                    break;
+                case ArchPrctlReturned a when a.Cpu == cpu:
+                    svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{x(e.TimeNs) + 6:F1}\" y=\"{y + 10:F1}\" font-size=\"9\" fill=\"#00695c\">{E(Timeline.Describe(a))}</text>");
                     break;
                 case CodeWritten w when w.Cpu == cpu:
                     svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(e.TimeNs):F1}\" cy=\"{y + 8:F1}\" r=\"4\" fill=\"#c62828\"><title>#{e.Index} code written (mm {w.Mm})</title></circle>");

@@ -46,6 +46,12 @@ public static class PerfettoExporter
                 case FaultInjected f:
                     Instant(w, Tid(f.Cpu), ts, $"fault: {Timeline.Describe(f)}", "fault");
                     break;
+                case CpuLamLoaded l:
+                    Instant(w, Tid(l.Cpu), ts, $"LAM cr3={l.Cr3Bits} untag={l.UntagBits} ({l.Reason}, mm {l.Mm})", "lam");
+                    break;
+                case ArchPrctlReturned a:
+                    Instant(w, Tid(a.Cpu), ts, Timeline.Describe(a), "syscall");
+                    break;
                 case IpiSent s:
                     ipiSent[s.Ipi] = s;
                     Flow(w, 's', Tid(s.From), ts, s.Ipi, s.Kind);
@@ -132,6 +138,7 @@ public static class PerfettoExporter
         IpiKind.SyncCore => "ipi_sync_core",
         IpiKind.Rseq => "ipi_rseq",
         IpiKind.SyncRqState => "ipi_sync_rq_state",
+        IpiKind.EnableLam => "enable_lam_func",
         _ => "flush_tlb_func",
     };
 

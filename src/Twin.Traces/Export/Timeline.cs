@@ -1,6 +1,8 @@
 using Twin.Checking;
 using Twin.Kernel;
 using Twin.Kernel.Events;
+using Twin.Kernel.Lam;
+using Twin.Kernel.Membarrier;
 using Twin.Kernel.Faults;
 
 namespace Twin.Traces.Export;
@@ -43,4 +45,13 @@ public sealed record Timeline(string Title, int Cpus, IReadOnlyList<TimelineEven
         FaultKind.SkipSerialize => $"{f.Kind} {(CoreSerializeReason)f.What}",
         _ => f.Kind.ToString(),
     };
+
+    /// <summary>"arch_prctl(ARCH_ENABLE_TAGGED_ADDR, 6) = 0", with -errno names; the untag mask in hex.</summary>
+    public static string Describe(ArchPrctlReturned a)
+    {
+        string ret = a.Option == ArchPrctlOption.GetUntagMask ? "0x" + a.Ret.ToString("x", System.Globalization.CultureInfo.InvariantCulture)
+            : a.Ret < 0 ? "-" + Errno.Name((int)-a.Ret)
+            : a.Ret.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return $"arch_prctl({ArchPrctlOption.Name(a.Option)}, {a.Arg}) = {ret}";
+    }
 }
