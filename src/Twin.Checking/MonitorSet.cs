@@ -42,7 +42,7 @@ public sealed class MonitorSet
 
     /// <summary>Property ids of every monitor, for summaries that report each property.</summary>
     public static IReadOnlyList<string> Properties { get; } =
-        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1", "L1", "L2", "L3", "L4"];
+        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1", "L1", "L2", "L3", "L4", "L5"];
 
     public long ViolationCount => Monitors.Sum(m => m.ViolationCount);
 

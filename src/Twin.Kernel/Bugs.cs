@@ -40,6 +40,12 @@ public enum BugSet : long
     B13 = 1 << 10,
     /// <summary>switch_mm_irqs_off() reads the mm's LAM mask twice, once for CR3 and once for cpu_tlbstate (before ec225f8c).</summary>
     B14 = 1 << 11,
+    /// <summary>
+    /// The LAM policy of the rejected 6.2 pull: no MM_CONTEXT_LOCK_LAM at thread creation (LAM can be
+    /// enabled in a multi-threaded process), and untagged_addr() reading the mm's mutable mask
+    /// instead of this CPU's copy.
+    /// </summary>
+    B15 = 1 << 12,
 }
 
 public static class Bugs

@@ -230,7 +230,7 @@ public sealed class Kernel
     /// <summary>copy_thread(): a CLONE_VM (not vfork) child sets MM_CONTEXT_LOCK_LAM (journaled only with the LAM feature modelled).</summary>
     private void CopyThreadLocksLam(MmActor mm)
     {
-        if (Config.Lam) mm.LockLam();
+        if (Config.Lam && !Config.Has(BugSet.B15)) mm.LockLam();
     }
 
     /// <summary>Task <paramref name="task"/>'s own random stream for its workload decisions, derived from the run's seed.</summary>

@@ -76,6 +76,18 @@ public sealed class LamMonitorTests
     }
 
     [Fact]
+    public void L5_untagged_addr_strips_what_the_cpu_masks_and_only_that()
+    {
+        OneThreadAndALazyCpu();
+        Enable(ipiToCpu1: true);
+        Feed(new UntaggedAddr(0, 1, 1, 6)); // the per-CPU copy, equal to CR3's bits
+        Assert.Empty(Properties);
+        Feed(new CpuLamLoaded(1, 2, 0, 0, LamLoadReason.SwitchMm)); // CPU 1 moves to another mm without LAM
+        Feed(new UntaggedAddr(1, 1, 1, 6)); // 6.2: the mm's mask, not this CPU's
+        Assert.Equal(["L5"], Properties);
+    }
+
+    [Fact]
     public void L4_cr3_and_cpu_tlbstate_from_two_reads()
     {
         OneThreadAndALazyCpu();

@@ -11,7 +11,8 @@ namespace Twin.Checking.Monitors;
 /// an mm returns to user mode with CR3's LAM bits and the per-CPU untag mask equal to the mm's.
 /// L3: every CPU that had the mm loaded when mm_enable_lam() ran has the new bits before
 /// arch_prctl returns (the enable_lam_func IPI over mm_cpumask). L4: CR3's bits and
-/// cpu_tlbstate's come from one read.
+/// cpu_tlbstate's come from one read. L5: untagged_addr() strips the bits this CPU's hardware
+/// masks (it reads the per-CPU copy, stable while threads run; not the mm's, which can change).
 /// </summary>
 public sealed class LamMonitor(MachineFacts facts) : Monitor
 {
@@ -39,6 +40,12 @@ public sealed class LamMonitor(MachineFacts facts) : Monitor
         else if (Is(in evt, out MmSwitched ms) && ms.Next != ms.Prev) Settle(ms.Cpu, ms.Prev);
         else if (Is(in evt, out ReturnedToUser ru)) ReturnToUser(in meta, ru);
         else if (Is(in evt, out ArchPrctlReturned ap)) PrctlReturned(in meta, ap);
+        else if (Is(in evt, out UntaggedAddr ua) && ua.Bits != _cr3[ua.Cpu])
+        {
+            Report(in meta, ua.Cpu, ua.Mm,
+                $"untagged_addr() on CPU {ua.Cpu} strips {ua.Bits} tag bits from task {ua.Task}'s pointer while the CPU's CR3 masks {_cr3[ua.Cpu]}: the kernel and the hardware disagree on the address",
+                task: ua.Task, property: "L5");
+        }
         else if (Is(in evt, out TaskCreated tc) && !tc.Kthread) ThreadCreated(in meta, tc);
         else if (Is(in evt, out TaskExited te)) ThreadExited(View.TaskMm(te.Task));
         else if (Is(in evt, out TaskMmChanged tm) && !View.IsKthread(tm.Task))

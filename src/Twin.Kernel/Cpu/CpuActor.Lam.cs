@@ -138,5 +138,18 @@ public sealed partial class CpuActor
         Persist(new CpuLamLoaded(Id, next, cr3, untag, LamLoadReason.SwitchMm));
     }
 
+    /// <summary>
+    /// untagged_addr() on a pointer the task passed in: the merged kernel uses this CPU's untag mask
+    /// ("stable because the mask can only change while the process is single-threaded"); the 6.2
+    /// policy (B15) read mm->context.untag_mask, which another thread's enable can change under it.
+    /// </summary>
+    private void UntagUserPointer()
+    {
+        if (!_kernel.Config.Lam) return;
+        int mm = CurrentMm;
+        int bits = _kernel.Config.Has(BugSet.B15) ? LamBitsOf(mm) : State.UntagLamBits;
+        Persist(new UntaggedAddr(Id, State.Curr, mm, bits));
+    }
+
     private int LamBitsOf(int mm) => mm == KernelIds.InitMm || !_kernel.Config.Lam ? 0 : _kernel.Mm(mm).State.LamBits;
 }

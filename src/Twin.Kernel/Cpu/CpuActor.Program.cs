@@ -128,6 +128,10 @@ public sealed partial class CpuActor
             case StepKind.ArchPrctl:
                 ArchPrctl(step);
                 break;
+            case StepKind.TaggedSyscall:
+                UntagUserPointer();
+                ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+                break;
             case StepKind.Clone:
                 int thread = _kernel.CloneThread(State.Curr, step.Target);
                 _kernel.CpuRefs[_kernel.WakeTargetCpu(thread, Context.Random)].Tell(new TaskWakeup(thread));

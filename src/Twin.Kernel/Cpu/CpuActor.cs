@@ -52,6 +52,7 @@ public sealed partial class CpuActor : PersistentActor
         Recover<FullBarrier>(State.Apply);
         Recover<CpuLamLoaded>(State.Apply);
         Recover<ArchPrctlReturned>(static _ => { });
+        Recover<UntaggedAddr>(static _ => { });
         Recover<RqMembarrierStateSet>(State.Apply);
         Recover<CoreSerialized>(static _ => { });
         Recover<IpiHandled>(static _ => { });

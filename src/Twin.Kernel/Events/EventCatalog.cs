@@ -39,6 +39,7 @@ public static class EventCatalog
         MmLamLocked.Manifest,
         CpuLamLoaded.Manifest,
         ArchPrctlReturned.Manifest,
+        UntaggedAddr.Manifest,
         MmCpumaskSet.Manifest,
         MmCpumaskCleared.Manifest,
         TlbGenIncremented.Manifest,

@@ -3,7 +3,7 @@ using static Twin.Kernel.Events.EventEnums;
 
 namespace Twin.Kernel.Events;
 
-// x86 LAM (kernel-model §7.1). mm stream: codes 39–40; cpu stream: codes 54–55.
+// x86 LAM (kernel-model §7.1). mm stream: codes 39–40; cpu stream: codes 54–56.
 // Layout: each field in order, ints and longs as zigzag varints, enums as a byte.
 
 /// <summary><c>mm_enable_lam()</c>: <c>lam_cr3_mask = X86_CR3_LAM_U57</c> and the untag mask for
@@ -87,5 +87,30 @@ public readonly record struct ArchPrctlReturned(int Cpu, int Task, int Option, l
         var arg_ = r.ReadVarInt();
         var ret_ = r.ReadVarInt();
         return new(cpu_, task_, option_, arg_, ret_);
+    }
+}
+
+/// <summary><c>untagged_addr()</c> on a user pointer passed to a syscall by <paramref name="Task"/>:
+/// the kernel stripped <paramref name="Bits"/> tag bits (from this CPU's untag mask; with B15 from
+/// the mm's). The hardware on this CPU masks what CR3's LAM bits say (L5).</summary>
+public readonly record struct UntaggedAddr(int Cpu, int Task, int Mm, int Bits) : IJournaledEvent<UntaggedAddr>
+{
+    public static EventManifest Manifest { get; } = new(56, 1, nameof(UntaggedAddr));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Task);
+        w.WriteVarInt(Mm);
+        w.WriteVarInt(Bits);
+    }
+
+    public static UntaggedAddr Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var task_ = r.ReadInt32();
+        var mm_ = r.ReadInt32();
+        var bits_ = r.ReadInt32();
+        return new(cpu_, task_, mm_, bits_);
     }
 }

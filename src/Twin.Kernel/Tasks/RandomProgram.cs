@@ -70,16 +70,17 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         return new Step(StepKind.Exit);
     }
 
-    /// <summary>Mostly ARCH_ENABLE_TAGGED_ADDR with LAM_U57's 6 bits, now and then a bad bit count or a query.</summary>
+    /// <summary>ARCH_ENABLE_TAGGED_ADDR with LAM_U57's 6 bits, now and then a bad bit count or a query, and syscalls given tagged pointers.</summary>
     private static Step ArchPrctl(DeterministicRandom random)
     {
         int r = random.NextInt(100);
         return r switch
         {
-            < 70 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.EnableTaggedAddr, Target: Lam.ArchPrctlOption.LamU57Bits),
-            < 75 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.EnableTaggedAddr, Target: random.Chance(0.5) ? 0 : 7),
-            < 90 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.GetUntagMask),
-            _ => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.GetMaxTagBits),
+            < 45 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.EnableTaggedAddr, Target: Lam.ArchPrctlOption.LamU57Bits),
+            < 50 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.EnableTaggedAddr, Target: random.Chance(0.5) ? 0 : 7),
+            < 58 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.GetUntagMask),
+            < 62 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.GetMaxTagBits),
+            _ => new Step(StepKind.TaggedSyscall),
         };
     }
 

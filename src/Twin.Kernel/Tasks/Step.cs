@@ -37,6 +37,8 @@ public enum StepKind : byte
     ArchPrctl,
     /// <summary><c>clone(CLONE_VM|CLONE_THREAD|...)</c>: starts task <see cref="Step.Target"/> as a new thread of this process.</summary>
     Clone,
+    /// <summary>A syscall given a tagged user pointer (madvise, mmap hint, ...): the kernel runs <c>untagged_addr()</c> on it.</summary>
+    TaggedSyscall,
 }
 
 /// <summary>One step of a task's program.</summary>
@@ -44,5 +46,5 @@ public enum StepKind : byte
 public readonly record struct Step(StepKind Kind, long Ns = 0, int Cmd = 0, int Flags = 0, int CpuId = -1, int Target = 0, int Index = -1)
 {
     public bool IsSyscall => Kind is StepKind.Sleep or StepKind.Yield or StepKind.Membarrier or StepKind.Mprotect
-        or StepKind.Munmap or StepKind.Fork or StepKind.Exec or StepKind.Exit or StepKind.ArchPrctl or StepKind.Clone;
+        or StepKind.Munmap or StepKind.Fork or StepKind.Exec or StepKind.Exit or StepKind.ArchPrctl or StepKind.Clone or StepKind.TaggedSyscall;
 }

@@ -65,7 +65,7 @@ public static class ScenarioParser
 
     private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks", "forbid"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
-    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load", "arch_prctl", "clone"];
+    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load", "arch_prctl", "clone", "tagged_syscall"];
     private static readonly HashSet<string> s_archPrctlKeys = ["arch_prctl", "bits", "expect", "expectErrno", "comment"];
 
     private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "sampled_into", "comment"];
@@ -312,7 +312,7 @@ public static class ScenarioParser
         else if (action == "load") CheckKeys(step, ["load", "into", "comment"], at);
         else if (action == "arch_prctl") CheckKeys(step, s_archPrctlKeys, at);
         else if (action != "membarrier") CheckKeys(step, [action, "comment"], at);
-        bool userOnly = action is "membarrier" or "arch_prctl" or "clone" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
+        bool userOnly = action is "membarrier" or "arch_prctl" or "clone" or "tagged_syscall" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
         if (kthread && userOnly) throw new ConfigException($"{at}: a kernel thread cannot take a '{action}' step");
         if (!kthread && action is "use_mm" or "unuse_mm") throw new ConfigException($"{at}: only kernel threads take '{action}'");
         JsonElement v = step.GetProperty(action);
@@ -327,6 +327,7 @@ public static class ScenarioParser
             case "munmap": return Flag(v, at, StepKind.Munmap, index);
             case "exec": return Flag(v, at, StepKind.Exec, index);
             case "exit": return Flag(v, at, StepKind.Exit, index);
+            case "tagged_syscall": return Flag(v, at, StepKind.TaggedSyscall, index);
             case "unuse_mm": return Flag(v, at, StepKind.UnuseMm, index);
             case "store":
                 if (!step.TryGetProperty("value", out JsonElement value)) throw new ConfigException($"{at}: a store needs a value, e.g. {{\"store\": \"x\", \"value\": 1}}");

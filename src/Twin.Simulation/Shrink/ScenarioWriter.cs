@@ -75,6 +75,7 @@ public static class ScenarioWriter
             case StepKind.Munmap: w.WriteBoolean("munmap", true); break;
             case StepKind.Exec: w.WriteBoolean("exec", true); break;
             case StepKind.Exit: w.WriteBoolean("exit", true); break;
+            case StepKind.TaggedSyscall: w.WriteBoolean("tagged_syscall", true); break;
             case StepKind.UnuseMm: w.WriteBoolean("unuse_mm", true); break;
             case StepKind.Fork: w.WriteString("fork", d.ForkTask); break;
             case StepKind.UseMm: w.WriteString("use_mm", d.Process); break;

@@ -160,11 +160,13 @@ public sealed class Shrinker
     /// </summary>
     private bool TryPinning(ref ScenarioDraft draft)
     {
-        if (draft.Tasks.All(t => t.Affinity >= 0) || Runs >= _maxRuns) return false;
         int cpus = draft.Cpus;
+        int FirstCpu(DraftTask t) => _firstCpu.GetValueOrDefault(t.Name, -1);
+        // Tasks that never ran in the recorded run have no first CPU and stay free.
+        if (!draft.Tasks.Any(t => t.Affinity < 0 && FirstCpu(t) >= 0) || Runs >= _maxRuns) return false;
         ScenarioDraft pinned = draft with
         {
-            Tasks = [.. draft.Tasks.Select(t => t.Affinity >= 0 ? t : t with { Affinity = Math.Min(_firstCpu.GetValueOrDefault(t.Name, 0), cpus - 1) })],
+            Tasks = [.. draft.Tasks.Select(t => t.Affinity >= 0 || FirstCpu(t) < 0 ? t : t with { Affinity = Math.Min(FirstCpu(t), cpus - 1) })],
         };
         if (!Accept(pinned, out ScenarioDraft kept)) return false;
         draft = kept;
