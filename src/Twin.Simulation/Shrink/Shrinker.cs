@@ -42,6 +42,7 @@ public sealed class Shrinker
     private Violation? _last;
     private int[]? _executed;
     private int _wide = 1;
+    private TimingConfig _timing;
     private Dictionary<string, int> _firstCpu = [];
 
     public int Runs { get; private set; }
@@ -54,6 +55,7 @@ public sealed class Shrinker
         _eventCap = eventCap;
         _log = log;
         _seed = original.Seed;
+        _timing = original.Kernel.Timing;
     }
 
     /// <summary>
@@ -125,6 +127,7 @@ public sealed class Shrinker
 
     private ScenarioDraft Minimize(ScenarioDraft draft)
     {
+        SimplifyTiming(draft);
         int restarts = 0;
         while (Runs < _maxRuns)
         {
@@ -151,6 +154,39 @@ public sealed class Shrinker
             if (++restarts > 3 || !TryAnotherSeed(draft)) break;
         }
         return draft;
+    }
+
+    /// <summary>
+    /// Takes randomness out of the machine before taking steps out: no stalls, fixed step and IPI
+    /// latencies, IRQ-exit reschedules and IRET returns always or never. Each is kept only if the
+    /// scenario still fails; a failure that no longer hangs on a coin flip survives the removals
+    /// that follow far more often. The written scenario sets what was kept.
+    /// </summary>
+    private void SimplifyTiming(ScenarioDraft draft)
+    {
+        // Each turns one knob of the timing kept so far; a range stays a range (min <= max).
+        Func<TimingConfig, TimingConfig>[] candidates =
+        [
+            t => t with { StallProbability = 0 },
+            t => t with { StepNsMin = t.StepNsMax },
+            t => t with { StepNsMax = t.StepNsMin },
+            t => t with { IpiNsMin = t.IpiNsMax },
+            t => t with { IpiNsMax = t.IpiNsMin },
+            t => t with { ReschedOnIrqExit = 0 },
+            t => t with { ReschedOnIrqExit = 1 },
+            t => t with { IretOnSyscallReturn = 0 },
+            t => t with { IretOnSyscallReturn = 1 },
+        ];
+        int before = Runs;
+        foreach (Func<TimingConfig, TimingConfig> turn in candidates)
+        {
+            if (Runs >= _maxRuns) break;
+            TimingConfig kept = _timing;
+            _timing = turn(kept);
+            if (_timing == kept) continue;
+            if (!Fails(draft, _seed)) _timing = kept;
+        }
+        _log?.Invoke($"  SimplifyTiming: stall p {_timing.StallProbability}, step {_timing.StepNsMin}..{_timing.StepNsMax} ns, IPI {_timing.IpiNsMin}..{_timing.IpiNsMax} ns, resched on IRQ exit {_timing.ReschedOnIrqExit}, IRET on syscall return {_timing.IretOnSyscallReturn} ({Runs - before} runs)");
     }
 
     /// <summary>
@@ -416,7 +452,7 @@ public sealed class Shrinker
         Events = _eventCap,
         ScenarioJson = null,
         Expectations = [],
-        Kernel = _original.Kernel with { Cpus = draft.Cpus, Tasks = draft.ToTaskSpecs() },
+        Kernel = _original.Kernel with { Cpus = draft.Cpus, Tasks = draft.ToTaskSpecs(), Timing = _timing },
     };
 }
 
