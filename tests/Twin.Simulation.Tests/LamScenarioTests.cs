@@ -67,4 +67,21 @@ public sealed class LamScenarioTests
         Assert.True(enabled > 10, $"{enabled} enables");
         Assert.True(ipis > 0, "no enable_lam_func IPI ever updated another CPU");
     }
+
+    [Fact]
+    public void A_LAM_run_replays_from_its_journal_and_reexecutes_from_its_recorded_config()
+    {
+        // Every LAM event kind, the EnableLam IPI included, decodes and applies again to the same state.
+        var journal = new MemoryJournal();
+        TwinConfig config = ConfigLoader.Load(RepoPaths.Of("config/lam.json"), [("run.events", "200000", "test"), ("seed", "3", "test")]);
+        var tap = new EventRecorder();
+        SimulationResult r = SimulationRunner.Run(config, journal, "lam", taps: [tap]);
+        Assert.Contains(tap.Of<IpiHandled>(), h => h.Kind == IpiKind.EnableLam);
+        Assert.NotEmpty(tap.Of<UntaggedAddr>());
+        Persistence.RunInfo run = journal.FindRun("lam")!;
+        Assert.Equal(r.StateHash, Replay.RunReplay.Replay(journal, run).StateHash);
+        TwinConfig again = ConfigLoader.FromRunJson(run.ConfigJson, "test");
+        Assert.True(again.Kernel.Lam);
+        Assert.Equal(r.StateHash, SimulationRunner.Run(again, new MemoryJournal(), "again").StateHash);
+    }
 }

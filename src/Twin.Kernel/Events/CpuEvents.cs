@@ -283,7 +283,7 @@ public readonly record struct IpiHandled(int Cpu, long Ipi, IpiKind Kind, int Fr
     {
         var cpu_ = r.ReadInt32();
         var ipi_ = r.ReadVarInt();
-        var kind_ = ReadEnum<IpiKind>(ref r, (byte)IpiKind.FlushTlb, "Kind");
+        var kind_ = ReadEnum<IpiKind>(ref r, (byte)IpiKind.EnableLam, "Kind");
         var from_ = r.ReadInt32();
         return new(cpu_, ipi_, kind_, from_);
     }

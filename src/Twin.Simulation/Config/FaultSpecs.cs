@@ -134,8 +134,9 @@ public static class FaultSpecs
             string name = v.StartsWith("ipi_", StringComparison.OrdinalIgnoreCase) ? v[4..] : v;
             name = name.Replace("_", "", StringComparison.Ordinal);
             if (name.Equals("flushtlbfunc", StringComparison.OrdinalIgnoreCase)) name = "flushtlb";
+            if (name.Equals("enablelamfunc", StringComparison.OrdinalIgnoreCase)) name = "enablelam";
             if (System.Enum.TryParse(name, ignoreCase: true, out Kernel.Events.IpiKind k) && System.Enum.IsDefined(k)) return k;
-            throw Bad(where, spec, $"ipi = '{v}' is not an IPI kind (any, mb, sync_core, rseq, sync_rq_state, flush_tlb)");
+            throw Bad(where, spec, $"ipi = '{v}' is not an IPI kind (any, mb, sync_core, rseq, sync_rq_state, flush_tlb, enable_lam)");
         }
 
         public T Enum<T>(string key) where T : struct, System.Enum

@@ -143,6 +143,8 @@ public sealed class Shrinker
             // Stuck: each removal changes the interleaving enough to lose the failure (one seeded
             // stream drives every CPU, so a step less shifts everyone's timing). From here on a
             // candidate also counts as failing if a few other seeds make it fail.
+            // A smaller scenario may now bear what the full one did not (a certain reschedule).
+            if (SimplifyTiming(draft)) continue;
             if (TryPinning(ref draft)) continue;
             if (_wide < WideSeeds)
             {
@@ -162,7 +164,8 @@ public sealed class Shrinker
     /// scenario still fails; a failure that no longer hangs on a coin flip survives the removals
     /// that follow far more often. The written scenario sets what was kept.
     /// </summary>
-    private void SimplifyTiming(ScenarioDraft draft)
+    /// <returns>Whether any knob was turned.</returns>
+    private bool SimplifyTiming(ScenarioDraft draft)
     {
         // Each turns one knob of the timing kept so far; a range stays a range (min <= max).
         Func<TimingConfig, TimingConfig>[] candidates =
@@ -178,6 +181,7 @@ public sealed class Shrinker
             t => t with { IretOnSyscallReturn = 1 },
         ];
         int before = Runs;
+        TimingConfig start = _timing;
         foreach (Func<TimingConfig, TimingConfig> turn in candidates)
         {
             if (Runs >= _maxRuns) break;
@@ -187,6 +191,7 @@ public sealed class Shrinker
             if (!Fails(draft, _seed)) _timing = kept;
         }
         _log?.Invoke($"  SimplifyTiming: stall p {_timing.StallProbability}, step {_timing.StepNsMin}..{_timing.StepNsMax} ns, IPI {_timing.IpiNsMin}..{_timing.IpiNsMax} ns, resched on IRQ exit {_timing.ReschedOnIrqExit}, IRET on syscall return {_timing.IretOnSyscallReturn} ({Runs - before} runs)");
+        return _timing != start;
     }
 
     /// <summary>
