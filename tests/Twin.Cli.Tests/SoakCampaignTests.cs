@@ -95,8 +95,8 @@ public sealed class SoakCampaignTests : IDisposable
             string uri = $"sqlite:{mnt}/c.db";
             var whole = TwinProcess.Run(_dir.Path, ["soak", "--seeds", "1..30", .. s_workload, "--journal", "sqlite:whole.db", "--campaign", "c", "--json"]);
             var full = TwinProcess.Run(_dir.Path, ["soak", "--seeds", "1..30", .. s_workload, "--journal", uri, "--campaign", "c", "--json"]);
-            Assert.Equal(2, full.ExitCode);
-            Assert.Contains("the disk is full", full.Stderr);
+            // Seen once under load (2026-11-21): exit 2 without this message; the whole stderr says which error it was.
+            Assert.True(full.ExitCode == 2 && full.Stderr.Contains("the disk is full", StringComparison.Ordinal), $"exit {full.ExitCode}:\n{full.Stderr}");
             Assert.DoesNotContain("   at ", full.Stderr);
             Sh($"mount -o remount,size=300m {mnt}");
             var resumed = TwinProcess.Run(_dir.Path, "soak", "--resume", uri, "--json");
