@@ -30,6 +30,9 @@ public sealed class ScenarioParserTests
     [InlineData("""{ "tasks": [ __, { "name": "k", "kthread": true, "steps": [{ "use_mm": "p" }, { "unuse_mm": true }, { "store": "x", "value": 1 }] } ] }""", "steps[2]: a kernel thread's store or load needs a use_mm")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] }, { "name": "v", "process": "p", "steps": [{ "membarrier": "PRIVATE_EXPEDITED", "sampled_into": "r1" }] } ] }""", "register 'r1' is already loaded by task 'u'")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] }, { "name": "v", "process": "p", "steps": [{ "load": "y", "into": "r1" }] } ] }""", "register 'r1' is already loaded by task 'u'")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "arch_prctl": "FLY" }] } ] }""", "'FLY' is not an arch_prctl option")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "clone": "v" }] }, { "name": "v", "process": "q", "steps": [] } ] }""", "clone target 'v' must be another task of process 'p'")]
+    [InlineData("""{ "tasks": [ { "name": "k", "kthread": true, "steps": [{ "arch_prctl": "GET_MAX_TAG_BITS" }] } ] }""", "a kernel thread cannot take a 'arch_prctl' step")]
     [InlineData("""{ "forbid": { "r9": 0 }, "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] } ] }""", "forbid names register 'r9'")]
     public void a_bad_scenario_is_refused_naming_the_place(string json, string expected)
     {
