@@ -26,6 +26,22 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void the_LAM_protocol_shows_in_both_exports()
+    {
+        // B14: a switch into the mm straddles the enable; the enable IPI then repairs the torn load.
+        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/bugs/B14.json"), "--journal", "sqlite:lam.db", "--json");
+        Assert.True(run.ExitCode == 1, run.Stderr);
+        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:lam.db", "--html", "lam.html", "--perfetto", "lam.json");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        string html = File.ReadAllText(_dir.File("lam.html"));
+        Assert.Contains("LAM_U57 enabled", html);
+        Assert.Contains("arch_prctl(ARCH_ENABLE_TAGGED_ADDR, 6) = 0", html);
+        Assert.Contains("LAM loaded (SwitchMm): CR3 0 bits, untag mask 6 bits", html); // the torn load, drawn red
+        Assert.Contains("EnableLam", html); // the IPI arrow
+        Assert.Contains("enable_lam_func", File.ReadAllText(_dir.File("lam.json")));
+    }
+
+    [Fact]
     public void injected_faults_show_in_both_exports_and_in_the_run_summary()
     {
         var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/faults/skip-ipi-barrier.json"), "--journal", "sqlite:f.db", "--json");

@@ -179,6 +179,11 @@ public static class HtmlExporter
                 case TlbShootdownStarted s:
                     flushes[s.Cpu] = (e.TimeNs, s);
                     break;
+                case MmLamEnabled l:
+                    // mm_enable_lam() sets the mm's mask before its IPIs: a line across every lane.
+                    double lx = x(e.TimeNs), top = laneY(0), bottom = laneY(t.Cpus - 1) + 60;
+                    svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{lx:F1}\" y1=\"{top:F1}\" x2=\"{lx:F1}\" y2=\"{bottom:F1}\" stroke=\"#00897b\" stroke-width=\"1\" stroke-dasharray=\"2,3\"><title>#{e.Index} mm {l.Mm}: LAM_U57 enabled ({l.Bits} tag bits)</title></line>");
+                    break;
                 case TlbShootdownFinished f when flushes.Remove(f.Cpu, out var sd):
                     double a = x(sd.TimeNs), b = Math.Max(a + 2, x(e.TimeNs));
                     svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{a:F1}\" y=\"{laneY(f.Cpu) + 57:F1}\" width=\"{b - a:F1}\" height=\"3\" fill=\"#8d6e63\"><title>flush_tlb_mm_range(mm {f.Mm}) to tlb_gen {f.TlbGen}</title></rect>");
