@@ -38,19 +38,28 @@ public sealed class MonitorUnitTests
         }
     }
 
-    private void PrivateExpedited(bool ipi, bool handlerBarrier = true)
+    /// <summary>
+    /// CPU 0's membarrier(<paramref name="cmd"/>) with (or without) its IPI to CPU 1; the handler
+    /// aborts CPU 1's rseq section when <paramref name="abortRseq"/>; <paramref name="beforeExit"/>
+    /// runs after the handler, before the exit barrier (c).
+    /// </summary>
+    private void PrivateExpedited(bool ipi, bool handlerBarrier = true, int cmd = MembarrierCmd.PrivateExpedited,
+        bool abortRseq = false, Action? beforeExit = null)
     {
+        IpiKind kind = cmd == MembarrierCmd.PrivateExpeditedRseq ? IpiKind.Rseq : IpiKind.Mb;
         Feed(new KernelEntered(0, 1, EntryReason.Syscall));
-        Feed(new MembarrierEntered(0, 1, 1, MembarrierCmd.PrivateExpedited, 0, -1));
+        Feed(new MembarrierEntered(0, 1, 1, cmd, 0, -1));
         Feed(new FullBarrier(0, BarrierReason.MembarrierEntry));
         Feed(new MembarrierSampled(0, CpuMask.Empty.With(0).With(1)));
         if (ipi)
         {
             Feed(new KernelEntered(1, 2, EntryReason.Interrupt));
             if (handlerBarrier) Feed(new FullBarrier(1, BarrierReason.IpiHandler));
-            Feed(new IpiHandled(1, 1, IpiKind.Mb, 0));
+            if (abortRseq) Feed(new RseqAborted(1, 2, ByIpi: true));
+            Feed(new IpiHandled(1, 1, kind, 0));
             Feed(new ReturnedToUser(1, 2, ReturnPath.Iret));
         }
+        beforeExit?.Invoke();
         Feed(new FullBarrier(0, BarrierReason.MembarrierExit));
         Feed(new MembarrierExited(0, 1, 0));
     }
@@ -156,16 +165,7 @@ public sealed class MonitorUnitTests
         const int rseq = MembarrierState.PrivateExpedited | MembarrierState.Rseq | MembarrierState.RseqReady;
         TwoThreadsOfARegisteredMm(rseq);
         Feed(new RseqCsEntered(1, 2));
-        Feed(new KernelEntered(0, 1, EntryReason.Syscall));
-        Feed(new MembarrierEntered(0, 1, 1, MembarrierCmd.PrivateExpeditedRseq, 0, -1));
-        Feed(new FullBarrier(0, BarrierReason.MembarrierEntry));
-        Feed(new MembarrierSampled(0, CpuMask.Empty.With(0).With(1)));
-        Feed(new KernelEntered(1, 2, EntryReason.Interrupt));
-        Feed(new FullBarrier(1, BarrierReason.IpiHandler));
-        Feed(new IpiHandled(1, 1, IpiKind.Rseq, 0));
-        Feed(new ReturnedToUser(1, 2, ReturnPath.Iret));
-        Feed(new FullBarrier(0, BarrierReason.MembarrierExit));
-        Feed(new MembarrierExited(0, 1, 0));
+        PrivateExpedited(ipi: true, cmd: MembarrierCmd.PrivateExpeditedRseq);
         Feed(new RseqCsCommitted(1, 2));
         Assert.Equal(["P-RSEQ"], Properties);
     }
@@ -178,18 +178,7 @@ public sealed class MonitorUnitTests
         const int rseq = MembarrierState.PrivateExpedited | MembarrierState.Rseq | MembarrierState.RseqReady;
         TwoThreadsOfARegisteredMm(rseq);
         Feed(new RseqCsEntered(1, 2));
-        Feed(new KernelEntered(0, 1, EntryReason.Syscall));
-        Feed(new MembarrierEntered(0, 1, 1, MembarrierCmd.PrivateExpeditedRseq, 0, -1));
-        Feed(new FullBarrier(0, BarrierReason.MembarrierEntry));
-        Feed(new MembarrierSampled(0, CpuMask.Empty.With(0).With(1)));
-        Feed(new KernelEntered(1, 2, EntryReason.Interrupt));
-        Feed(new FullBarrier(1, BarrierReason.IpiHandler));
-        Feed(new RseqAborted(1, 2, ByIpi: true));
-        Feed(new IpiHandled(1, 1, IpiKind.Rseq, 0));
-        Feed(new ReturnedToUser(1, 2, ReturnPath.Iret));
-        Feed(new RseqCsEntered(1, 2));
-        Feed(new FullBarrier(0, BarrierReason.MembarrierExit));
-        Feed(new MembarrierExited(0, 1, 0));
+        PrivateExpedited(ipi: true, cmd: MembarrierCmd.PrivateExpeditedRseq, abortRseq: true, beforeExit: () => Feed(new RseqCsEntered(1, 2)));
         Feed(new RseqCsCommitted(1, 2));
         Assert.Empty(Properties);
     }

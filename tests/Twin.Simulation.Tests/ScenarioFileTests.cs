@@ -134,12 +134,7 @@ public sealed class ScenarioFileTests
 /// <summary>config/scenarios/bugs: each bug file violates its expected properties; without its bug it is clean.</summary>
 public sealed class BugScenarioFileTests
 {
-    public static TheoryData<string> Files()
-    {
-        var data = new TheoryData<string>();
-        foreach (string f in Directory.GetFiles(RepoPaths.Of("config/scenarios/bugs"), "*.json").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(f));
-        return data;
-    }
+    public static TheoryData<string> Files() => ScenarioFolder.Files("config/scenarios/bugs");
 
     [Theory]
     [MemberData(nameof(Files))]
@@ -160,12 +155,7 @@ public sealed class BugScenarioFileTests
 /// <summary>config/scenarios/faults: each file's faults show in the journal and break what it expects; without them it is clean.</summary>
 public sealed class FaultScenarioFileTests
 {
-    public static TheoryData<string> Files()
-    {
-        var data = new TheoryData<string>();
-        foreach (string f in Directory.GetFiles(RepoPaths.Of("config/scenarios/faults"), "*.json").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(f));
-        return data;
-    }
+    public static TheoryData<string> Files() => ScenarioFolder.Files("config/scenarios/faults");
 
     [Theory]
     [MemberData(nameof(Files))]
@@ -181,5 +171,16 @@ public sealed class FaultScenarioFileTests
         Assert.Equal(scenario.ExpectedViolations.Order(), faulty.Violations.Select(v => v.Property).Distinct().Order());
         SimulationResult clean = SimulationRunner.Run(config with { Kernel = config.Kernel with { Faults = [] } }, new MemoryJournal(), "clean");
         Assert.Empty(clean.Violations);
+    }
+}
+
+/// <summary>The scenario files of one folder of the repository, by name, for theories over every file.</summary>
+internal static class ScenarioFolder
+{
+    public static TheoryData<string> Files(string folder)
+    {
+        var data = new TheoryData<string>();
+        foreach (string f in Directory.GetFiles(RepoPaths.Of(folder), "*.json").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(f));
+        return data;
     }
 }

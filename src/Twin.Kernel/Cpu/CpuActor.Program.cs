@@ -118,9 +118,7 @@ public sealed partial class CpuActor
                 FlushTlbMmRange(CurrentMm, freedTables: step.Kind == StepKind.Munmap, CpuPhase.SyscallExit);
                 break;
             case StepKind.Fork:
-                int child = _kernel.Fork(State.Curr, step.Target);
-                _kernel.CpuRefs[_kernel.WakeTargetCpu(child, Context.Random)].Tell(new TaskWakeup(child));
-                ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+                StartNewTask(_kernel.Fork(State.Curr, step.Target));
                 break;
             case StepKind.Exec:
                 Exec();
@@ -133,9 +131,7 @@ public sealed partial class CpuActor
                 ContinueAfter(StepNs(), CpuPhase.SyscallExit);
                 break;
             case StepKind.Clone:
-                int thread = _kernel.CloneThread(State.Curr, step.Target);
-                _kernel.CpuRefs[_kernel.WakeTargetCpu(thread, Context.Random)].Tell(new TaskWakeup(thread));
-                ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+                StartNewTask(_kernel.CloneThread(State.Curr, step.Target));
                 break;
             case StepKind.Exit:
                 // exit_mm(): mmgrab_lazy_tlb; task_lock; smp_mb__after_spinlock() (scenario D; B2 drops it).
@@ -146,6 +142,13 @@ public sealed partial class CpuActor
                 Invariant.Assert(false, $"{step.Kind} is not a syscall");
                 break;
         }
+    }
+
+    /// <summary>wake_up_new_task() of a forked process or a cloned thread (its CPU: its affinity, or a random one); the syscall returns.</summary>
+    private void StartNewTask(int task)
+    {
+        _kernel.CpuRefs[_kernel.WakeTargetCpu(task, Context.Random)].Tell(new TaskWakeup(task));
+        ContinueAfter(StepNs(), CpuPhase.SyscallExit);
     }
 
     /// <summary>Blocks the current task; it wakes on its CPU (or a random one) after <paramref name="ns"/>.</summary>
