@@ -38,11 +38,12 @@ public sealed class MonitorSet
         new TlbFlushMonitor(),
         new CpumaskMonitor(),
         new LamMonitor(facts),
+        new TextPokeMonitor(facts),
     ]);
 
     /// <summary>Property ids of every monitor, for summaries that report each property.</summary>
     public static IReadOnlyList<string> Properties { get; } =
-        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1", "L1", "L2", "L3", "L4", "L5"];
+        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1", "L1", "L2", "L3", "L4", "L5", "T1", "T2", "T3", "T4", "T-LIVE"];
 
     public long ViolationCount => Monitors.Sum(m => m.ViolationCount);
 

@@ -46,6 +46,16 @@ public enum BugSet : long
     /// instead of this CPU's copy.
     /// </summary>
     B15 = 1 << 12,
+    /// <summary>text_poke_bp before 285a54ef: the handler reads bp_patching.nr_entries, then .vec; the patcher clears vec, then nr_entries, with no sync between.</summary>
+    B16 = 1 << 13,
+    /// <summary>text_poke_bp's refcounted descriptor on the patcher's stack (1f676247 to Amit's 2022 fix): a handler that read bp_desc can take a ref on the slot's next occupant.</summary>
+    B17 = 1 << 14,
+    /// <summary>
+    /// The INT3 handler of the 2019 static-calls thread (seed 004): instead of emulating the new
+    /// instruction it waits for the patch to finish. An NMI that hits the INT3 on the patching CPU,
+    /// or on a CPU the patcher's sync waits for, never returns.
+    /// </summary>
+    B22 = 1 << 15,
 }
 
 public static class Bugs

@@ -6,6 +6,7 @@ using Twin.Kernel.Ipi;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Mm;
 using Twin.Kernel.Tasks;
+using Twin.Kernel.Text;
 
 namespace Twin.Kernel;
 
@@ -44,6 +45,9 @@ public sealed class Kernel
     public CpuActor[] Cpus { get; }
 
     public ActorRef[] CpuRefs { get; }
+
+    /// <summary>Patchable kernel text and text_poke's state; null unless <c>textPoke</c> is configured.</summary>
+    public TextActor? Text { get; internal set; }
 
     /// <summary>The run's fault injector; null without a fault plan.</summary>
     public FaultInjector? Faults { get; private set; }
@@ -96,10 +100,12 @@ public sealed class Kernel
             kernel.CpuRefs[cpu] = system.ActorOf(Props.Create(() => new CpuActor(kernel, cpu)), CpuActor.StreamOf(cpu));
         }
         system.ActorOf(Props.Create(() => new MachineActor(kernel)), MachineActor.Stream);
+        if (config.TextPoke is not null) system.ActorOf(Props.Create(() => new TextActor(kernel)), TextActor.Stream);
         if (config.Faults.Count > 0)
         {
             kernel.Faults = new FaultInjector(config.Faults, system.Seed);
             foreach ((long atNs, int cpu) in kernel.Faults.StormInterrupts(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new SpuriousIrq(Storm: true));
+            foreach ((long atNs, int cpu) in kernel.Faults.StormNmis(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new NmiArrived(Storm: true));
         }
         return kernel;
     }
@@ -108,6 +114,7 @@ public sealed class Kernel
     public Props? PropsForStream(string stream)
     {
         if (stream == MachineActor.Stream) return Props.Create(() => new MachineActor(this));
+        if (stream == TextActor.Stream && Config.TextPoke is not null) return Props.Create(() => new TextActor(this));
         if (TryParse(stream, "cpu-", out int cpu) && cpu < Config.Cpus) return Props.Create(() => new CpuActor(this, cpu));
         if (TryParse(stream, "mm-", out int mm) && mm > 0) return Props.Create(() => new MmActor(this, mm, tgid: 0));
         if (TryParse(stream, "ipi-", out int slot)) return Props.Create(() => new IpiActor(this, slot));

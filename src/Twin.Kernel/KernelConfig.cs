@@ -17,6 +17,9 @@ public sealed record KernelConfig
     /// </summary>
     public bool Lam { get; init; }
 
+    /// <summary>x86 text_poke_bp is modelled (config <c>textPoke</c>, kernel-model §7.2); null: off, no text events.</summary>
+    public TextPokeConfig? TextPoke { get; init; }
+
     /// <summary>nohz_full is enabled: QUERY leaves out GLOBAL, and GLOBAL fails with EINVAL.</summary>
     public bool NohzFull { get; init; }
 
@@ -44,6 +47,19 @@ public sealed record KernelConfig
     public IReadOnlyList<Faults.FaultRule> Faults { get; init; } = [];
 
     public bool Has(BugSet bug) => (Bugs & bug) != 0;
+}
+
+/// <summary>Patchable kernel text, its patching and its executors (config key <c>textPoke</c>, docs/textpoke.md).</summary>
+public sealed record TextPokeConfig
+{
+    /// <summary>Patchable five-byte sites (static calls, static keys); a batch patches a set of them.</summary>
+    public int Sites { get; init; } = 4;
+
+    /// <summary>Mean gap between NMIs on each CPU (perf, watchdog), whose handler runs a patchable site; 0: none.</summary>
+    public long NmiEveryNs { get; init; } = 100_000;
+
+    /// <summary>A batch must finish within this virtual time (the liveness check, like the kernel's CSD-lock and soft-lockup watchdogs).</summary>
+    public long LivenessNs { get; init; } = 10_000_000;
 }
 
 /// <summary>A task declared by a scenario.</summary>
@@ -139,4 +155,6 @@ public sealed record StepWeights
     public int UseMm { get; init; } = 8;
     /// <summary>x86 LAM arch_prctl calls (mostly ARCH_ENABLE_TAGGED_ADDR); 0 by default.</summary>
     public int Lam { get; init; }
+    /// <summary>Static-key toggles (a sysctl write): a text_poke_bp batch of one to three sites; 0 by default.</summary>
+    public int TextPoke { get; init; }
 }

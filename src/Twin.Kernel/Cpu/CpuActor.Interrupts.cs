@@ -17,6 +17,11 @@ public sealed partial class CpuActor
 
     private void OnTick(SchedTick _)
     {
+        if (_inException)
+        {
+            _excTickDue = true;
+            return;
+        }
         if (State.Mode == CpuMode.Idle || _phase == CpuPhase.Idle) return;
         if (State.Mode == CpuMode.User)
         {
@@ -29,6 +34,7 @@ public sealed partial class CpuActor
 
     private void OnIpiArrived(IpiArrived arrived)
     {
+        if (HeldByException(arrived.Slot)) return;
         if (_irqsOff)
         {
             _pendingIpis.Enqueue(arrived.Slot);
@@ -46,6 +52,7 @@ public sealed partial class CpuActor
     {
         if (State.Mode == CpuMode.Idle || _phase == CpuPhase.Idle) return;
         if (irq.Storm) Persist(new FaultInjected(Id, FaultKind.IrqStorm, Id, 0, 0));
+        if (HeldByException(SpuriousSlot)) return;
         if (_irqsOff)
         {
             _pendingIpis.Enqueue(SpuriousSlot);
@@ -152,6 +159,9 @@ public sealed partial class CpuActor
             case IpiKind.EnableLam:
                 EnableLamFunc(mm, inIrq ? LamLoadReason.EnableLamIpi : LamLoadReason.EnableLamLocal);
                 break;
+            case IpiKind.TextPokeSync:
+                Serialize(CoreSerializeReason.TextPokeSync); // do_sync_core(): sync_core()
+                break;
         }
     }
 
@@ -207,7 +217,9 @@ public sealed partial class CpuActor
     private void OnIpiAcked(IpiAcked ack)
     {
         if (ack.Token != _waitToken || _acksPending == 0) return;
-        if (--_acksPending == 0) WaitDone();
+        if (--_acksPending > 0) return;
+        if (_inException) _excWaitDone = true;
+        else WaitDone();
     }
 
     private void WaitDone()
@@ -226,6 +238,9 @@ public sealed partial class CpuActor
                 break;
             case CpuPhase.LamWait:
                 ContinueAfter(StepNs(), CpuPhase.LamLock);
+                break;
+            case CpuPhase.PokeSyncWait:
+                TextPokeSynced();
                 break;
             default:
                 Invariant.Assert(false, $"no IPI wait in phase {_waitPhase}");

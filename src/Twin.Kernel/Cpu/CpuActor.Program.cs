@@ -133,6 +133,10 @@ public sealed partial class CpuActor
             case StepKind.Clone:
                 StartNewTask(_kernel.CloneThread(State.Curr, step.Target));
                 break;
+            case StepKind.TextPoke:
+            case StepKind.TextExec:
+                TextStep(step, TextContext.Syscall, CpuPhase.SyscallExit);
+                break;
             case StepKind.Exit:
                 // exit_mm(): mmgrab_lazy_tlb; task_lock; smp_mb__after_spinlock() (scenario D; B2 drops it).
                 if (!_kernel.Config.Has(BugSet.B2)) Barrier(BarrierReason.ExitMm);
@@ -260,6 +264,10 @@ public sealed partial class CpuActor
             case StepKind.UnuseMm:
                 if (CurrentMm == KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
                 else KthreadUnuseMm();
+                break;
+            case StepKind.TextPoke:
+            case StepKind.TextExec:
+                TextStep(step, TextContext.Kthread, CpuPhase.KernelNext);
                 break;
             case StepKind.Store:
             case StepKind.Load:

@@ -53,6 +53,8 @@ public sealed partial class CpuActor : PersistentActor
         Recover<CpuLamLoaded>(State.Apply);
         Recover<ArchPrctlReturned>(static _ => { });
         Recover<UntaggedAddr>(static _ => { });
+        Recover<TextFetched>(static _ => { });
+        Recover<Int3Handled>(static _ => { });
         Recover<RqMembarrierStateSet>(State.Apply);
         Recover<CoreSerialized>(static _ => { });
         Recover<IpiHandled>(static _ => { });
@@ -76,6 +78,8 @@ public sealed partial class CpuActor : PersistentActor
         Command<IpiArrived>(OnIpiArrived);
         Command<SpuriousIrq>(OnSpuriousIrq);
         Command<IpiAcked>(OnIpiAcked);
+        Command<NmiArrived>(OnNmi);
+        Command<ExceptionStep>(OnExceptionStep);
     }
 
     public int Id { get; }
@@ -137,6 +141,11 @@ public sealed partial class CpuActor : PersistentActor
     private void OnContinue(Continue c)
     {
         if (c.Token != _token) return;
+        if (_inException)
+        {
+            _excMainDue = true;
+            return;
+        }
         switch (_phase)
         {
             case CpuPhase.UserSpin: EndUserWork(); break;
@@ -160,6 +169,14 @@ public sealed partial class CpuActor : PersistentActor
             case CpuPhase.UseMmLoad: KthreadUseMmLoad(); break;
             case CpuPhase.UnuseMmClear: KthreadUnuseMmClear(); break;
             case CpuPhase.ExecLoad: ExecLoad(); break;
+            case CpuPhase.TextMutexWait: TextMutexLock(); break;
+            case CpuPhase.PokeInt3: PokeInt3(); break;
+            case CpuPhase.PokeTail: PokeTail(); break;
+            case CpuPhase.PokeFirst: PokeFirst(); break;
+            case CpuPhase.PokeFinish: PokeFinish(); break;
+            case CpuPhase.PokeRefsWait: PokeRefsWait(); break;
+            case CpuPhase.PokeNrEntries: PokeNrEntries(); break;
+            case CpuPhase.PokeEnd: PokeEnd(); break;
             default:
                 Invariant.Assert(false, $"no Continue is armed in phase {_phase}");
                 break;
@@ -168,6 +185,12 @@ public sealed partial class CpuActor : PersistentActor
 
     private void OnWakeup(TaskWakeup wakeup)
     {
+        if (_inException)
+        {
+            _excWakeups.Enqueue(wakeup.Task);
+            return;
+        }
+        ArmNmi();
         Persist(new TaskEnqueued(Id, wakeup.Task));
         if (_phase == CpuPhase.Idle && !_irqsOff) Schedule(PrevState.Runnable);
     }
@@ -187,6 +210,7 @@ public sealed partial class CpuActor : PersistentActor
             return;
         }
         Persist(new CoreSerialized(Id, reason));
+        if (_kernel.Text is { } text) _textSeenSeq = text.State.WriteSeq;
         // x86's serializing instructions drain the store buffer; ERET, rfid or fence.i order no memory accesses.
         if (_arch.IsX86) _currMmSeen?.Drain();
     }

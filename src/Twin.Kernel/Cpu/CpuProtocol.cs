@@ -17,6 +17,12 @@ public readonly record struct IpiArrived(int Slot);
 /// <summary>An interrupt with nothing to do: the second arrival of a duplicated IPI, or one of an interrupt storm (fault injection).</summary>
 public readonly record struct SpuriousIrq(bool Storm);
 
+/// <summary>A non-maskable interrupt: taken whatever the CPU does, interrupts off or not; its handler runs patchable text.</summary>
+public readonly record struct NmiArrived(bool Storm);
+
+/// <summary>The next step of the exception handler (INT3, NMI) the CPU is in; stale tokens are ignored.</summary>
+public readonly record struct ExceptionStep(long Token);
+
 /// <summary>A handler of an IPI this CPU sent with wait=1 finished (csd unlocked).</summary>
 public readonly record struct IpiAcked(long Token);
 
@@ -49,5 +55,14 @@ internal enum CpuPhase : byte
     UseMmLoad,
     UnuseMmClear,
     ExecLoad,
+    TextMutexWait,
+    PokeInt3,
+    PokeTail,
+    PokeFirst,
+    PokeFinish,
+    PokeSyncWait,
+    PokeRefsWait,
+    PokeNrEntries,
+    PokeEnd,
     Parked,
 }

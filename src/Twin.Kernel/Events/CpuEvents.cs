@@ -239,7 +239,7 @@ public readonly record struct CoreSerialized(int Cpu, CoreSerializeReason Reason
     public static CoreSerialized Read(ref PayloadReader r)
     {
         var cpu_ = r.ReadInt32();
-        var reason_ = ReadEnum<CoreSerializeReason>(ref r, (byte)CoreSerializeReason.FenceI, "Reason");
+        var reason_ = ReadEnum<CoreSerializeReason>(ref r, (byte)CoreSerializeReason.TextPokeSync, "Reason");
         return new(cpu_, reason_);
     }
 }
@@ -283,7 +283,7 @@ public readonly record struct IpiHandled(int Cpu, long Ipi, IpiKind Kind, int Fr
     {
         var cpu_ = r.ReadInt32();
         var ipi_ = r.ReadVarInt();
-        var kind_ = ReadEnum<IpiKind>(ref r, (byte)IpiKind.EnableLam, "Kind");
+        var kind_ = ReadEnum<IpiKind>(ref r, (byte)IpiKind.TextPokeSync, "Kind");
         var from_ = r.ReadInt32();
         return new(cpu_, ipi_, kind_, from_);
     }

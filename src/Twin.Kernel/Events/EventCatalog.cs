@@ -52,6 +52,9 @@ public static class EventCatalog
         UserStored.Manifest,
         UserLoaded.Manifest,
         FaultInjected.Manifest,
+        TextPokeStepped.Manifest,
+        TextFetched.Manifest,
+        Int3Handled.Manifest,
     ];
 }
 

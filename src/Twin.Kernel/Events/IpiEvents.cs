@@ -27,7 +27,7 @@ public readonly record struct IpiSent(long Ipi, int From, int To, IpiKind Kind, 
         var ipi_ = r.ReadVarInt();
         var from_ = r.ReadInt32();
         var to_ = r.ReadInt32();
-        var kind_ = ReadEnum<IpiKind>(ref r, (byte)IpiKind.EnableLam, "Kind");
+        var kind_ = ReadEnum<IpiKind>(ref r, (byte)IpiKind.TextPokeSync, "Kind");
         var mm_ = r.ReadInt32();
         var tlbGen_ = r.ReadVarInt();
         return new(ipi_, from_, to_, kind_, mm_, tlbGen_);

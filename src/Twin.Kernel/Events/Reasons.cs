@@ -50,6 +50,8 @@ public enum CoreSerializeReason : byte
     ExceptionReturn = 6,
     /// <summary>riscv FENCE.I (sync_core_before_usermode, or switch_mm with the icache_stale_mask bit set).</summary>
     FenceI = 7,
+    /// <summary>x86 <c>sync_core()</c> in <c>do_sync_core()</c>, text_poke's sync (or context tracking's deferred CT_WORK_SYNC).</summary>
+    TextPokeSync = 8,
 }
 
 /// <summary>How a CPU left the kernel for user mode.</summary>
@@ -107,6 +109,8 @@ public enum IpiKind : byte
     FlushTlb = 5,
     /// <summary>x86 <c>enable_lam_func()</c> of <c>mm_enable_lam()</c>, over <c>mm_cpumask(mm)</c> (kernel-model §7.1).</summary>
     EnableLam = 6,
+    /// <summary>x86 <c>do_sync_core()</c> of text_poke's <c>smp_text_poke_sync_each_cpu()</c>, to every online CPU (kernel-model §7.2).</summary>
+    TextPokeSync = 7,
 }
 
 /// <summary>Why a CPU loaded LAM bits into CR3 and <c>cpu_tlbstate.lam</c> / the untag mask (kernel-model §7.1).</summary>

@@ -46,13 +46,18 @@ public sealed class FaultInjector
     public bool SkipsSerialize(int cpu, CoreSerializeReason reason) => Skips(FaultKind.SkipSerialize, cpu, (int)reason);
 
     /// <summary>When each storm's interrupts arrive (virtual ns from boot) and on which CPU; drawn once, at boot.</summary>
-    public IEnumerable<(long AtNs, int Cpu)> StormInterrupts(int cpus)
+    public IEnumerable<(long AtNs, int Cpu)> StormInterrupts(int cpus) => Storms(FaultKind.IrqStorm, cpus);
+
+    /// <summary>When each NMI storm's NMIs arrive, and where.</summary>
+    public IEnumerable<(long AtNs, int Cpu)> StormNmis(int cpus) => Storms(FaultKind.NmiStorm, cpus);
+
+    private List<(long AtNs, int Cpu)> Storms(FaultKind kind, int cpus)
     {
         var list = new List<(long, int)>();
         for (int i = 0; i < _rules.Length; i++)
         {
             FaultRule r = _rules[i];
-            if (r.Kind != FaultKind.IrqStorm || !Fires(i)) continue;
+            if (r.Kind != kind || !Fires(i)) continue;
             long at = r.AtNs;
             int cpu = r.Cpu >= 0 ? r.Cpu % cpus : (int)_random.NextLong(0, cpus - 1);
             for (int n = 0; n < r.Count; n++)

@@ -17,6 +17,8 @@ public enum FaultKind : byte
     SkipBarrier = 5,
     /// <summary>A named core-serializing event is left out.</summary>
     SkipSerialize = 6,
+    /// <summary>One NMI of a storm of NMIs on a CPU (their handler runs patchable text; needs <c>textPoke</c>).</summary>
+    NmiStorm = 7,
 }
 
 /// <summary>

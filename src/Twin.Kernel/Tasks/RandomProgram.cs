@@ -53,7 +53,8 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         int fork = kernel.LiveTasks < config.MaxTasks ? w.Fork : 0;
         int exec = child && singleThreaded ? w.Exec : 0;
         int exit = child ? w.Exit : 0;
-        int total = w.Spin + w.Sleep + w.Yield + w.Membarrier + w.Mprotect + w.Munmap + w.WriteCode + w.Rseq + w.Lam + fork + exec + exit;
+        int text = kernel.Config.TextPoke is null ? 0 : w.TextPoke;
+        int total = w.Spin + w.Sleep + w.Yield + w.Membarrier + w.Mprotect + w.Munmap + w.WriteCode + w.Rseq + w.Lam + text + fork + exec + exit;
         if (total == 0) return Spin(random);
         int r = random.NextInt(total);
         if ((r -= w.Spin) < 0) return Spin(random);
@@ -65,6 +66,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         if ((r -= w.WriteCode) < 0) return new Step(StepKind.WriteCode);
         if ((r -= w.Rseq) < 0) return Spin(random, StepKind.Rseq);
         if ((r -= w.Lam) < 0) return ArchPrctl(random);
+        if ((r -= text) < 0) return Text(kernel, random);
         if ((r -= fork) < 0) return new Step(StepKind.Fork, Target: -1);
         if ((r -= exec) < 0) return new Step(StepKind.Exec);
         return new Step(StepKind.Exit);
@@ -82,6 +84,22 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
             < 62 => new Step(StepKind.ArchPrctl, Cmd: Lam.ArchPrctlOption.GetMaxTagBits),
             _ => new Step(StepKind.TaggedSyscall),
         };
+    }
+
+    /// <summary>
+    /// Mostly kernel code running patchable sites (one in ten a kprobe'd instruction), now and then
+    /// a static-key flip: a text_poke_bp batch of one to three sites.
+    /// </summary>
+    private static Step Text(Kernel kernel, DeterministicRandom random)
+    {
+        int sites = kernel.Config.TextPoke!.Sites;
+        if (random.Chance(0.25))
+        {
+            int mask = 0;
+            for (int n = 1 + random.NextInt(Math.Min(3, sites)); n > 0; n--) mask |= 1 << random.NextInt(sites);
+            return new Step(StepKind.TextPoke, Target: mask);
+        }
+        return new Step(StepKind.TextExec, Target: random.Chance(0.1) ? -1 : random.NextInt(sites));
     }
 
     /// <summary>Every command and flag; SYNC_CORE calls follow a code write, as real JITs do.</summary>
@@ -123,11 +141,13 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
     {
         StepWeights w = config.Weights;
         bool usingMm = kernel.Tasks.Get(task.Task).Mm != KernelIds.None;
-        int total = w.Spin + w.Sleep + w.Yield + w.UseMm;
+        int text = kernel.Config.TextPoke is null ? 0 : w.TextPoke;
+        int total = w.Spin + w.Sleep + w.Yield + w.UseMm + text;
         int r = total == 0 ? 0 : random.NextInt(total);
         if (total == 0 || (r -= w.Spin) < 0) return Spin(random);
         if ((r -= w.Sleep) < 0) return new Step(StepKind.Sleep, Ns: random.NextLong(config.SleepNsMin, config.SleepNsMax));
         if ((r -= w.Yield) < 0) return new Step(StepKind.Yield);
+        if ((r -= text) < 0) return Text(kernel, random);
         if (usingMm) return new Step(StepKind.UnuseMm);
         int target = kernel.RandomLiveProcess(random);
         return target == 0 ? Spin(random) : new Step(StepKind.UseMm, Target: target);

@@ -39,6 +39,10 @@ public enum StepKind : byte
     Clone,
     /// <summary>A syscall given a tagged user pointer (madvise, mmap hint, ...): the kernel runs <c>untagged_addr()</c> on it.</summary>
     TaggedSyscall,
+    /// <summary>A static key or call flips (a sysctl write, a module's static_call_update): text_poke_bp of the sites in bit mask <see cref="Step.Target"/>.</summary>
+    TextPoke,
+    /// <summary>Kernel code runs patchable site <see cref="Step.Target"/> (-1: a kprobe'd instruction): a syscall for user tasks, a work item for kthreads.</summary>
+    TextExec,
 }
 
 /// <summary>One step of a task's program.</summary>
@@ -46,5 +50,6 @@ public enum StepKind : byte
 public readonly record struct Step(StepKind Kind, long Ns = 0, int Cmd = 0, int Flags = 0, int CpuId = -1, int Target = 0, int Index = -1)
 {
     public bool IsSyscall => Kind is StepKind.Sleep or StepKind.Yield or StepKind.Membarrier or StepKind.Mprotect
-        or StepKind.Munmap or StepKind.Fork or StepKind.Exec or StepKind.Exit or StepKind.ArchPrctl or StepKind.Clone or StepKind.TaggedSyscall;
+        or StepKind.Munmap or StepKind.Fork or StepKind.Exec or StepKind.Exit or StepKind.ArchPrctl or StepKind.Clone or StepKind.TaggedSyscall
+        or StepKind.TextPoke or StepKind.TextExec;
 }

@@ -87,6 +87,15 @@ public static class ConfigLoader
             WriteTiming(w, t, "");
             w.WriteBoolean("lam", k.Lam);
             w.WriteEndObject();
+            if (k.TextPoke is { } tp)
+            {
+                w.WriteStartObject("textPoke");
+                w.WriteBoolean("enabled", true);
+                w.WriteNumber("sites", tp.Sites);
+                w.WriteNumber("nmiEveryNs", tp.NmiEveryNs);
+                w.WriteNumber("livenessNs", tp.LivenessNs);
+                w.WriteEndObject();
+            }
             w.WriteStartObject("runtime");
             w.WriteString("strategy", c.Strategy);
             w.WriteNumber("pctDepth", c.PctDepth);
@@ -121,6 +130,7 @@ public static class ConfigLoader
             w.WriteNumber("exit", wt.Exit);
             w.WriteNumber("useMm", wt.UseMm);
             w.WriteNumber("lam", wt.Lam);
+            w.WriteNumber("textPoke", wt.TextPoke);
             w.WriteEndObject();
             w.WriteEndObject();
             if (c.ScenarioJson is not null)

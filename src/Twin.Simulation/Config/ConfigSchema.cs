@@ -37,6 +37,11 @@ internal static class ConfigSchema
             set => K = K with { Workload = value };
         }
 
+        /// <summary>The textPoke section; it takes effect only with textPoke.enabled.</summary>
+        public TextPokeConfig Text = new();
+
+        public bool TextOn;
+
         public StepWeights Wt
         {
             get => W.Weights;
@@ -55,6 +60,10 @@ internal static class ConfigSchema
         ["arch"] = (d, v, k, w) => d.K = d.K with { Arch = ArchProfile.Find(v) ?? throw new ConfigException($"{w}: {k} = '{v}' is not an architecture profile ({string.Join(", ", ArchProfile.All.Select(a => a.Name))})") },
         ["nohzFull"] = (d, v, k, w) => d.K = d.K with { NohzFull = Bool(v, k, w) },
         ["kernel.lam"] = (d, v, k, w) => d.K = d.K with { Lam = Bool(v, k, w) },
+        ["textPoke.enabled"] = (d, v, k, w) => d.TextOn = Bool(v, k, w),
+        ["textPoke.sites"] = (d, v, k, w) => d.Text = d.Text with { Sites = Int(v, k, w, 1, 30) },
+        ["textPoke.nmiEveryNs"] = (d, v, k, w) => d.Text = d.Text with { NmiEveryNs = Long(v, k, w, 0, MaxNs) },
+        ["textPoke.livenessNs"] = (d, v, k, w) => d.Text = d.Text with { LivenessNs = Long(v, k, w, 1, MaxNs) },
         ["run.events"] = (d, v, k, w) => d.Config = d.Config with { Events = Long(v, k, w, 1, MaxNs) },
         ["journal.checkpointEveryEvents"] = (d, v, k, w) => d.Config = d.Config with { CheckpointEveryEvents = Long(v, k, w, 0, MaxNs) },
         ["kernel.sliceNsMin"] = (d, v, k, w) => d.T = d.T with { SliceNsMin = Long(v, k, w, 1, MaxNs) },
@@ -99,6 +108,7 @@ internal static class ConfigSchema
         ["workload.weights.exit"] = (d, v, k, w) => d.Wt = d.Wt with { Exit = Weight(v, k, w) },
         ["workload.weights.useMm"] = (d, v, k, w) => d.Wt = d.Wt with { UseMm = Weight(v, k, w) },
         ["workload.weights.lam"] = (d, v, k, w) => d.Wt = d.Wt with { Lam = Weight(v, k, w) },
+        ["workload.weights.textPoke"] = (d, v, k, w) => d.Wt = d.Wt with { TextPoke = Weight(v, k, w) },
     };
 
     /// <summary>Keys whose value is an array ("bugs.0", "faults.3"): each element is collected, then checked in <see cref="Freeze"/>.</summary>
@@ -142,6 +152,8 @@ internal static class ConfigSchema
             bugs |= b;
         }
         d.K = d.K with { Bugs = bugs, Faults = [.. d.Faults.Select(f => FaultSpecs.Parse(f.Value, f.Where))] };
+        if (d.TextOn && !d.K.Arch.IsX86) throw new ConfigException($"{where}: textPoke.enabled models x86's text_poke_bp; arch {d.K.Arch.Name} patches text otherwise");
+        d.K = d.K with { TextPoke = d.TextOn ? d.Text : null };
         TimingConfig t = d.T;
         WorkloadConfig w = d.W;
         Range("kernel.sliceNs", t.SliceNsMin, t.SliceNsMax, where);

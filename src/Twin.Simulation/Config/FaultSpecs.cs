@@ -11,7 +11,7 @@ namespace Twin.Simulation.Config;
 /// </summary>
 public static class FaultSpecs
 {
-    public static readonly string[] Kinds = ["ipi-drop", "ipi-delay", "ipi-dup", "ipi-jitter", "irq-storm", "skip-barrier", "skip-serialize"];
+    public static readonly string[] Kinds = ["ipi-drop", "ipi-delay", "ipi-dup", "ipi-jitter", "irq-storm", "nmi-storm", "skip-barrier", "skip-serialize"];
 
     public static FaultRule Parse(string spec, string where)
     {
@@ -35,7 +35,8 @@ public static class FaultSpecs
             "ipi-delay" => Ipi(FaultKind.IpiDelay, p, 1_000, 20_000),
             "ipi-dup" => Ipi(FaultKind.IpiDuplicate, p, 100, 2_000),
             "ipi-jitter" => Ipi(FaultKind.IpiDelay, p, 0, 5_000),
-            "irq-storm" => Storm(p),
+            "irq-storm" => Storm(p, FaultKind.IrqStorm),
+            "nmi-storm" => Storm(p, FaultKind.NmiStorm),
             "skip-barrier" => new FaultRule(FaultKind.SkipBarrier, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<BarrierReason>("reason") },
             "skip-serialize" => new FaultRule(FaultKind.SkipSerialize, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<CoreSerializeReason>("reason") },
             "hotplug" => throw Bad(where, spec, "CPU hotplug is not modeled yet (the model has no offline CPUs); see docs/faults.md"),
@@ -57,10 +58,10 @@ public static class FaultSpecs
         return new FaultRule(kind, p.Spec) { Ipi = p.IpiKind("ipi"), Cpu = p.Int("cpu", -1, 0, 255), NsMin = min, NsMax = max };
     }
 
-    private static FaultRule Storm(Reader p)
+    private static FaultRule Storm(Reader p, FaultKind kind)
     {
         (long every, long everyMax) = p.Ns("everyNs", 2_000, 2_000);
-        return new FaultRule(FaultKind.IrqStorm, p.Spec)
+        return new FaultRule(kind, p.Spec)
         {
             Cpu = p.Int("cpu", -1, 0, 255),
             AtNs = p.Ns("atNs", 0, 0).Min,
@@ -135,8 +136,9 @@ public static class FaultSpecs
             name = name.Replace("_", "", StringComparison.Ordinal);
             if (name.Equals("flushtlbfunc", StringComparison.OrdinalIgnoreCase)) name = "flushtlb";
             if (name.Equals("enablelamfunc", StringComparison.OrdinalIgnoreCase)) name = "enablelam";
+            if (name.Equals("dosynccore", StringComparison.OrdinalIgnoreCase)) name = "textpokesync";
             if (System.Enum.TryParse(name, ignoreCase: true, out Kernel.Events.IpiKind k) && System.Enum.IsDefined(k)) return k;
-            throw Bad(where, spec, $"ipi = '{v}' is not an IPI kind (any, mb, sync_core, rseq, sync_rq_state, flush_tlb, enable_lam)");
+            throw Bad(where, spec, $"ipi = '{v}' is not an IPI kind (any, mb, sync_core, rseq, sync_rq_state, flush_tlb, enable_lam, text_poke_sync)");
         }
 
         public T Enum<T>(string key) where T : struct, System.Enum

@@ -23,7 +23,7 @@ public static class RunReplay
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"{journal.Uri} run '{run.RunId}'");
         var system = new ActorSystem(run.Seed);
         var kernel = new Kernel.Kernel(config.Kernel);
-        MonitorSet monitors = MonitorSet.All(new MachineFacts(config.Kernel.Cpus, config.Kernel.NohzFull, config.Kernel.Lam));
+        MonitorSet monitors = MonitorSet.All(MachineFacts.Of(config.Kernel));
         system.Persistence.Taps.AddRange(monitors.Taps);
         var violations = new List<Violation>();
         ReplayResult result;

@@ -50,7 +50,7 @@ public static class SimulationRunner
             ? new PctSchedulingStrategy(config.Seed, config.PctDepth, config.PctHorizon)
             : RandomSchedulingStrategy.Instance;
         var system = new ActorSystem(config.Seed, strategy, guardianStrategy: SupervisorStrategy.StoppingEscalate);
-        MonitorSet monitors = MonitorSet.All(new MachineFacts(config.Kernel.Cpus, config.Kernel.NohzFull, config.Kernel.Lam));
+        MonitorSet monitors = MonitorSet.All(MachineFacts.Of(config.Kernel));
         system.Persistence.Attach(recoverFrom, writer, config.CheckpointEveryEvents);
         system.Persistence.Taps.AddRange(monitors.Taps);
         if (taps is not null) system.Persistence.Taps.AddRange(taps);

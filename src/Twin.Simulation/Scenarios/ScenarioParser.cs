@@ -54,6 +54,14 @@ public sealed class ScenarioDefinition
             {
                 throw new ConfigException($"{Where}: task '{t.Name}' is pinned to cpu {t.Affinity}, but the machine has {kernel.Cpus} CPUs");
             }
+            foreach (Step s in t.Steps)
+            {
+                if (s.Kind is not (StepKind.TextPoke or StepKind.TextExec)) continue;
+                string at = $"{Where}: tasks[{t.Name}].steps[{s.Index}]";
+                if (kernel.TextPoke is not { } tp) throw new ConfigException($"{at}: text_poke and text_exec steps need \"textPoke.enabled\": true (in \"set\")");
+                int highest = s.Kind == StepKind.TextExec ? s.Target : 31 - System.Numerics.BitOperations.LeadingZeroCount((uint)s.Target);
+                if (highest >= tp.Sites) throw new ConfigException($"{at}: site {highest} does not exist (textPoke.sites = {tp.Sites}: sites 0..{tp.Sites - 1})");
+            }
         }
     }
 }
@@ -65,7 +73,7 @@ public static class ScenarioParser
 
     private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks", "forbid"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
-    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load", "arch_prctl", "clone", "tagged_syscall"];
+    private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load", "arch_prctl", "clone", "tagged_syscall", "text_poke", "text_exec"];
     private static readonly HashSet<string> s_archPrctlKeys = ["arch_prctl", "bits", "expect", "expectErrno", "comment"];
 
     private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "sampled_into", "comment"];
@@ -328,6 +336,14 @@ public static class ScenarioParser
             case "exec": return Flag(v, at, StepKind.Exec, index);
             case "exit": return Flag(v, at, StepKind.Exit, index);
             case "tagged_syscall": return Flag(v, at, StepKind.TaggedSyscall, index);
+            case "text_poke": return TextPokeStep(v, at, index);
+            case "text_exec":
+                if (v.ValueKind == JsonValueKind.String)
+                {
+                    if (v.GetString() == "kprobe") return new Step(StepKind.TextExec, Target: -1, Index: index);
+                    throw new ConfigException($"{at}: text_exec = '{v.GetString()}' is not a site number or \"kprobe\"");
+                }
+                return new Step(StepKind.TextExec, Target: (int)Integer(v, $"{at}.text_exec", 0, 29), Index: index);
             case "unuse_mm": return Flag(v, at, StepKind.UnuseMm, index);
             case "store":
                 if (!step.TryGetProperty("value", out JsonElement value)) throw new ConfigException($"{at}: a store needs a value, e.g. {{\"store\": \"x\", \"value\": 1}}");
@@ -400,6 +416,21 @@ public static class ScenarioParser
         {
             if (!set.Contains(p.Name)) throw new ConfigException($"{at}: unknown key '{p.Name}' (known: {string.Join(", ", set)})");
         }
+    }
+
+    /// <summary>{"text_poke": [0, 2]}: one batch patching those sites.</summary>
+    private static Step TextPokeStep(JsonElement v, string at, int index)
+    {
+        if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() == 0) throw new ConfigException($"{at}: text_poke takes a non-empty array of site numbers, e.g. {{\"text_poke\": [0, 2]}}");
+        int mask = 0;
+        int i = 0;
+        foreach (JsonElement e in v.EnumerateArray())
+        {
+            int site = (int)Integer(e, $"{at}.text_poke[{i++}]", 0, 29);
+            if ((mask & (1 << site)) != 0) throw new ConfigException($"{at}: text_poke names site {site} twice");
+            mask |= 1 << site;
+        }
+        return new Step(StepKind.TextPoke, Target: mask, Index: index);
     }
 
     private static string Scalar(JsonElement v, string at) => v.ValueKind switch

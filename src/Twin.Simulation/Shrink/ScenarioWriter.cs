@@ -32,12 +32,25 @@ public static class ScenarioWriter
             w.WriteStartArray("bugs");
             foreach (BugSet b in Bugs.Each(c.Kernel.Bugs)) w.WriteStringValue(b.ToString());
             w.WriteEndArray();
+            if (c.Kernel.Faults.Count > 0)
+            {
+                w.WriteStartArray("faults");
+                foreach (Twin.Kernel.Faults.FaultRule f in c.Kernel.Faults) w.WriteStringValue(f.Spec);
+                w.WriteEndArray();
+            }
             w.WriteStartArray("expect");
             w.WriteStringValue(shrunk.Violation.Property);
             w.WriteEndArray();
             w.WriteStartObject("set");
             Config.ConfigLoader.WriteTiming(w, t, "kernel.");
             if (c.Kernel.Lam) w.WriteBoolean("kernel.lam", true);
+            if (c.Kernel.TextPoke is { } tp)
+            {
+                w.WriteBoolean("textPoke.enabled", true);
+                w.WriteNumber("textPoke.sites", tp.Sites);
+                w.WriteNumber("textPoke.nmiEveryNs", tp.NmiEveryNs);
+                w.WriteNumber("textPoke.livenessNs", tp.LivenessNs);
+            }
             w.WriteEndObject();
             w.WriteStartArray("tasks");
             foreach (DraftTask task in shrunk.Draft.Tasks) WriteTask(w, task);
@@ -86,6 +99,18 @@ public static class ScenarioWriter
             case StepKind.Load:
                 w.WriteString("load", $"v{s.Target}");
                 w.WriteString("into", $"r{s.Cmd}");
+                break;
+            case StepKind.TextExec:
+                if (s.Target < 0) w.WriteString("text_exec", "kprobe");
+                else w.WriteNumber("text_exec", s.Target);
+                break;
+            case StepKind.TextPoke:
+                w.WriteStartArray("text_poke");
+                for (int site = 0; site < 31; site++)
+                {
+                    if ((s.Target & (1 << site)) != 0) w.WriteNumberValue(site);
+                }
+                w.WriteEndArray();
                 break;
             case StepKind.ArchPrctl:
                 w.WriteString("arch_prctl", ArchPrctlOption.Name(s.Cmd));

@@ -1,0 +1,147 @@
+using Twin.Persistence.Codec;
+using static Twin.Kernel.Events.EventEnums;
+
+namespace Twin.Kernel.Events;
+
+// text_poke_bp (kernel-model §7.2). text stream: code 70; cpu stream: codes 71–72.
+
+/// <summary>A step of <c>smp_text_poke_batch_finish()</c> on the patching CPU (kernel-model §7.2's P0–P4, S1–S3).</summary>
+public enum TextPokePhase : byte
+{
+    /// <summary>P0: text_mutex taken, the entries in text_poke_array, each CPU's ref set to 1 (B16: nr_entries and vec set; B17: bp_desc on the stack).</summary>
+    Began = 1,
+    /// <summary>P1: INT3 written over each entry's first byte.</summary>
+    Int3Written = 2,
+    /// <summary>S1 done: every CPU ran do_sync_core() after P1.</summary>
+    Synced1 = 3,
+    /// <summary>P2: each entry's bytes 1..len-1 written.</summary>
+    TailWritten = 4,
+    /// <summary>S2 done.</summary>
+    Synced2 = 5,
+    /// <summary>P3: each entry's new first byte written over the INT3.</summary>
+    FirstWritten = 6,
+    /// <summary>S3 done.</summary>
+    Synced3 = 7,
+    /// <summary>B16: <c>bp_patching.vec = NULL</c> (before 285a54ef, with nr_entries still set).</summary>
+    VecCleared = 8,
+    /// <summary>B16: <c>bp_patching.nr_entries = 0</c>.</summary>
+    NrEntriesCleared = 9,
+    /// <summary>B17: <c>bp_desc = NULL</c>; the stack descriptor's refs are dropped next.</summary>
+    DescCleared = 10,
+    /// <summary>P4 done: refs drained, the array reset (nr_entries = 0), text_mutex released.</summary>
+    Ended = 11,
+}
+
+/// <summary>Where a CPU ran patchable kernel text.</summary>
+public enum TextContext : byte
+{
+    /// <summary>On the syscall path, after kernel entry.</summary>
+    Syscall = 1,
+    /// <summary>In a kernel thread's work item.</summary>
+    Kthread = 2,
+    /// <summary>In an NMI handler (perf, the watchdog): on any CPU, interrupts off or not, patching CPU included.</summary>
+    Nmi = 3,
+    /// <summary>In kernel entry code before context tracking's work flush (B19: where no patchable text may run).</summary>
+    Entry = 4,
+}
+
+/// <summary>What the INT3 handler (<c>smp_text_poke_int3_handler</c>) did.</summary>
+public enum Int3Step : byte
+{
+    /// <summary>The CPU trapped on an INT3; <see cref="Int3Handled.Value"/> is the <see cref="TextContext"/>.</summary>
+    Trapped = 1,
+    /// <summary><c>try_get_text_poke_array()</c> succeeded (B17: inc_not_zero on the descriptor); Batch: the batch whose refs it took.</summary>
+    RefTaken = 2,
+    /// <summary>The handler read the entries: Batch is the batch it found (refs, nr_entries or bp_desc), Value the batch whose array it read (0: NULL).</summary>
+    ArrayRead = 3,
+    /// <summary>The new instruction was emulated: Value is its version.</summary>
+    Emulated = 4,
+    /// <summary>Not text_poke's INT3: handed on (a kprobe's, Value 0) or unclaimed, which is an oops (Value 1).</summary>
+    NotOurs = 5,
+    /// <summary>The ref was put back.</summary>
+    RefPut = 6,
+    /// <summary>B22: the handler waits for the patch to finish (repeated while it waits).</summary>
+    Spinning = 7,
+    /// <summary>B22: the wait is over (the site's first byte is no longer INT3).</summary>
+    SpinEnded = 8,
+}
+
+/// <summary>The patching CPU <paramref name="Cpu"/> finished step <paramref name="Phase"/> of batch
+/// <paramref name="Batch"/>, which patches the sites in <paramref name="Sites"/> (a bit mask).</summary>
+public readonly record struct TextPokeStepped(int Cpu, int Batch, TextPokePhase Phase, int Sites) : IJournaledEvent<TextPokeStepped>
+{
+    public static EventManifest Manifest { get; } = new(70, 1, nameof(TextPokeStepped));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Batch);
+        w.WriteByte((byte)Phase);
+        w.WriteVarInt(Sites);
+    }
+
+    public static TextPokeStepped Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var batch_ = r.ReadInt32();
+        var phase_ = ReadEnum<TextPokePhase>(ref r, (byte)TextPokePhase.Ended, "Phase");
+        var sites_ = r.ReadInt32();
+        if (phase_ == 0) throw new CorruptPayloadException("Phase = 0 is not a TextPokePhase");
+        return new(cpu_, batch_, phase_, sites_);
+    }
+}
+
+/// <summary>CPU <paramref name="Cpu"/> fetched patchable site <paramref name="Site"/> and saw first byte
+/// <paramref name="Byte0"/> (an instruction version, or -1 for INT3) and the rest from version
+/// <paramref name="Tail"/>: bytes written since the CPU's last core-serializing event may be seen old or new.</summary>
+public readonly record struct TextFetched(int Cpu, int Site, int Byte0, int Tail, TextContext Context) : IJournaledEvent<TextFetched>
+{
+    public static EventManifest Manifest { get; } = new(71, 1, nameof(TextFetched));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Site);
+        w.WriteVarInt(Byte0);
+        w.WriteVarInt(Tail);
+        w.WriteByte((byte)Context);
+    }
+
+    public static TextFetched Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var site_ = r.ReadInt32();
+        var byte0_ = r.ReadInt32();
+        var tail_ = r.ReadInt32();
+        var context_ = ReadEnum<TextContext>(ref r, (byte)TextContext.Entry, "Context");
+        if (context_ == 0) throw new CorruptPayloadException("Context = 0 is not a TextContext");
+        return new(cpu_, site_, byte0_, tail_, context_);
+    }
+}
+
+/// <summary>A step of the INT3 handler on <paramref name="Cpu"/> for the INT3 at <paramref name="Site"/>
+/// (-1: a kprobe's INT3, not a text_poke site); <paramref name="Batch"/> and <paramref name="Value"/> as <see cref="Int3Step"/> says.</summary>
+public readonly record struct Int3Handled(int Cpu, int Site, Int3Step Step, int Batch, int Value) : IJournaledEvent<Int3Handled>
+{
+    public static EventManifest Manifest { get; } = new(72, 1, nameof(Int3Handled));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteVarInt(Site);
+        w.WriteByte((byte)Step);
+        w.WriteVarInt(Batch);
+        w.WriteVarInt(Value);
+    }
+
+    public static Int3Handled Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var site_ = r.ReadInt32();
+        var step_ = ReadEnum<Int3Step>(ref r, (byte)Int3Step.SpinEnded, "Step");
+        var batch_ = r.ReadInt32();
+        var value_ = r.ReadInt32();
+        if (step_ == 0) throw new CorruptPayloadException("Step = 0 is not an Int3Step");
+        return new(cpu_, site_, step_, batch_, value_);
+    }
+}
