@@ -39,11 +39,12 @@ public sealed class MonitorSet
         new CpumaskMonitor(),
         new LamMonitor(facts),
         new TextPokeMonitor(facts),
+        new IsolationMonitor(),
     ]);
 
     /// <summary>Property ids of every monitor, for summaries that report each property.</summary>
     public static IReadOnlyList<string> Properties { get; } =
-        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1", "L1", "L2", "L3", "L4", "L5", "T1", "T2", "T3", "T4", "T-LIVE"];
+        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1", "L1", "L2", "L3", "L4", "L5", "T1", "T2", "T3", "T4", "T-LIVE", "I1", "I2", "I3", "I4"];
 
     public long ViolationCount => Monitors.Sum(m => m.ViolationCount);
 

@@ -56,6 +56,18 @@ public enum BugSet : long
     /// or on a CPU the patcher's sync waits for, never returns.
     /// </summary>
     B22 = 1 << 15,
+    /// <summary>
+    /// Task isolation after Alex Belits (2020, rejected): the deferred instruction sync runs after
+    /// entry code that executes patchable text (a static key on the entry path), not first thing.
+    /// </summary>
+    B19 = 1 << 16,
+    /// <summary>
+    /// Task isolation v3's window (seed 002, Mark Rutland): a CPU entering the kernel syncs at once
+    /// but re-registers for sync IPIs a step later; a sync decided in between is neither sent nor
+    /// flushed. Modelled as the deferral deciding from that registration, not the atomic
+    /// context-tracking state.
+    /// </summary>
+    B23 = 1 << 17,
 }
 
 public static class Bugs

@@ -20,6 +20,9 @@ public sealed record KernelConfig
     /// <summary>x86 text_poke_bp is modelled (config <c>textPoke</c>, kernel-model §7.2); null: off, no text events.</summary>
     public TextPokeConfig? TextPoke { get; init; }
 
+    /// <summary>Isolated (nohz_full) CPUs and whether text_poke's syncs to them are deferred (config <c>isolation</c>, kernel-model §7.3); null: none.</summary>
+    public IsolationConfig? Isolation { get; init; }
+
     /// <summary>nohz_full is enabled: QUERY leaves out GLOBAL, and GLOBAL fails with EINVAL.</summary>
     public bool NohzFull { get; init; }
 
@@ -61,6 +64,15 @@ public sealed record TextPokeConfig
     /// <summary>A batch must finish within this virtual time (the liveness check, like the kernel's CSD-lock and soft-lockup watchdogs).</summary>
     public long LivenessNs { get; init; } = 10_000_000;
 }
+
+/// <summary>Task isolation (config key <c>isolation</c>, docs/isolation.md).</summary>
+/// <param name="Cpus">The isolated (nohz_full) CPUs.</param>
+/// <param name="Defer">
+/// Valentin Schneider's proposed series: a text_poke sync to an isolated CPU that is outside the
+/// kernel sets its CT_WORK_SYNC bit instead of interrupting it; the CPU syncs at its next kernel
+/// entry. False: mainline, which interrupts every CPU.
+/// </param>
+public sealed record IsolationConfig(CpuMask Cpus, bool Defer);
 
 /// <summary>A task declared by a scenario.</summary>
 /// <param name="Process">Name of its process (threads of one process share an mm), or null for a kernel thread.</param>

@@ -40,6 +40,8 @@ public sealed class TextPokeMonitor(MachineFacts facts) : Monitor
     {
         if (_batch != 0 && !_stuckReported && facts.TextPokeLivenessNs > 0 && meta.TimestampNs - _beganNs > facts.TextPokeLivenessNs) Stuck(in meta);
         if (Is(in evt, out CoreSerialized cs)) _serializedAt[cs.Cpu] = meta.EventIndex;
+        // A deferred sync counts for T2: the CPU runs it before any kernel text (I1, I2 check that).
+        else if (Is(in evt, out CtWork w) && w.Step == CtWorkStep.Set) _serializedAt[w.Cpu] = meta.EventIndex;
         else if (Is(in evt, out TextPokeStepped st)) Stepped(in meta, st);
         else if (Is(in evt, out TextFetched tf)) Fetched(in meta, tf);
         else if (Is(in evt, out Int3Handled ih)) Handled(in meta, ih);

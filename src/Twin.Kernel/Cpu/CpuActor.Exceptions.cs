@@ -62,6 +62,7 @@ public sealed partial class CpuActor
         }
         if (_inException || _kernel.Text is not { } text) return;
         EnterException(nmi: true);
+        if (State.Mode != CpuMode.Kernel) CtKernelEnter(); // ct_nmi_enter() from user mode or idle
         if (!RunPatchableText(TextContext.Nmi, Context.Random.NextInt(text.State.Sites))) ExitException();
     }
 

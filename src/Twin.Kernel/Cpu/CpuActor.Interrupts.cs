@@ -69,7 +69,7 @@ public sealed partial class CpuActor
         TaskRuntime task = Current;
         long remaining = Math.Max(0, _workUntilNs - Context.NowNs);
         _token++; // the end of the interrupted user work is re-armed below
-        Persist(new KernelEntered(Id, State.Curr, EntryReason.Interrupt));
+        EnterKernel(EntryReason.Interrupt);
         if (ipiSlot >= 0) RunIpi(ipiSlot);
         bool resched = ipiSlot == -1 || _needResched || Context.Random.Chance(_kernel.Config.Timing.ReschedOnIrqExit);
         if (resched && State.Runqueue.Count > 0)

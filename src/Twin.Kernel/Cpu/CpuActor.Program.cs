@@ -64,7 +64,7 @@ public sealed partial class CpuActor
         {
             // The program is over: the task blocks for good (as in a final pause()).
             task.Parked = true;
-            Persist(new KernelEntered(Id, State.Curr, EntryReason.Syscall));
+            EnterKernel(EntryReason.Syscall);
             Schedule(PrevState.Sleeping);
             return;
         }
@@ -90,7 +90,7 @@ public sealed partial class CpuActor
                 break;
             default:
                 Invariant.Assert(step.IsSyscall, $"a user task cannot take a {step.Kind} step");
-                Persist(new KernelEntered(Id, State.Curr, EntryReason.Syscall));
+                EnterKernel(EntryReason.Syscall);
                 ContinueAfter(StepNs(), CpuPhase.SyscallDispatch);
                 break;
         }
@@ -98,6 +98,7 @@ public sealed partial class CpuActor
 
     private void DispatchSyscall()
     {
+        IpiRegistration(true);
         TaskRuntime task = Current;
         Step step = task.Current;
         switch (step.Kind)

@@ -29,6 +29,8 @@ public sealed partial class CpuActor
             if (!KernelIds.IsIdle(prev)) StartSlice();
             return false;
         }
+        // Leaving idle is a kernel entry for context tracking (ct_idle_exit).
+        if (KernelIds.IsIdle(prev)) CtKernelEnter();
         _irqsOff = true;
         Timers.Cancel(SliceTimer);
         // rq_lock(); smp_mb__after_spinlock(): pairs with membarrier's exit barrier (c).

@@ -81,6 +81,8 @@ public sealed partial class CpuActor
         for (int c = 0; c < _kernel.Config.Cpus; c++)
         {
             if (c == Id) RunLocalHandler(IpiKind.TextPokeSync, 0, 0);
+            // text_poke_sync_deferrable(): on_each_cpu_cond(do_sync_core_defer_cond, ...).
+            else if (_kernel.Cpus[c].DefersSyncs && _kernel.Cpus[c].TryDeferSync(Id)) continue;
             else SendIpi(c, IpiKind.TextPokeSync, 0, 0);
         }
         EndSending();

@@ -55,6 +55,7 @@ public sealed partial class CpuActor : PersistentActor
         Recover<UntaggedAddr>(static _ => { });
         Recover<TextFetched>(static _ => { });
         Recover<Int3Handled>(static _ => { });
+        Recover<CtWork>(State.Apply);
         Recover<RqMembarrierStateSet>(State.Apply);
         Recover<CoreSerialized>(static _ => { });
         Recover<IpiHandled>(static _ => { });
@@ -232,6 +233,7 @@ public sealed partial class CpuActor : PersistentActor
     {
         CoreSerializeReason? s = _arch.SerializationOf(path);
         if (s is not null) Serialize(s.Value);
+        IpiRegistration(false);
         Persist(new ReturnedToUser(Id, State.Curr, path));
     }
 

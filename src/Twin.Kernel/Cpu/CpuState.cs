@@ -179,6 +179,20 @@ public sealed class CpuState
         UntagLamBits = e.UntagBits;
     }
 
+    /// <summary>Task isolation: this CPU's context-tracking CT_WORK_SYNC bit is set (a deferred sync_core() waits for its next kernel entry).</summary>
+    public bool CtWorkPending { get; private set; }
+
+    public void Apply(CtWork e)
+    {
+        Invariant.Assert(e.Cpu == Cpu, "this CPU's context-tracking work");
+        if (e.Step == CtWorkStep.Set) CtWorkPending = true;
+        else if (e.Step == CtWorkStep.Flushed)
+        {
+            Invariant.Assert(CtWorkPending, "only a pending bit is flushed");
+            CtWorkPending = false;
+        }
+    }
+
     public void Apply(FullBarrier e)
     {
         Invariant.Assert(e.Cpu == Cpu, "a barrier on this CPU");
@@ -203,5 +217,7 @@ public sealed class CpuState
         h.Add(LocalTlbGen);
         h.Add(RqMembarrierState);
         h.Add(PrevMm);
+        // Only while set, so runs without task isolation keep their hashes.
+        if (CtWorkPending) h.Add(0xC7_0001);
     }
 }

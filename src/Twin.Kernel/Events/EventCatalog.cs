@@ -55,6 +55,7 @@ public static class EventCatalog
         TextPokeStepped.Manifest,
         TextFetched.Manifest,
         Int3Handled.Manifest,
+        CtWork.Manifest,
     ];
 }
 

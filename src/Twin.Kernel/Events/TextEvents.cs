@@ -3,7 +3,7 @@ using static Twin.Kernel.Events.EventEnums;
 
 namespace Twin.Kernel.Events;
 
-// text_poke_bp (kernel-model §7.2). text stream: code 70; cpu stream: codes 71–72.
+// text_poke_bp (kernel-model §7.2). text stream: code 70; cpu stream: codes 71–73 (73: task isolation, §7.3).
 
 /// <summary>A step of <c>smp_text_poke_batch_finish()</c> on the patching CPU (kernel-model §7.2's P0–P4, S1–S3).</summary>
 public enum TextPokePhase : byte
@@ -143,5 +143,38 @@ public readonly record struct Int3Handled(int Cpu, int Site, Int3Step Step, int 
         var value_ = r.ReadInt32();
         if (step_ == 0) throw new CorruptPayloadException("Step = 0 is not an Int3Step");
         return new(cpu_, site_, step_, batch_, value_);
+    }
+}
+
+/// <summary>What happened to an isolated CPU's context-tracking work bit (CT_WORK_SYNC, kernel-model §7.3).</summary>
+public enum CtWorkStep : byte
+{
+    /// <summary><c>ct_set_cpu_work()</c> succeeded: the CPU was outside the kernel; the sync is deferred to its next kernel entry.</summary>
+    Set = 1,
+    /// <summary><c>ct_set_cpu_work()</c> failed: the CPU runs kernel code; it gets the IPI.</summary>
+    Refused = 2,
+    /// <summary><c>ct_work_flush()</c> at kernel entry ran the deferred <c>sync_core()</c> and cleared the bit.</summary>
+    Flushed = 3,
+}
+
+/// <summary>CPU <paramref name="Cpu"/>'s CT_WORK_SYNC bit: <paramref name="Step"/>, on behalf of CPU <paramref name="From"/>'s text_poke sync.</summary>
+public readonly record struct CtWork(int Cpu, CtWorkStep Step, int From) : IJournaledEvent<CtWork>
+{
+    public static EventManifest Manifest { get; } = new(73, 1, nameof(CtWork));
+
+    public void Write(ref PayloadWriter w)
+    {
+        w.WriteVarInt(Cpu);
+        w.WriteByte((byte)Step);
+        w.WriteVarInt(From);
+    }
+
+    public static CtWork Read(ref PayloadReader r)
+    {
+        var cpu_ = r.ReadInt32();
+        var step_ = ReadEnum<CtWorkStep>(ref r, (byte)CtWorkStep.Flushed, "Step");
+        var from_ = r.ReadInt32();
+        if (step_ == 0) throw new CorruptPayloadException("Step = 0 is not a CtWorkStep");
+        return new(cpu_, step_, from_);
     }
 }

@@ -96,6 +96,13 @@ public static class ConfigLoader
                 w.WriteNumber("livenessNs", tp.LivenessNs);
                 w.WriteEndObject();
             }
+            if (k.Isolation is { } iso)
+            {
+                w.WriteStartObject("isolation");
+                w.WriteString("cpus", string.Join(",", Enumerable.Range(0, k.Cpus).Where(iso.Cpus.Test)));
+                w.WriteBoolean("defer", iso.Defer);
+                w.WriteEndObject();
+            }
             w.WriteStartObject("runtime");
             w.WriteString("strategy", c.Strategy);
             w.WriteNumber("pctDepth", c.PctDepth);

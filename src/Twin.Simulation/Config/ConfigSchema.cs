@@ -42,6 +42,11 @@ internal static class ConfigSchema
 
         public bool TextOn;
 
+        /// <summary>The isolation section: nohz_full CPUs (as written, checked against cpus in Freeze) and the deferral switch.</summary>
+        public (string List, string Where)? IsolatedCpus;
+
+        public bool Defer;
+
         public StepWeights Wt
         {
             get => W.Weights;
@@ -64,6 +69,8 @@ internal static class ConfigSchema
         ["textPoke.sites"] = (d, v, k, w) => d.Text = d.Text with { Sites = Int(v, k, w, 1, 30) },
         ["textPoke.nmiEveryNs"] = (d, v, k, w) => d.Text = d.Text with { NmiEveryNs = Long(v, k, w, 0, MaxNs) },
         ["textPoke.livenessNs"] = (d, v, k, w) => d.Text = d.Text with { LivenessNs = Long(v, k, w, 1, MaxNs) },
+        ["isolation.cpus"] = (d, v, k, w) => d.IsolatedCpus = (v, w),
+        ["isolation.defer"] = (d, v, k, w) => d.Defer = Bool(v, k, w),
         ["run.events"] = (d, v, k, w) => d.Config = d.Config with { Events = Long(v, k, w, 1, MaxNs) },
         ["journal.checkpointEveryEvents"] = (d, v, k, w) => d.Config = d.Config with { CheckpointEveryEvents = Long(v, k, w, 0, MaxNs) },
         ["kernel.sliceNsMin"] = (d, v, k, w) => d.T = d.T with { SliceNsMin = Long(v, k, w, 1, MaxNs) },
@@ -154,6 +161,15 @@ internal static class ConfigSchema
         d.K = d.K with { Bugs = bugs, Faults = [.. d.Faults.Select(f => FaultSpecs.Parse(f.Value, f.Where))] };
         if (d.TextOn && !d.K.Arch.IsX86) throw new ConfigException($"{where}: textPoke.enabled models x86's text_poke_bp; arch {d.K.Arch.Name} patches text otherwise");
         d.K = d.K with { TextPoke = d.TextOn ? d.Text : null };
+        if (d.IsolatedCpus is { } iso)
+        {
+            CpuMask cpus = CpuList(iso.List, d.K.Cpus, iso.Where);
+            d.K = d.K with { Isolation = cpus.IsEmpty ? null : new IsolationConfig(cpus, d.Defer), NohzFull = d.K.NohzFull || !cpus.IsEmpty };
+        }
+        else if (d.Defer)
+        {
+            throw new ConfigException($"{where}: isolation.defer needs isolated CPUs (isolation.cpus, e.g. \"2-3\")");
+        }
         TimingConfig t = d.T;
         WorkloadConfig w = d.W;
         Range("kernel.sliceNs", t.SliceNsMin, t.SliceNsMax, where);
@@ -183,6 +199,25 @@ internal static class ConfigSchema
         if (v.Equals("none", StringComparison.OrdinalIgnoreCase)) return 0;
         if (Enum.TryParse(v, ignoreCase: true, out Twin.Kernel.Events.BarrierReason r) && Enum.IsDefined(r)) return r;
         throw new ConfigException($"{where}: {key} = '{v}' is not a barrier (none, {string.Join(", ", Enum.GetNames<Twin.Kernel.Events.BarrierReason>())})");
+    }
+
+    /// <summary>A CPU list as the kernel's nohz_full= takes it: "2-3,5"; "" for none.</summary>
+    private static CpuMask CpuList(string list, int cpus, string where)
+    {
+        CpuMask mask = CpuMask.Empty;
+        foreach (string part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int dash = part.IndexOf('-');
+            string a = dash < 0 ? part : part[..dash], b = dash < 0 ? part : part[(dash + 1)..];
+            if (!int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out int first)
+                || !int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out int last) || last < first)
+            {
+                throw new ConfigException($"{where}: isolation.cpus = '{list}': '{part}' is not a CPU or a range A-B");
+            }
+            if (last >= cpus) throw new ConfigException($"{where}: isolation.cpus = '{list}': CPU {last} does not exist (cpus = {cpus})");
+            for (int c = first; c <= last; c++) mask = mask.With(c);
+        }
+        return mask;
     }
 
     private static void Range(string name, long min, long max, string where)

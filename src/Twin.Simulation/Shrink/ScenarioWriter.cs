@@ -44,6 +44,12 @@ public static class ScenarioWriter
             w.WriteStartObject("set");
             Config.ConfigLoader.WriteTiming(w, t, "kernel.");
             if (c.Kernel.Lam) w.WriteBoolean("kernel.lam", true);
+            string isolated = c.Kernel.Isolation is { } iso ? string.Join(",", Enumerable.Range(0, shrunk.Draft.Cpus).Where(iso.Cpus.Test)) : "";
+            if (isolated.Length > 0)
+            {
+                w.WriteString("isolation.cpus", isolated);
+                w.WriteBoolean("isolation.defer", c.Kernel.Isolation!.Defer);
+            }
             if (c.Kernel.TextPoke is { } tp)
             {
                 w.WriteBoolean("textPoke.enabled", true);

@@ -1,0 +1,61 @@
+using Twin.Kernel.Events;
+
+namespace Twin.Kernel.Cpu;
+
+// Task isolation / nohz_full (kernel-model §7.3). With isolation.defer (Valentin Schneider's
+// proposed "context_tracking,x86: Defer some IPIs until a user->kernel transition"), a text_poke
+// sync to an isolated CPU outside the kernel sets its CT_WORK_SYNC bit by cmpxchg on its
+// context-tracking state instead of interrupting it; the CPU runs the deferred sync_core() as it
+// enters the kernel, before any patchable text (ct_kernel_enter_state → ct_work_flush). Bits
+// coalesce: a second request while one is pending changes nothing.
+public sealed partial class CpuActor
+{
+    private bool _ipiRegistered = true;
+
+    /// <summary>This CPU is nohz_full and text_poke's syncs to it may be deferred.</summary>
+    internal bool DefersSyncs => _kernel.Config.Isolation is { Defer: true } iso && iso.Cpus.Test(Id);
+
+    /// <summary>
+    /// ct_set_cpu_work(this CPU, CT_WORK_SYNC) by CPU <paramref name="from"/>: true when the bit is
+    /// set (the CPU is in user mode or idle: RCU is not watching), false when it runs kernel code
+    /// and must get the IPI. B23 decides from the IPI registration instead, which lags kernel entry.
+    /// </summary>
+    internal bool TryDeferSync(int from)
+    {
+        bool outside = _kernel.Config.Has(BugSet.B23) ? !_ipiRegistered : State.Mode != CpuMode.Kernel && !_inException;
+        if (!outside)
+        {
+            Persist(new CtWork(Id, CtWorkStep.Refused, from));
+            return false;
+        }
+        Persist(new CtWork(Id, CtWorkStep.Set, from));
+        return true;
+    }
+
+    /// <summary>Kernel entry from user mode (a syscall, an interrupt), journaled, then context tracking's entry work.</summary>
+    private void EnterKernel(EntryReason reason)
+    {
+        Persist(new KernelEntered(Id, State.Curr, reason));
+        CtKernelEnter();
+        // An interrupt's entry runs to its handler in one step: no window before re-registering.
+        if (reason == EntryReason.Interrupt) _ipiRegistered = true;
+    }
+
+    /// <summary>ct_kernel_enter_state(): ct_work_flush() runs a pending CT_WORK_SYNC's sync_core() first (B19: after entry code that runs a static key).</summary>
+    private void CtKernelEnter()
+    {
+        if (!State.CtWorkPending) return;
+        if (_kernel.Config.Has(BugSet.B19) && _kernel.Text is { } text && !_inException)
+        {
+            RunPatchableText(TextContext.Entry, Context.Random.NextInt(text.State.Sites));
+        }
+        Serialize(CoreSerializeReason.TextPokeSync);
+        Persist(new CtWork(Id, CtWorkStep.Flushed, Id));
+    }
+
+    /// <summary>B23: the syscall path re-registers for sync IPIs a step after its entry; returning to user mode unregisters an isolated CPU.</summary>
+    private void IpiRegistration(bool registered)
+    {
+        if (_kernel.Config.Isolation?.Cpus.Test(Id) == true) _ipiRegistered = registered;
+    }
+}
