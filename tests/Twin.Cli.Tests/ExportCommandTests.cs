@@ -42,6 +42,26 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void text_poke_phases_int3_handlers_and_deferred_syncs_show_in_both_exports()
+    {
+        // B23: an isolated CPU's deferred syncs, one of them lost; a batch's phases and INT3 traps around it.
+        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/bugs/B23.json"), "--journal", "sqlite:tp.db", "--json");
+        Assert.True(run.ExitCode == 1, run.Stderr);
+        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:tp.db", "--html", "tp.html", "--perfetto", "tp.json", "--events", "1..400");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        string html = File.ReadAllText(_dir.File("tp.html"));
+        Assert.Contains("text_poke batch 1: P1 INT3 written", html);
+        Assert.Contains(">S3</text>", html); // the sync ticks on the patching CPU's lane
+        Assert.Contains("CT_WORK_SYNC set by CPU 0 (sync deferred)", html);
+        Assert.Contains("CT_WORK_SYNC flushed: deferred sync_core()", html);
+        Assert.Contains("site 0: INT3 (Syscall)", html);
+        Assert.Contains("I1", html);
+        string perfetto = File.ReadAllText(_dir.File("tp.json"));
+        Assert.Contains("do_sync_core", perfetto);
+        Assert.Contains("context_tracking", perfetto);
+    }
+
+    [Fact]
     public void injected_faults_show_in_both_exports_and_in_the_run_summary()
     {
         var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/faults/skip-ipi-barrier.json"), "--journal", "sqlite:f.db", "--json");

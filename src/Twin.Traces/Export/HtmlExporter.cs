@@ -55,6 +55,12 @@ public static class HtmlExporter
         html.Append("<span><i class=\"sw\" style=\"background:#ef6c00\"></i>lazy TLB</span><span><i class=\"sw\" style=\"background:#1565c0\"></i>full barrier</span>");
         html.Append("<span><i class=\"sw\" style=\"background:#ff8f00\"></i>core serializing</span><span><i class=\"sw\" style=\"background:#6a1b9a\"></i>IPI</span>");
         html.Append("<span><i class=\"sw\" style=\"background:#ce93d8\"></i>membarrier call</span><span><i class=\"sw\" style=\"background:#8d6e63\"></i>TLB shootdown</span>");
+        if (t.Events.Any(e => e.Event is TextPokeStepped or TextFetched))
+        {
+            html.Append("<span><i class=\"sw\" style=\"background:#ffe082\"></i>text_poke batch (P0–P4, S1–S3 ticks)</span><span><i class=\"sw\" style=\"background:#5c6bc0\"></i>patched site run</span>");
+            html.Append("<span><i class=\"sw\" style=\"background:#ff6f00\"></i>INT3 and its handler (green: emulated; red: torn, NULL, reused or waiting)</span>");
+        }
+        if (t.Events.Any(e => e.Event is CtWork)) html.Append("<span><i class=\"sw\" style=\"background:#7b1fa2\"></i>CT_WORK_SYNC (hollow: set, deferred; filled: flushed at kernel entry)</span>");
         if (t.Events.Any(e => e.Event is CpuLamLoaded)) html.Append("<span><i class=\"sw\" style=\"background:#00897b\"></i>LAM bits loaded (red: CR3 and untag mask differ)</span>");
         html.Append("<span><i class=\"sw\" style=\"background:#e53935\"></i>violation</span></p>");
         foreach (Violation v in t.Violations)
@@ -133,6 +139,19 @@ public static class HtmlExporter
                 case ArchPrctlReturned a when a.Cpu == cpu:
                     svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{x(e.TimeNs) + 6:F1}\" y=\"{y + 10:F1}\" font-size=\"9\" fill=\"#00695c\">{E(Timeline.Describe(a))}</text>");
                     break;
+                case TextFetched f when f.Cpu == cpu:
+                    string tf = f.Byte0 == Twin.Kernel.Text.TextState.Int3 ? "#ff6f00" : f.Byte0 != f.Tail ? "#d50000" : "#5c6bc0";
+                    svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x(e.TimeNs) - 3:F1}\" y=\"{y + 2:F1}\" width=\"6\" height=\"6\" fill=\"{tf}\"><title>#{e.Index} {E(Timeline.Describe(f))}</title></rect>");
+                    break;
+                case Int3Handled h when h.Cpu == cpu:
+                    bool wrong = h.Step == Int3Step.Spinning || (h.Step == Int3Step.ArrayRead && h.Value != h.Batch) || (h.Step == Int3Step.NotOurs && h.Value == 1);
+                    string hf = h.Step == Int3Step.Emulated ? "#2e7d32" : wrong ? "#d50000" : "#ff6f00";
+                    svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(e.TimeNs):F1}\" cy=\"{y + 5:F1}\" r=\"2.5\" fill=\"{hf}\"><title>#{e.Index} {E(Timeline.Describe(h))}</title></circle>");
+                    break;
+                case CtWork c when c.Cpu == cpu && c.Step != CtWorkStep.Refused:
+                    string cf = c.Step == CtWorkStep.Set ? "none" : "#7b1fa2";
+                    svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(e.TimeNs):F1}\" cy=\"{y + 50:F1}\" r=\"4\" fill=\"{cf}\" stroke=\"#7b1fa2\" stroke-width=\"1.5\"><title>#{e.Index} {E(Timeline.Describe(c))}</title></circle>");
+                    break;
                 case CodeWritten w when w.Cpu == cpu:
                     svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(e.TimeNs):F1}\" cy=\"{y + 8:F1}\" r=\"4\" fill=\"#c62828\"><title>#{e.Index} code written (mm {w.Mm})</title></circle>");
                     break;
@@ -163,6 +182,7 @@ public static class HtmlExporter
     {
         var open = new Dictionary<int, (long TimeNs, MembarrierEntered Call)>();
         var flushes = new Dictionary<int, (long TimeNs, TlbShootdownStarted Start)>();
+        var batches = new Dictionary<int, long>();
         foreach (TimelineEvent e in t.Events)
         {
             switch (e.Event)
@@ -179,6 +199,9 @@ public static class HtmlExporter
                 case TlbShootdownStarted s:
                     flushes[s.Cpu] = (e.TimeNs, s);
                     break;
+                case TextPokeStepped p:
+                    DrawTextPoke(svg, p, e, x, laneY, batches);
+                    break;
                 case MmLamEnabled l:
                     // mm_enable_lam() sets the mm's mask before its IPIs: a line across every lane.
                     double lx = x(e.TimeNs), top = laneY(0), bottom = laneY(t.Cpus - 1) + 60;
@@ -190,6 +213,33 @@ public static class HtmlExporter
                     break;
             }
         }
+    }
+
+    /// <summary>A text_poke batch as a band on its CPU's lane from P0 to P4, each write and sync a tick with its name.</summary>
+    private static void DrawTextPoke(StringBuilder svg, TextPokeStepped p, TimelineEvent e, Func<long, double> x, Func<int, double> laneY, Dictionary<int, long> batches)
+    {
+        double y = laneY(p.Cpu), px = x(e.TimeNs);
+        string label = Timeline.Describe(p);
+        if (p.Phase == TextPokePhase.Began) batches[p.Batch] = e.TimeNs;
+        else if (p.Phase == TextPokePhase.Ended && batches.Remove(p.Batch, out long from))
+        {
+            double a = x(from);
+            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{a:F1}\" y=\"{y + 1:F1}\" width=\"{Math.Max(2, px - a):F1}\" height=\"9\" fill=\"#ffe082\" fill-opacity=\"0.8\"><title>text_poke batch {p.Batch}, sites {E(Convert.ToString(p.Sites, 2))}</title></rect>");
+        }
+        string tick = p.Phase switch
+        {
+            TextPokePhase.Int3Written => "P1",
+            TextPokePhase.Synced1 => "S1",
+            TextPokePhase.TailWritten => "P2",
+            TextPokePhase.Synced2 => "S2",
+            TextPokePhase.FirstWritten => "P3",
+            TextPokePhase.Synced3 => "S3",
+            TextPokePhase.Ended => "P4",
+            TextPokePhase.Began => "P0",
+            _ => "×",
+        };
+        svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{px:F1}\" y1=\"{y + 1:F1}\" x2=\"{px:F1}\" y2=\"{y + 11:F1}\" stroke=\"#ff6f00\" stroke-width=\"1.5\"><title>#{e.Index} {E(label)}</title></line>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{px + 1:F1}\" y=\"{y + 9:F1}\" font-size=\"8\" fill=\"#e65100\">{tick}</text>");
     }
 
     private static void DrawIpis(StringBuilder svg, Timeline t, Func<long, double> x, Func<int, double> laneY)

@@ -52,6 +52,18 @@ public static class PerfettoExporter
                 case ArchPrctlReturned a:
                     Instant(w, Tid(a.Cpu), ts, Timeline.Describe(a), "syscall");
                     break;
+                case TextPokeStepped p:
+                    Instant(w, Tid(p.Cpu), ts, Timeline.Describe(p), "text_poke");
+                    break;
+                case TextFetched f:
+                    Instant(w, Tid(f.Cpu), ts, Timeline.Describe(f), "text");
+                    break;
+                case Int3Handled h:
+                    Instant(w, Tid(h.Cpu), ts, Timeline.Describe(h), "int3");
+                    break;
+                case CtWork c:
+                    Instant(w, Tid(c.Cpu), ts, Timeline.Describe(c), "context_tracking");
+                    break;
                 case IpiSent s:
                     ipiSent[s.Ipi] = s;
                     Flow(w, 's', Tid(s.From), ts, s.Ipi, s.Kind);
@@ -139,6 +151,7 @@ public static class PerfettoExporter
         IpiKind.Rseq => "ipi_rseq",
         IpiKind.SyncRqState => "ipi_sync_rq_state",
         IpiKind.EnableLam => "enable_lam_func",
+        IpiKind.TextPokeSync => "do_sync_core",
         _ => "flush_tlb_func",
     };
 

@@ -54,4 +54,52 @@ public sealed record Timeline(string Title, int Cpus, IReadOnlyList<TimelineEven
             : a.Ret.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return $"arch_prctl({ArchPrctlOption.Name(a.Option)}, {a.Arg}) = {ret}";
     }
+
+    /// <summary>"site 1: INT3" / "site 0: v1" / "site 2: torn (v1 + v0)", and where it ran.</summary>
+    public static string Describe(TextFetched f)
+    {
+        string what = f.Byte0 == Twin.Kernel.Text.TextState.Int3 ? "INT3" : f.Byte0 == f.Tail ? $"v{f.Byte0}" : $"torn (first byte v{f.Byte0}, rest v{f.Tail})";
+        return $"site {f.Site}: {what} ({f.Context})";
+    }
+
+    /// <summary>The INT3 handler's step as a person reads it.</summary>
+    public static string Describe(Int3Handled h)
+    {
+        string at = h.Site < 0 ? "kprobe INT3" : $"INT3 at site {h.Site}";
+        return h.Step switch
+        {
+            Int3Step.Trapped => $"{at}: trap ({(TextContext)h.Value})",
+            Int3Step.RefTaken => $"{at}: ref on batch {h.Batch}",
+            Int3Step.ArrayRead => h.Value == 0 ? $"{at}: entries of batch {h.Batch}: NULL" : $"{at}: reads batch {h.Value}'s entries (found batch {h.Batch})",
+            Int3Step.Emulated => $"{at}: emulates v{h.Value}",
+            Int3Step.NotOurs => h.Value == 0 ? $"{at}: not text_poke's" : $"{at}: unclaimed, die()",
+            Int3Step.RefPut => $"{at}: ref put",
+            Int3Step.Spinning => $"{at}: waits for batch {h.Batch}",
+            _ => $"{at}: wait over",
+        };
+    }
+
+    /// <summary>"text_poke batch 3: P1 INT3 written".</summary>
+    public static string Describe(TextPokeStepped s) => $"text_poke batch {s.Batch}: " + s.Phase switch
+    {
+        TextPokePhase.Began => "P0 begins",
+        TextPokePhase.Int3Written => "P1 INT3 written",
+        TextPokePhase.Synced1 => "S1 synced",
+        TextPokePhase.TailWritten => "P2 tails written",
+        TextPokePhase.Synced2 => "S2 synced",
+        TextPokePhase.FirstWritten => "P3 first bytes written",
+        TextPokePhase.Synced3 => "S3 synced",
+        TextPokePhase.VecCleared => "vec = NULL",
+        TextPokePhase.NrEntriesCleared => "nr_entries = 0",
+        TextPokePhase.DescCleared => "bp_desc = NULL",
+        _ => "P4 done",
+    };
+
+    /// <summary>"CT_WORK_SYNC set by CPU 0" / "... flushed".</summary>
+    public static string Describe(CtWork w) => w.Step switch
+    {
+        CtWorkStep.Set => $"CT_WORK_SYNC set by CPU {w.From} (sync deferred)",
+        CtWorkStep.Refused => $"CT_WORK_SYNC refused (in the kernel): CPU {w.From} sends the IPI",
+        _ => "CT_WORK_SYNC flushed: deferred sync_core()",
+    };
 }
