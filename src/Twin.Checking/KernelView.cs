@@ -26,6 +26,9 @@ public sealed class KernelView : EventTap
 
     public CpuMode[] Mode { get; } = new CpuMode[Limits.MaxCpus];
 
+    /// <summary>Out of cpu_online_mask (a hotplug fault): no cross-call reaches it, it runs nothing.</summary>
+    public bool[] Offline { get; } = new bool[Limits.MaxCpus];
+
     public int[] Loaded { get; } = new int[Limits.MaxCpus];
 
     public bool[] Lazy { get; } = new bool[Limits.MaxCpus];
@@ -152,6 +155,7 @@ public sealed class KernelView : EventTap
             _mmCpumask[cclr.Mm] = _mmCpumask[cclr.Mm].Without(cclr.Cpu);
         }
         else if (Is(in evt, out CpuBooted cb)) Seen(cb.Cpu);
+        else if (Is(in evt, out CpuHotplugged hp)) Offline[Seen(hp.Cpu)] = !hp.Online;
     }
 
     /// <summary>Reinterprets <paramref name="evt"/> when <typeparamref name="TEvent"/> is <typeparamref name="T"/>; the JIT folds the check.</summary>

@@ -106,6 +106,7 @@ public sealed class Kernel
             kernel.Faults = new FaultInjector(config.Faults, system.Seed);
             foreach ((long atNs, int cpu) in kernel.Faults.StormInterrupts(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new SpuriousIrq(Storm: true));
             foreach ((long atNs, int cpu) in kernel.Faults.StormNmis(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new NmiArrived(Storm: true));
+            foreach ((long atNs, int cpu, long downNs) in kernel.Faults.TimedHotplugs(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new CpuHotplug(Online: false, downNs));
         }
         return kernel;
     }
@@ -246,12 +247,28 @@ public sealed class Kernel
     /// <summary>A fresh mm, e.g. for exec; returns its id.</summary>
     internal int NewMm(int tgid) => SpawnMm(tgid, 0).Id;
 
-    /// <summary>The CPU a waking task goes to: its affinity, or one drawn at random.</summary>
+    /// <summary>The CPU a waking task goes to: its affinity, or one drawn at random; an online one if that is offline (select_fallback_rq()).</summary>
     public int WakeTargetCpu(int task, DeterministicRandom random)
     {
         int affinity = Runtime(task).Affinity;
-        return affinity >= 0 ? affinity : random.NextInt(Config.Cpus);
+        int cpu = affinity >= 0 ? affinity : random.NextInt(Config.Cpus);
+        return Cpus[cpu].State.Online ? cpu : FallbackCpu(random);
     }
+
+    /// <summary>An online CPU drawn at random (there is always one: the last cannot go offline).</summary>
+    public int FallbackCpu(DeterministicRandom random)
+    {
+        int start = random.NextInt(Config.Cpus);
+        for (int i = 0; i < Config.Cpus; i++)
+        {
+            int c = (start + i) % Config.Cpus;
+            if (Cpus[c].State.Online) return c;
+        }
+        Invariant.Assert(false, "some CPU is online");
+        return 0;
+    }
+
+    public int OnlineCpus() => Cpus.Count(c => c.State.Online);
 
     /// <summary>A process for a kthread to kthread_use_mm: tgid of a live one, or 0.</summary>
     public int RandomLiveProcess(DeterministicRandom random)

@@ -118,7 +118,7 @@ public sealed class BadInputTests : IDisposable
     public void an_unknown_fault_kind() => AssertBadInput(Twin("run", "--fault", "teleport:cpu=1"), "--fault: fault 'teleport:cpu=1': unknown fault kind 'teleport'");
 
     [Fact]
-    public void a_hotplug_fault_is_refused_as_not_modeled() => AssertBadInput(Twin("soak", "--fault", "hotplug:cpu=1"), "CPU hotplug is not modeled yet");
+    public void a_hotplug_fault_with_an_unknown_trigger() => AssertBadInput(Twin("soak", "--fault", "hotplug:cpu=1,on=boot"), "--fault: fault 'hotplug:cpu=1,on=boot': on = 'boot' is not a trigger (membarrier, shootdown)");
 
     [Fact]
     public void resume_with_seeds_is_bad_usage() => AssertBadInput(Twin("soak", "--resume", "sqlite:x.db", "--seeds", "1..3"), "--resume continues a campaign as stored");

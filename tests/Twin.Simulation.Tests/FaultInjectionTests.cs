@@ -153,7 +153,7 @@ public sealed class FaultInjectionTests
     }
 
     [Theory]
-    [InlineData("hotplug:cpu=1", "not modeled")]
+    [InlineData("hotplug:cpu=1,on=boot", "is not a trigger")]
     [InlineData("ipi-drop:ipi=foo", "not an IPI kind")]
     [InlineData("ipi-delay:ns=9..3", "range")]
     [InlineData("skip-barrier", "'reason' is required")]

@@ -38,6 +38,14 @@ public sealed class SchedConsistencyMonitor : Monitor
     {
         if (Is(in evt, out TaskEnqueued q)) OnEnqueued(in meta, q);
         else if (Is(in evt, out SchedSwitched s)) OnSwitched(in meta, s);
+        else if (Is(in evt, out CpuHotplugged hp) && !hp.Online)
+        {
+            // migrate_tasks(): what was queued on the dying CPU is enqueued elsewhere next.
+            for (int t = 0; t < _queuedOn.Length; t++)
+            {
+                if (_queuedOn[t] == hp.Cpu) _queuedOn[t] = Asleep;
+            }
+        }
     }
 
     private void OnEnqueued(in EventMeta meta, TaskEnqueued e)

@@ -88,7 +88,7 @@ public sealed class TextPokeMonitor(MachineFacts facts) : Monitor
     {
         for (int c = 0; c < View.Cpus; c++)
         {
-            if (_serializedAt[c] > _lastWrite) continue;
+            if (_serializedAt[c] > _lastWrite || View.Offline[c]) continue;
             Report(in meta, c, 0,
                 $"text_poke batch {st.Batch}'s sync after {Name(_lastWritePhase)} completes on CPU {st.Cpu}, but CPU {c} has not serialized its core since that write",
                 property: "T2");

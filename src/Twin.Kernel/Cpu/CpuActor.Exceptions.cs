@@ -218,6 +218,7 @@ public sealed partial class CpuActor
         if (_excTickDue) Context.System.ScheduleTellOnce(0, Self, new SchedTick());
         if (_excWaitDone) WaitDone();
         else if (_excMainDue) ContinueAfter(StepNs(), _phase);
+        else if (_offlinePending && _phase == CpuPhase.Idle) GoOffline();
     }
 
     /// <summary>

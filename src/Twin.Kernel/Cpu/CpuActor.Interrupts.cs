@@ -72,7 +72,7 @@ public sealed partial class CpuActor
         EnterKernel(EntryReason.Interrupt);
         if (ipiSlot >= 0) RunIpi(ipiSlot);
         bool resched = ipiSlot == -1 || _needResched || Context.Random.Chance(_kernel.Config.Timing.ReschedOnIrqExit);
-        if (resched && State.Runqueue.Count > 0)
+        if (resched && WantsSchedule)
         {
             task.Resume = ResumeKind.ReturnFromInterrupt;
             task.RemainingNs = remaining;
@@ -175,6 +175,8 @@ public sealed partial class CpuActor
 
     private void SendIpi(int to, IpiKind kind, int mm, long gen)
     {
+        // Cross-calls go to cpu_online_mask only.
+        if (!_kernel.Cpus[to].State.Online) return;
         TimingConfig t = _kernel.Config.Timing;
         _acksPending++;
         long latency = Context.Random.NextLong(t.IpiNsMin, t.IpiNsMax);

@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Mm;
 using Twin.Kernel.Tasks;
@@ -34,6 +35,7 @@ public sealed partial class CpuActor
             _kernel.Syscalls.Add(_mbRecord);
         }
         Persist(new MembarrierEntered(Id, State.Curr, mm, step.Cmd, step.Flags, step.CpuId));
+        HotplugOn(HotplugTrigger.Membarrier);
         int cmd = step.Cmd;
         // Flags are checked before the command: QUERY with flags=1 is EINVAL.
         bool flagsOk = cmd == MembarrierCmd.PrivateExpeditedRseq ? step.Flags is 0 or MembarrierCmd.FlagCpu : step.Flags == 0;

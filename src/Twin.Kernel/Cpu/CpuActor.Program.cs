@@ -235,7 +235,7 @@ public sealed partial class CpuActor
         TaskRuntime task = Current;
         task.Resume = ResumeKind.KernelContinue;
         _kernel.QuiescentStates[Id]++; // cond_resched(): a kthread reports a quiescent state between work items
-        if (_needResched && State.Runqueue.Count > 0 && Schedule(PrevState.Runnable)) return;
+        if (_needResched && WantsSchedule && Schedule(PrevState.Runnable)) return;
         if (!task.Program.TryNext(task, _kernel, Context.Random, out Step step))
         {
             task.Parked = true;

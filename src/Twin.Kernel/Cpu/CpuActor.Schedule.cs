@@ -20,7 +20,8 @@ public sealed partial class CpuActor
     {
         int prev = State.Curr;
         bool prevKeepsCpu = prevState == PrevState.Runnable && !KernelIds.IsIdle(prev);
-        int next = State.Runqueue.Count > 0 ? State.Runqueue[0]
+        int next = _offlinePending ? KernelIds.IdleTask(Id)
+            : State.Runqueue.Count > 0 ? State.Runqueue[0]
             : prevKeepsCpu ? prev
             : KernelIds.IdleTask(Id);
         _needResched = false;
@@ -114,6 +115,11 @@ public sealed partial class CpuActor
         {
             _phase = CpuPhase.Idle;
             _token++;
+            if (_offlinePending)
+            {
+                GoOffline();
+                return;
+            }
             if (State.Runqueue.Count > 0) Schedule(PrevState.Runnable);
             return;
         }

@@ -80,6 +80,7 @@ public sealed partial class CpuActor
         BeginWait(CpuPhase.PokeSyncWait);
         for (int c = 0; c < _kernel.Config.Cpus; c++)
         {
+            if (!_kernel.Cpus[c].State.Online) continue; // on_each_cpu(): online CPUs
             if (c == Id) RunLocalHandler(IpiKind.TextPokeSync, 0, 0);
             // text_poke_sync_deferrable(): on_each_cpu_cond(do_sync_core_defer_cond, ...).
             else if (_kernel.Cpus[c].DefersSyncs && _kernel.Cpus[c].TryDeferSync(Id)) continue;

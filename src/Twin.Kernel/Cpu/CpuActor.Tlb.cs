@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Faults;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Mm;
 
@@ -112,6 +113,7 @@ public sealed partial class CpuActor
         long gen = m.IncTlbGen(freedTables);
         Barrier(BarrierReason.AtomicRmw);
         Persist(new TlbShootdownStarted(Id, mm, gen, freedTables));
+        HotplugOn(HotplugTrigger.Shootdown);
         _flushMm = mm;
         _flushGen = gen;
         CpuMask mask = m.State.Cpumask;

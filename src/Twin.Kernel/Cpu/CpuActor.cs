@@ -56,6 +56,7 @@ public sealed partial class CpuActor : PersistentActor
         Recover<TextFetched>(static _ => { });
         Recover<Int3Handled>(static _ => { });
         Recover<CtWork>(State.Apply);
+        Recover<CpuHotplugged>(State.Apply);
         Recover<RqMembarrierStateSet>(State.Apply);
         Recover<CoreSerialized>(static _ => { });
         Recover<IpiHandled>(static _ => { });
@@ -81,6 +82,7 @@ public sealed partial class CpuActor : PersistentActor
         Command<IpiAcked>(OnIpiAcked);
         Command<NmiArrived>(OnNmi);
         Command<ExceptionStep>(OnExceptionStep);
+        Command<CpuHotplug>(OnHotplug);
     }
 
     public int Id { get; }
@@ -191,6 +193,7 @@ public sealed partial class CpuActor : PersistentActor
             _excWakeups.Enqueue(wakeup.Task);
             return;
         }
+        if (ForwardedWhileOffline(wakeup)) return;
         ArmNmi();
         Persist(new TaskEnqueued(Id, wakeup.Task));
         if (_phase == CpuPhase.Idle && !_irqsOff) Schedule(PrevState.Runnable);
@@ -241,7 +244,7 @@ public sealed partial class CpuActor : PersistentActor
     private void SyscallExit()
     {
         TaskRuntime task = Current;
-        if (_needResched && State.Runqueue.Count > 0)
+        if (_needResched && WantsSchedule)
         {
             task.Resume = ResumeKind.ReturnFromSyscall;
             if (Schedule(PrevState.Runnable)) return;

@@ -69,6 +69,17 @@ public sealed class CpuState
         Mode = CpuMode.Idle;
     }
 
+    /// <summary>In cpu_online_mask. An offline CPU runs its idle task and takes no work.</summary>
+    public bool Online { get; private set; } = true;
+
+    public void Apply(CpuHotplugged e)
+    {
+        Invariant.Assert(e.Cpu == Cpu && e.Online != Online, "a CPU goes offline only when online, and back");
+        Invariant.Assert(e.Online || KernelIds.IsIdle(Curr), "a CPU goes offline from its idle task");
+        Online = e.Online;
+        if (!e.Online) Runqueue.Clear(); // migrate_tasks(): the queued tasks go to online CPUs
+    }
+
     public void Apply(TaskEnqueued e)
     {
         Invariant.Assert(Booted && e.Cpu == Cpu, "enqueue on a booted CPU");
@@ -219,5 +230,6 @@ public sealed class CpuState
         h.Add(PrevMm);
         // Only while set, so runs without task isolation keep their hashes.
         if (CtWorkPending) h.Add(0xC7_0001);
+        if (!Online) h.Add(0xC7_0002);
     }
 }

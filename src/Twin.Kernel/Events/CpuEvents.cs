@@ -239,7 +239,7 @@ public readonly record struct CoreSerialized(int Cpu, CoreSerializeReason Reason
     public static CoreSerialized Read(ref PayloadReader r)
     {
         var cpu_ = r.ReadInt32();
-        var reason_ = ReadEnum<CoreSerializeReason>(ref r, (byte)CoreSerializeReason.TextPokeSync, "Reason");
+        var reason_ = ReadEnum<CoreSerializeReason>(ref r, (byte)CoreSerializeReason.CpuBoot, "Reason");
         return new(cpu_, reason_);
     }
 }

@@ -56,6 +56,7 @@ public static class EventCatalog
         TextFetched.Manifest,
         Int3Handled.Manifest,
         CtWork.Manifest,
+        CpuHotplugged.Manifest,
     ];
 }
 

@@ -27,7 +27,7 @@ public readonly record struct FaultInjected(int Cpu, FaultKind Kind, int Target,
     public static FaultInjected Read(ref PayloadReader r)
     {
         var cpu_ = r.ReadInt32();
-        var kind_ = ReadEnum<FaultKind>(ref r, (byte)FaultKind.NmiStorm, "Kind");
+        var kind_ = ReadEnum<FaultKind>(ref r, (byte)FaultKind.Hotplug, "Kind");
         var target_ = r.ReadInt32();
         var what_ = r.ReadInt32();
         var ns_ = r.ReadVarInt();

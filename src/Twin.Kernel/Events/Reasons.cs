@@ -52,6 +52,8 @@ public enum CoreSerializeReason : byte
     FenceI = 7,
     /// <summary>x86 <c>sync_core()</c> in <c>do_sync_core()</c>, text_poke's sync (or context tracking's deferred CT_WORK_SYNC).</summary>
     TextPokeSync = 8,
+    /// <summary>A CPU brought back online starts from reset (INIT/SIPI): serialized.</summary>
+    CpuBoot = 9,
 }
 
 /// <summary>How a CPU left the kernel for user mode.</summary>

@@ -69,6 +69,35 @@ public sealed class FaultInjector
         return list;
     }
 
+    /// <summary>Hotplug faults with a time: when each CPU goes down and for how long; drawn once, at boot.</summary>
+    public List<(long AtNs, int Cpu, long DownNs)> TimedHotplugs(int cpus)
+    {
+        var list = new List<(long, int, long)>();
+        for (int i = 0; i < _rules.Length; i++)
+        {
+            FaultRule r = _rules[i];
+            if (r.Kind != FaultKind.Hotplug || r.On != HotplugTrigger.None || !Fires(i)) continue;
+            list.Add((r.AtNs, HotplugCpu(r, cpus), _random.NextLong(r.NsMin, r.NsMax)));
+        }
+        return list;
+    }
+
+    /// <summary>The first hotplug fault waiting for <paramref name="trigger"/> on a CPU other than <paramref name="caller"/> that fires, if any.</summary>
+    public (int Cpu, long DownNs)? OnHotplugTrigger(HotplugTrigger trigger, int caller, int cpus)
+    {
+        for (int i = 0; i < _rules.Length; i++)
+        {
+            FaultRule r = _rules[i];
+            if (r.Kind != FaultKind.Hotplug || r.On != trigger) continue;
+            int cpu = HotplugCpu(r, cpus);
+            if (cpu == caller || !Fires(i)) continue;
+            return (cpu, _random.NextLong(r.NsMin, r.NsMax));
+        }
+        return null;
+    }
+
+    private int HotplugCpu(FaultRule r, int cpus) => r.Cpu >= 0 ? r.Cpu % cpus : (int)_random.NextLong(0, cpus - 1);
+
     private bool Skips(FaultKind kind, int cpu, int reason)
     {
         for (int i = 0; i < _rules.Length; i++)

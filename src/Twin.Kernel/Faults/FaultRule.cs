@@ -19,6 +19,18 @@ public enum FaultKind : byte
     SkipSerialize = 6,
     /// <summary>One NMI of a storm of NMIs on a CPU (their handler runs patchable text; needs <c>textPoke</c>).</summary>
     NmiStorm = 7,
+    /// <summary>A CPU goes offline (at a time, or when a membarrier or TLB shootdown starts elsewhere) and comes back online later.</summary>
+    Hotplug = 8,
+}
+
+/// <summary>What starts a hotplug fault that has a trigger instead of a time.</summary>
+public enum HotplugTrigger : byte
+{
+    None,
+    /// <summary>A membarrier() call enters on another CPU.</summary>
+    Membarrier,
+    /// <summary>A flush_tlb_mm_range() shootdown starts on another CPU.</summary>
+    Shootdown,
 }
 
 /// <summary>
@@ -52,6 +64,9 @@ public sealed record FaultRule(FaultKind Kind, string Spec)
     public long AtNs { get; init; }
 
     public int Count { get; init; }
+
+    /// <summary>Hotplug: what takes the CPU offline (or <see cref="HotplugTrigger.None"/>: <see cref="AtNs"/>), and for how long (<see cref="NsMin"/>..<see cref="NsMax"/>).</summary>
+    public HotplugTrigger On { get; init; }
 
     /// <summary>Skip faults: the <see cref="BarrierReason"/> or <see cref="CoreSerializeReason"/> left out, as its number (as <see cref="FaultInjected.What"/> journals it).</summary>
     public int Reason { get; init; }

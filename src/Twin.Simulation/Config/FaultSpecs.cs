@@ -11,7 +11,7 @@ namespace Twin.Simulation.Config;
 /// </summary>
 public static class FaultSpecs
 {
-    public static readonly string[] Kinds = ["ipi-drop", "ipi-delay", "ipi-dup", "ipi-jitter", "irq-storm", "nmi-storm", "skip-barrier", "skip-serialize"];
+    public static readonly string[] Kinds = ["ipi-drop", "ipi-delay", "ipi-dup", "ipi-jitter", "irq-storm", "nmi-storm", "skip-barrier", "skip-serialize", "hotplug"];
 
     public static FaultRule Parse(string spec, string where)
     {
@@ -39,7 +39,7 @@ public static class FaultSpecs
             "nmi-storm" => Storm(p, FaultKind.NmiStorm),
             "skip-barrier" => new FaultRule(FaultKind.SkipBarrier, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<BarrierReason>("reason") },
             "skip-serialize" => new FaultRule(FaultKind.SkipSerialize, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<CoreSerializeReason>("reason") },
-            "hotplug" => throw Bad(where, spec, "CPU hotplug is not modeled yet (the model has no offline CPUs); see docs/faults.md"),
+            "hotplug" => Hotplug(p, where, text),
             _ => throw Bad(where, spec, $"unknown fault kind '{kind}' (known: {string.Join(", ", Kinds)})"),
         };
         rule = rule with
@@ -68,6 +68,29 @@ public static class FaultSpecs
             Count = p.Int("count", 100, 1, 1_000_000),
             NsMin = every,
             NsMax = everyMax,
+        };
+    }
+
+    /// <summary>hotplug:cpu=2,atNs=50000,downNs=100000, or on=membarrier|shootdown instead of atNs.</summary>
+    private static FaultRule Hotplug(Reader p, string where, string spec)
+    {
+        string? on = p.Has("on") ? p.Text("on") : null;
+        HotplugTrigger trigger = on?.ToLowerInvariant() switch
+        {
+            null => HotplugTrigger.None,
+            "membarrier" => HotplugTrigger.Membarrier,
+            "shootdown" => HotplugTrigger.Shootdown,
+            _ => throw Bad(where, spec, $"on = '{on}' is not a trigger (membarrier, shootdown)"),
+        };
+        if (trigger != HotplugTrigger.None && p.Has("atNs")) throw Bad(where, spec, "give atNs or on, not both");
+        (long down, long downMax) = p.Ns("downNs", 100_000, 100_000);
+        return new FaultRule(FaultKind.Hotplug, p.Spec)
+        {
+            Cpu = p.Int("cpu", -1, 0, 255),
+            On = trigger,
+            AtNs = p.Ns("atNs", 50_000, 50_000).Min,
+            NsMin = down,
+            NsMax = downMax,
         };
     }
 
@@ -153,6 +176,8 @@ public static class FaultSpecs
             string? extra = args.Keys.FirstOrDefault(k => !_used.Contains(k));
             if (extra is not null) throw Bad(where, spec, $"unknown key '{extra}' for this kind");
         }
+
+        public string Text(string key) => Value(key) ?? throw Bad(where, spec, $"'{key}' needs a value");
 
         private string? Value(string key)
         {
