@@ -74,6 +74,21 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void a_hotplugged_CPU_shows_offline_in_both_exports()
+    {
+        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/faults/hotplug.json"), "--journal", "sqlite:hp.db", "--json");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:hp.db", "--html", "hp.html", "--perfetto", "hp.json");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        string html = File.ReadAllText(_dir.File("hp.html"));
+        Assert.Contains("<title>CPU offline</title>", html);
+        Assert.Contains("fault injected: Hotplug", html);
+        string perfetto = File.ReadAllText(_dir.File("hp.json"));
+        Assert.Contains("CPU offline", perfetto);
+        Assert.Contains("CPU online (booted again)", perfetto);
+    }
+
+    [Fact]
     public void export_without_an_output_is_bad_usage()
     {
         var r = TwinProcess.Run(_dir.Path, "export", "sqlite:none.db");

@@ -60,6 +60,7 @@ public static class HtmlExporter
             html.Append("<span><i class=\"sw\" style=\"background:#ffe082\"></i>text_poke batch (P0–P4, S1–S3 ticks)</span><span><i class=\"sw\" style=\"background:#5c6bc0\"></i>patched site run</span>");
             html.Append("<span><i class=\"sw\" style=\"background:#ff6f00\"></i>INT3 and its handler (green: emulated; red: torn, NULL, reused or waiting)</span>");
         }
+        if (t.Events.Any(e => e.Event is CpuHotplugged)) html.Append("<span><i class=\"sw\" style=\"background:#424242\"></i>CPU offline (hotplug)</span>");
         if (t.Events.Any(e => e.Event is CtWork)) html.Append("<span><i class=\"sw\" style=\"background:#7b1fa2\"></i>CT_WORK_SYNC (hollow: set, deferred; filled: flushed at kernel entry)</span>");
         if (t.Events.Any(e => e.Event is CpuLamLoaded)) html.Append("<span><i class=\"sw\" style=\"background:#00897b\"></i>LAM bits loaded (red: CR3 and untag mask differ)</span>");
         html.Append("<span><i class=\"sw\" style=\"background:#e53935\"></i>violation</span></p>");
@@ -88,6 +89,7 @@ public static class HtmlExporter
         int curr = start.Curr;
         bool user = start.User, lazy = start.Lazy;
         long taskFrom = t.StartNs, modeFrom = t.StartNs;
+        long? offlineFrom = null;
         foreach (TimelineEvent e in t.Events)
         {
             switch (e.Event)
@@ -152,6 +154,14 @@ public static class HtmlExporter
                     string cf = c.Step == CtWorkStep.Set ? "none" : "#7b1fa2";
                     svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(e.TimeNs):F1}\" cy=\"{y + 50:F1}\" r=\"4\" fill=\"{cf}\" stroke=\"#7b1fa2\" stroke-width=\"1.5\"><title>#{e.Index} {E(Timeline.Describe(c))}</title></circle>");
                     break;
+                case CpuHotplugged h when h.Cpu == cpu:
+                    if (!h.Online) offlineFrom = e.TimeNs;
+                    else if (offlineFrom is long off)
+                    {
+                        Offline(svg, x(off), x(e.TimeNs), y);
+                        offlineFrom = null;
+                    }
+                    break;
                 case CodeWritten w when w.Cpu == cpu:
                     svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(e.TimeNs):F1}\" cy=\"{y + 8:F1}\" r=\"4\" fill=\"#c62828\"><title>#{e.Index} code written (mm {w.Mm})</title></circle>");
                     break;
@@ -159,7 +169,12 @@ public static class HtmlExporter
         }
         Task(svg, x(taskFrom), x(end), y, curr);
         Mode(svg, x(modeFrom), x(end), y, user, lazy);
+        if (offlineFrom is long stillOff) Offline(svg, x(stillOff), x(end), y);
     }
+
+    /// <summary>A span in which the CPU was out of cpu_online_mask (a hotplug fault).</summary>
+    private static void Offline(StringBuilder svg, double from, double to, double y) =>
+        svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{from:F1}\" y=\"{y + 12:F1}\" width=\"{Math.Max(1, to - from):F1}\" height=\"30\" fill=\"#424242\" fill-opacity=\"0.55\"><title>CPU offline</title></rect>");
 
     private static void Task(StringBuilder svg, double from, double to, double y, int task)
     {

@@ -61,6 +61,9 @@ public static class PerfettoExporter
                 case Int3Handled h:
                     Instant(w, Tid(h.Cpu), ts, Timeline.Describe(h), "int3");
                     break;
+                case CpuHotplugged h:
+                    Instant(w, Tid(h.Cpu), ts, h.Online ? "CPU online (booted again)" : "CPU offline", "hotplug");
+                    break;
                 case CtWork c:
                     Instant(w, Tid(c.Cpu), ts, Timeline.Describe(c), "context_tracking");
                     break;
