@@ -75,5 +75,10 @@ public static class Bugs
     public static bool TryParse(string text, out BugSet bug) => Enum.TryParse(text.Trim(), ignoreCase: true, out bug) && bug != BugSet.None
         && Enum.IsDefined(bug);
 
+    /// <summary>Every switch's name in the catalog's order: B2, B3, …, B8, B8b, …, B23.</summary>
+    public static IEnumerable<string> Names => Enum.GetNames<BugSet>().Skip(1)
+        .OrderBy(n => int.Parse(n.AsSpan(1, n.Length - 1 - (char.IsLetter(n[^1]) ? 1 : 0)), System.Globalization.CultureInfo.InvariantCulture))
+        .ThenBy(n => n, StringComparer.Ordinal);
+
     public static IEnumerable<BugSet> Each(BugSet set) => Enum.GetValues<BugSet>().Where(b => b != BugSet.None && set.HasFlag(b));
 }

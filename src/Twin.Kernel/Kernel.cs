@@ -268,7 +268,8 @@ public sealed class Kernel
         return 0;
     }
 
-    public int OnlineCpus() => Cpus.Count(c => c.State.Online);
+    /// <summary>CPUs online and not on their way down.</summary>
+    public int OnlineCpus() => Cpus.Count(c => c.State.Online && !c.GoingOffline);
 
     /// <summary>A process for a kthread to kthread_use_mm: tgid of a live one, or 0.</summary>
     public int RandomLiveProcess(DeterministicRandom random)

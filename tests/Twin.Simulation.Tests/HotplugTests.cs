@@ -54,6 +54,26 @@ public sealed class HotplugTests
         Assert.Equal(r.StateHash, SimulationRunner.Run(ConfigLoader.FromRunJson(run.ConfigJson, "test"), new MemoryJournal(), "again").StateHash);
     }
 
+    [Fact]
+    public void The_last_online_CPU_never_goes_down_however_often_hotplug_fires()
+    {
+        // Two CPUs, each taken down at almost every membarrier call and shootdown of the other.
+        TwinConfig config = ConfigLoader.Load(null,
+            [("cpus", "2", "test"), ("run.events", "100000", "test"), ("seed", "13", "test"),
+             ("faults.0", "hotplug:on=membarrier,p=0.9,downNs=20000..400000", "test"), ("faults.1", "hotplug:on=shootdown,p=0.9", "test")]);
+        var tap = new EventRecorder();
+        SimulationResult r = SimulationRunner.Run(config, new MemoryJournal(), "hp2", taps: [tap]);
+        Assert.Empty(r.Violations);
+        int online = 2, downs = 0;
+        foreach (CpuHotplugged h in tap.Of<CpuHotplugged>())
+        {
+            online += h.Online ? 1 : -1;
+            downs += h.Online ? 0 : 1;
+            Assert.True(online >= 1, "every CPU went offline");
+        }
+        Assert.True(downs >= 10, $"{downs} offlines");
+    }
+
     [Theory]
     [InlineData("hotplug:on=exit", "on = 'exit' is not a trigger (membarrier, shootdown)")]
     [InlineData("hotplug:on=membarrier,atNs=5", "give atNs or on, not both")]

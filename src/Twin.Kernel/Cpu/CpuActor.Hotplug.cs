@@ -18,6 +18,9 @@ public sealed partial class CpuActor
     private bool _offlinePending;
     private long _downNs;
 
+    /// <summary>A hotplug request is waiting for this CPU's next scheduling point.</summary>
+    public bool GoingOffline => _offlinePending;
+
     /// <summary>A reason to leave the current task: tasks wait on the runqueue, or the CPU is to go offline.</summary>
     private bool WantsSchedule => State.Runqueue.Count > 0 || _offlinePending;
 
@@ -29,7 +32,7 @@ public sealed partial class CpuActor
             return;
         }
         if (!State.Online || _offlinePending) return;
-        // cpu_down() refuses to take the last online CPU.
+        // cpu_down() refuses to take the last online CPU (counting those already on their way down).
         if (_kernel.OnlineCpus() <= 1) return;
         Persist(new FaultInjected(Id, FaultKind.Hotplug, Id, 0, h.DownNs));
         _offlinePending = true;

@@ -154,7 +154,7 @@ internal static class ConfigSchema
         {
             if (!Twin.Kernel.Bugs.TryParse(bug, out BugSet b))
             {
-                throw new ConfigException($"{from}: '{bug}' is not a bug switch ({string.Join(", ", Enum.GetNames<BugSet>().Skip(1))})");
+                throw new ConfigException($"{from}: '{bug}' is not a bug switch ({string.Join(", ", Twin.Kernel.Bugs.Names)})");
             }
             bugs |= b;
         }
