@@ -16,6 +16,15 @@ public interface IJournal : IDisposable
 
     RunInfo? FindRun(string runId);
 
+    /// <summary>
+    /// A writer for run <paramref name="run"/>, left running by a writer that is gone (killed): the
+    /// run's writer becomes <paramref name="writerUuid"/>, and rows are appended after its
+    /// committed ones (each stream goes on from its highest sequence number).
+    /// </summary>
+    /// <exception cref="JournalConflictException">the run is finished, or another writer took it over first.</exception>
+    IJournalWriter TakeOverRun(RunInfo run, string writerUuid) =>
+        throw new JournalFormatException($"{Uri} does not outlive its process: there is no run to take over");
+
     /// <summary>All runs, oldest first.</summary>
     IReadOnlyList<RunInfo> ListRuns();
 

@@ -121,5 +121,11 @@ public sealed class BadInputTests : IDisposable
     public void a_hotplug_fault_with_an_unknown_trigger() => AssertBadInput(Twin("soak", "--fault", "hotplug:cpu=1,on=boot"), "--fault: fault 'hotplug:cpu=1,on=boot': on = 'boot' is not a trigger (membarrier, shootdown)");
 
     [Fact]
+    public void run_resume_with_config_options_is_bad_usage() => AssertBadInput(Twin("run", "--resume", "sqlite:x.db", "--seed", "3"), "--resume continues a run as stored");
+
+    [Fact]
+    public void run_resume_of_a_memory_journal() => AssertBadInput(Twin("run", "--resume", "memory:"), "a memory: journal lives only inside the process that wrote it");
+
+    [Fact]
     public void resume_with_seeds_is_bad_usage() => AssertBadInput(Twin("soak", "--resume", "sqlite:x.db", "--seeds", "1..3"), "--resume continues a campaign as stored");
 }

@@ -157,6 +157,40 @@ public abstract class JournalContract : IDisposable
         Assert.Contains("second writer", e.Message);
     }
 
+    /// <summary>False for a journal that dies with its process (memory): there is never a run to take over.</summary>
+    protected virtual bool OutlivesProcess => true;
+
+    [Fact]
+    public void A_run_left_running_is_taken_over_once_and_its_streams_go_on()
+    {
+        IJournal j = Journal();
+        using IJournalWriter dead = j.StartRun(Start("r1"));
+        Write(dead, "cpu-0", 3);
+        dead.Flush();
+        RunInfo run = j.FindRun("r1")!;
+        if (!OutlivesProcess)
+        {
+            Assert.Throws<JournalFormatException>(() => j.TakeOverRun(run, "w2"));
+            return;
+        }
+        using (IJournalWriter next = j.TakeOverRun(run, "w2"))
+        {
+            Assert.Equal("w2", j.FindRun("r1")!.WriterUuid);
+            Write(next, "cpu-0", 2, firstSeq: 4);
+            Write(next, "cpu-1", 1);
+            next.Complete(RunStatus.Completed, "{}");
+        }
+        Assert.Equal([1L, 2, 3, 4, 5, 1], ReadAll(j.ReadRun(j.FindRun("r1")!)).Select(r => r.Seq));
+        var finished = Assert.Throws<JournalConflictException>(() => j.TakeOverRun(j.FindRun("r1")!, "w3"));
+        Assert.Contains("nothing to resume", finished.Message);
+        // A second taker with the same stale view of the run loses to the first.
+        using IJournalWriter other = j.StartRun(Start("r2"));
+        RunInfo r2 = j.FindRun("r2")!;
+        using IJournalWriter winner = j.TakeOverRun(r2, "w4");
+        var late = Assert.Throws<JournalConflictException>(() => j.TakeOverRun(r2, "w5"));
+        Assert.Contains("taken over by writer w4", late.Message);
+    }
+
     [Fact]
     public void Journal_should_refuse_a_row_whose_sequence_number_was_already_written()
     {

@@ -5,4 +5,6 @@ namespace Twin.Persistence.Tests;
 public sealed class MemoryJournalTests : JournalContract
 {
     protected override IJournal CreateJournal() => new MemoryJournal();
+
+    protected override bool OutlivesProcess => false;
 }

@@ -140,6 +140,27 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
+    public void the_same_seed_with_hotplug_and_nmi_storm_faults_gives_the_same_journal()
+    {
+        (string, string, string)[] plan =
+        [
+            ("run.events", "100000", "test"), ("seed", "21", "test"),
+            ("faults.0", "hotplug:on=membarrier,p=0.2,downNs=10000..300000", "test"), ("faults.1", "hotplug:cpu=2,atNs=40000", "test"),
+            ("faults.2", "nmi-storm:cpu=1,count=300,everyNs=200..3000,atNs=20000", "test"),
+        ];
+        var a = new MemoryJournal();
+        var b = new MemoryJournal();
+        var tap = new EventRecorder();
+        SimulationResult ra = SimulationRunner.Run(ConfigLoader.Load(RepoPaths.Of("config/textpoke.json"), plan), a, "a", taps: [tap]);
+        SimulationResult rb = SimulationRunner.Run(ConfigLoader.Load(RepoPaths.Of("config/textpoke.json"), plan), b, "b");
+        Assert.Equal(ra.StateHash, rb.StateHash);
+        Assert.Equal(JournalRows.Of(a, "a"), JournalRows.Of(b, "b"));
+        Assert.Contains(tap.Of<FaultInjected>(), f => f.Kind == FaultKind.Hotplug);
+        Assert.Contains(tap.Of<FaultInjected>(), f => f.Kind == FaultKind.NmiStorm);
+        Assert.Contains(tap.Of<CpuHotplugged>(), h => !h.Online);
+    }
+
+    [Fact]
     public void a_run_with_faults_replays_and_reexecutes_from_its_journal()
     {
         var journal = new MemoryJournal();

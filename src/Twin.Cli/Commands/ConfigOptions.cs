@@ -20,7 +20,7 @@ public sealed class ConfigOptions
 
     public Option<string[]> Fault { get; } = new("--fault") { Description = "inject a fault, e.g. ipi-drop:ipi=mb,p=0.1 or skip-barrier:reason=IpiHandler,once (docs/faults.md); repeatable" };
 
-    public Option<string[]> Bug { get; } = new("--bug") { Description = "put a historical kernel bug back (B2 B3 B4 B5 B6 B8 B8b B11 B12 B21); repeatable" };
+    public Option<string[]> Bug { get; } = new("--bug") { Description = "put a kernel bug back (B2 … B23, docs/bugs/README.md); repeatable" };
 
     public Option<string[]> Set { get; } = new("--set") { Description = "override any config key: --set workload.processes=8 (repeatable)" };
 
@@ -36,6 +36,10 @@ public sealed class ConfigOptions
         command.Add(Fault);
         command.Add(Set);
     }
+
+    /// <summary>True when any config flag was given.</summary>
+    public bool AnyGiven(ParseResult parse) =>
+        ((Option[])[Config, Scenario, Seed, Events, Cpus, Arch, Bug, Fault, Set]).Any(o => parse.GetResult(o) is { Implicit: false });
 
     /// <summary>The effective config from the parsed flags.</summary>
     public TwinConfig Load(ParseResult parse)

@@ -16,6 +16,7 @@ public static class RunCommand
         var journal = new Option<string>("--journal") { Description = "journal URI: sqlite:PATH, memory: or none:", DefaultValueFactory = _ => CommonOptions.DefaultJournal };
         var runId = new Option<string?>("--run-id") { Description = "name of the run in the journal (default: seed and time)" };
         var first = new Option<bool>("--first") { Description = "stop the run at the first violation a checker reports" };
+        var resume = new Option<string?>("--resume") { Description = "continue a run a killed twin run left in this journal (sqlite: or postgres:), with the run's own seed and config; --run-id picks the run (default: the latest left running)" };
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
         var command = new Command("run", "Run one simulation and journal every event");
@@ -23,10 +24,38 @@ public static class RunCommand
         command.Add(journal);
         command.Add(runId);
         command.Add(first);
+        command.Add(resume);
         command.Add(json);
         command.Add(verbose);
-        command.SetAction(parse => Execute(options.Load(parse), parse.GetValue(journal)!, parse.GetValue(runId), parse.GetValue(first), parse.GetValue(json), parse.GetValue(verbose)));
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(resume) is string uri)
+            {
+                if (options.AnyGiven(parse) || parse.GetResult(journal) is { Implicit: false } || parse.GetValue(first))
+                {
+                    throw new UsageException("--resume continues a run as stored: leave out the config options, --journal and --first");
+                }
+                return Resume(uri, parse.GetValue(runId), parse.GetValue(json), parse.GetValue(verbose));
+            }
+            return Execute(options.Load(parse), parse.GetValue(journal)!, parse.GetValue(runId), parse.GetValue(first), parse.GetValue(json), parse.GetValue(verbose));
+        });
         return command;
+    }
+
+    private static int Resume(string journalUri, string? runId, bool json, bool verbose)
+    {
+        ILogger log = Logging.Create(verbose);
+        using IJournal journal = JournalUri.Open(journalUri, create: false);
+        RunInfo run = (runId is null ? journal.ListRuns().LastOrDefault(r => r.Status == RunStatus.Running) : journal.FindRun(runId))
+            ?? throw new JournalConflictException(runId is null ? $"{journal.Uri} holds no run left running: nothing to resume" : $"{journal.Uri} holds no run '{runId}'");
+        log.Information("resuming run {RunId} in {Journal}: re-creating and checking its stored events, then writing the rest", run.RunId, journal.Uri);
+        SimulationResult result = new BackgroundWork().Run($"resume {run.RunId}", showBar: !json, log, work =>
+            SimulationRunner.Resume(journal, run,
+                p => work.Report((double)p.Events / p.TargetEvents, $"{p.Events:N0}/{p.TargetEvents:N0} events, virtual {p.VirtualTimeNs / 1e6:F1} ms")));
+        log.Information("run {RunId} resumed after {Prefix} stored events: {Events} events committed, state hash {Hash}",
+            run.RunId, result.ResumedAfter, result.Events, SimulationResult.FormatHash(result.StateHash));
+        ResultPrinter.Print(result, json, "twin run");
+        return result.Violations.Count == 0 ? ExitCodes.Ok : ExitCodes.Violations;
     }
 
     private static int Execute(TwinConfig config, string journalUri, string? runId, bool first, bool json, bool verbose)

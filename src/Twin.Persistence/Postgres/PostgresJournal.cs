@@ -84,6 +84,16 @@ public sealed class PostgresJournal : IJournal
 
     IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => new PostgresJournalWriter(this, run);
 
+    public IJournalWriter TakeOverRun(RunInfo run, string writerUuid) => Do($"taking over run '{run.RunId}'", c =>
+    {
+        using NpgsqlCommand cmd = new("UPDATE runs SET writer_uuid = $1 WHERE run_no = $2 AND status = 'running' AND writer_uuid = $3", c);
+        cmd.Parameters.AddWithValue(writerUuid);
+        cmd.Parameters.AddWithValue(run.RunNo);
+        cmd.Parameters.AddWithValue(run.WriterUuid);
+        if (cmd.ExecuteNonQuery() != 1) throw Sqlite.SqliteJournal.TakeOverRefused(run, FindRunOn(c, run.RunId));
+        return (IJournalWriter)new PostgresJournalWriter(this, FindRunOn(c, run.RunId)!);
+    });
+
     public RunInfo? FindRun(string runId) => Do("reading the runs table", c => FindRunOn(c, runId));
 
     public IReadOnlyList<RunInfo> ListRuns() => Do("reading the runs table", c =>

@@ -106,6 +106,29 @@ public sealed class SqliteJournal : IJournal
         }
     }
 
+    public IJournalWriter TakeOverRun(RunInfo run, string writerUuid)
+    {
+        lock (_gate)
+        {
+            int taken = Guard(() =>
+            {
+                using SqliteCommand cmd = Command("UPDATE runs SET writer_uuid = $new WHERE run_no = $r AND status = 'running' AND writer_uuid = $old");
+                cmd.Parameters.AddWithValue("$new", writerUuid);
+                cmd.Parameters.AddWithValue("$r", run.RunNo);
+                cmd.Parameters.AddWithValue("$old", run.WriterUuid);
+                return cmd.ExecuteNonQuery();
+            }, $"taking over run '{run.RunId}'");
+            if (taken != 1) throw TakeOverRefused(run, FindRunLocked(run.RunId));
+            return new SqliteJournalWriter(this, FindRunLocked(run.RunId)!, OpenWriterConnection());
+        }
+    }
+
+    internal static JournalConflictException TakeOverRefused(RunInfo run, RunInfo? now) => new(now is null
+        ? $"run '{run.RunId}' no longer exists"
+        : now.Status != RunStatus.Running
+            ? $"run '{run.RunId}' is {RunStatusText.Of(now.Status)}: there is nothing to resume"
+            : $"run '{run.RunId}' was taken over by writer {now.WriterUuid} meanwhile; a second writer is refused");
+
     IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => new SqliteJournalWriter(this, run, OpenWriterConnection());
 
     private SqliteConnection OpenWriterConnection()

@@ -27,6 +27,9 @@ public sealed record SimulationResult
     /// <summary>Checkpoints verified (replay) or written (run).</summary>
     public int Checkpoints { get; init; }
 
+    /// <summary>For a resumed run: the events the journal already held, re-created and checked, not written again.</summary>
+    public long ResumedAfter { get; init; }
+
     public double EventsPerSecond => WallSeconds > 0 ? Events / WallSeconds : 0;
 
     public static string FormatHash(ulong hash) => hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);

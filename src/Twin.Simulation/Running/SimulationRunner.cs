@@ -37,6 +37,22 @@ public static class SimulationRunner
     }
 
     /// <summary>
+    /// Continues run <paramref name="run"/>, which a killed process left running: the simulation
+    /// runs again from the run's own seed and config, checks every event the journal already holds
+    /// (<see cref="ResumeWriter"/>), and writes the rest. The journal ends as an uninterrupted run's.
+    /// </summary>
+    public static SimulationResult Resume(IJournal journal, RunInfo run, Action<Progress>? onProgress = null, CancellationToken cancel = default)
+    {
+        TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"run '{run.RunId}'");
+        using var writer = new ResumeWriter(journal.TakeOverRun(run, Guid.NewGuid().ToString()), journal, run);
+        var clock = Stopwatch.StartNew();
+        // No recovery from the journal: actors start fresh, and the re-execution re-creates their events.
+        (SimulationResult result, bool failed) = Execute(config, recoverFrom: null, writer, stop: null, onProgress, cancel);
+        writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
+        return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds, ResumedAfter = writer.Prefix };
+    }
+
+    /// <summary>
     /// Simulates into <paramref name="writer"/> until the configured event count, until
     /// <paramref name="stop"/> says so, or until cancelled. Returns the result and whether a model
     /// invariant failed.
