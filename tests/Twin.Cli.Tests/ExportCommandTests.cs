@@ -25,38 +25,39 @@ public sealed class ExportCommandTests : IDisposable
         HeadlessChromium.AssertDrawn(png);
     }
 
+    /// <summary>Runs a scenario into NAME.db (expecting <paramref name="exitCode"/>), exports it, and returns the HTML and the Perfetto JSON.</summary>
+    private (string Html, string Perfetto, TwinProcess.Result Run) RunAndExport(string scenario, string name, int exitCode, params string[] exportArgs)
+    {
+        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo(scenario), "--journal", $"sqlite:{name}.db", "--json");
+        Assert.True(run.ExitCode == exitCode, run.Stderr);
+        var export = TwinProcess.Run(_dir.Path, ["export", $"sqlite:{name}.db", "--html", $"{name}.html", "--perfetto", $"{name}.json", .. exportArgs]);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        return (File.ReadAllText(_dir.File($"{name}.html")), File.ReadAllText(_dir.File($"{name}.json")), run);
+    }
+
     [Fact]
     public void the_LAM_protocol_shows_in_both_exports()
     {
         // B14: a switch into the mm straddles the enable; the enable IPI then repairs the torn load.
-        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/bugs/B14.json"), "--journal", "sqlite:lam.db", "--json");
-        Assert.True(run.ExitCode == 1, run.Stderr);
-        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:lam.db", "--html", "lam.html", "--perfetto", "lam.json");
-        Assert.True(export.ExitCode == 0, export.Stderr);
-        string html = File.ReadAllText(_dir.File("lam.html"));
+        (string html, string perfetto, _) = RunAndExport("config/scenarios/bugs/B14.json", "lam", exitCode: 1);
         Assert.Contains("LAM_U57 enabled", html);
         Assert.Contains("arch_prctl(ARCH_ENABLE_TAGGED_ADDR, 6) = 0", html);
         Assert.Contains("LAM loaded (SwitchMm): CR3 0 bits, untag mask 6 bits", html); // the torn load, drawn red
         Assert.Contains("EnableLam", html); // the IPI arrow
-        Assert.Contains("enable_lam_func", File.ReadAllText(_dir.File("lam.json")));
+        Assert.Contains("enable_lam_func", perfetto);
     }
 
     [Fact]
     public void text_poke_phases_int3_handlers_and_deferred_syncs_show_in_both_exports()
     {
         // B23: an isolated CPU's deferred syncs, one of them lost; a batch's phases and INT3 traps around it.
-        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/bugs/B23.json"), "--journal", "sqlite:tp.db", "--json");
-        Assert.True(run.ExitCode == 1, run.Stderr);
-        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:tp.db", "--html", "tp.html", "--perfetto", "tp.json", "--events", "1..400");
-        Assert.True(export.ExitCode == 0, export.Stderr);
-        string html = File.ReadAllText(_dir.File("tp.html"));
+        (string html, string perfetto, _) = RunAndExport("config/scenarios/bugs/B23.json", "tp", exitCode: 1, "--events", "1..400");
         Assert.Contains("text_poke batch 1: P1 INT3 written", html);
         Assert.Contains(">S3</text>", html); // the sync ticks on the patching CPU's lane
         Assert.Contains("CT_WORK_SYNC set by CPU 0 (sync deferred)", html);
         Assert.Contains("CT_WORK_SYNC flushed: deferred sync_core()", html);
         Assert.Contains("site 0: INT3 (Syscall)", html);
         Assert.Contains("I1", html);
-        string perfetto = File.ReadAllText(_dir.File("tp.json"));
         Assert.Contains("do_sync_core", perfetto);
         Assert.Contains("context_tracking", perfetto);
     }
@@ -64,26 +65,18 @@ public sealed class ExportCommandTests : IDisposable
     [Fact]
     public void injected_faults_show_in_both_exports_and_in_the_run_summary()
     {
-        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/faults/skip-ipi-barrier.json"), "--journal", "sqlite:f.db", "--json");
-        Assert.True(run.ExitCode == 1, run.Stderr);
+        (string html, string perfetto, TwinProcess.Result run) = RunAndExport("config/scenarios/faults/skip-ipi-barrier.json", "f", exitCode: 1);
         Assert.Equal("P-PE", run.Json.GetProperty("violations")[0].GetProperty("property").GetString());
-        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:f.db", "--html", "f.html", "--perfetto", "f.json");
-        Assert.True(export.ExitCode == 0, export.Stderr);
-        Assert.Contains("fault injected: SkipBarrier IpiHandler", File.ReadAllText(Path.Combine(_dir.Path, "f.html")));
-        Assert.Contains("fault: SkipBarrier IpiHandler", File.ReadAllText(Path.Combine(_dir.Path, "f.json")));
+        Assert.Contains("fault injected: SkipBarrier IpiHandler", html);
+        Assert.Contains("fault: SkipBarrier IpiHandler", perfetto);
     }
 
     [Fact]
     public void a_hotplugged_CPU_shows_offline_in_both_exports()
     {
-        var run = TwinProcess.Run(_dir.Path, "run", "--scenario", TwinProcess.Repo("config/scenarios/faults/hotplug.json"), "--journal", "sqlite:hp.db", "--json");
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:hp.db", "--html", "hp.html", "--perfetto", "hp.json");
-        Assert.True(export.ExitCode == 0, export.Stderr);
-        string html = File.ReadAllText(_dir.File("hp.html"));
+        (string html, string perfetto, _) = RunAndExport("config/scenarios/faults/hotplug.json", "hp", exitCode: 0);
         Assert.Contains("<title>CPU offline</title>", html);
         Assert.Contains("fault injected: Hotplug", html);
-        string perfetto = File.ReadAllText(_dir.File("hp.json"));
         Assert.Contains("CPU offline", perfetto);
         Assert.Contains("CPU online (booted again)", perfetto);
     }
