@@ -113,10 +113,8 @@ public sealed partial class CpuActor
                 if (s.Design == TextDesign.PerCpuRefs)
                 {
                     if (!text.TryGetRef(Id)) goto default;
-                    _excRef = true;
                     _excFound = s.ArrayBatch;
-                    Persist(new Int3Handled(Id, _excSite, Int3Step.RefTaken, s.ArrayBatch, 0));
-                    ExceptionAfter(StepNs(), Int3Stage.ReadArray);
+                    RefTaken(s);
                     return;
                 }
                 _excFound = s.Design == TextDesign.B16NoSync ? s.NrEntriesBatch : s.DescPtr;
@@ -126,9 +124,7 @@ public sealed partial class CpuActor
             case Int3Stage.DescRef:
                 // atomic_inc_not_zero(&desc->refs) on the stack slot bp_desc pointed at: whatever lives there now.
                 if (!text.TryGetDescRef()) goto default;
-                _excRef = true;
-                Persist(new Int3Handled(Id, _excSite, Int3Step.RefTaken, s.ArrayBatch, 0));
-                ExceptionAfter(StepNs(), Int3Stage.ReadArray);
+                RefTaken(s);
                 return;
             case Int3Stage.ReadArray:
                 ReadArrayAndEmulate(s);
@@ -140,6 +136,14 @@ public sealed partial class CpuActor
                 Int3NotOurs();
                 return;
         }
+    }
+
+    /// <summary>The handler holds a ref on whatever batch the entries now belong to; it reads them next.</summary>
+    private void RefTaken(TextState s)
+    {
+        _excRef = true;
+        Persist(new Int3Handled(Id, _excSite, Int3Step.RefTaken, s.ArrayBatch, 0));
+        ExceptionAfter(StepNs(), Int3Stage.ReadArray);
     }
 
     /// <summary>Reads the entries (a bsearch for ip-1) and emulates the new instruction; B22 waits for the patch instead.</summary>
@@ -194,8 +198,9 @@ public sealed partial class CpuActor
         if (_excRef)
         {
             TextActor text = _kernel.Text!;
-            int batch = text.State.Design == TextDesign.B17StackDescriptor ? text.State.ArrayBatch : _excFound;
-            if (text.State.Design == TextDesign.B17StackDescriptor) text.PutDescRef();
+            bool descriptor = text.State.Design == TextDesign.B17StackDescriptor;
+            int batch = descriptor ? text.State.ArrayBatch : _excFound;
+            if (descriptor) text.PutDescRef();
             else text.PutRef(Id);
             _excRef = false;
             Persist(new Int3Handled(Id, _excSite, Int3Step.RefPut, batch, 0));

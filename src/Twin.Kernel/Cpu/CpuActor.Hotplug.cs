@@ -41,7 +41,7 @@ public sealed partial class CpuActor
         if (_phase == CpuPhase.Idle && !_inException && !_irqsOff) GoOffline();
     }
 
-    /// <summary>The CPU runs its idle task: it leaves the online mask, its queued tasks go elsewhere.</summary>
+    /// <summary>The CPU runs its idle task (phase Idle): it leaves the online mask, its queued tasks go elsewhere.</summary>
     private void GoOffline()
     {
         Invariant.Assert(KernelIds.IsIdle(State.Curr), "a CPU goes offline from its idle task");
@@ -51,11 +51,9 @@ public sealed partial class CpuActor
         if (State.LoadedMm != KernelIds.InitMm && SwitchMmStart(KernelIds.InitMm)) SwitchMmLoad();
         int[] moved = [.. State.Runqueue];
         Persist(new CpuHotplugged(Id, Online: false));
-        foreach (int task in moved) _kernel.CpuRefs[_kernel.FallbackCpu(Context.Random)].Tell(new TaskWakeup(task));
+        foreach (int task in moved) WakeOnOnlineCpu(new TaskWakeup(task));
         Timers.Cancel(SliceTimer);
         IrqsOn(); // flush_smp_call_function_queue(): IPIs that were already queued still run
-        _phase = CpuPhase.Idle;
-        _token++;
         Context.System.ScheduleTellOnce(_downNs, Self, new CpuHotplug(Online: true, 0));
     }
 
@@ -77,7 +75,10 @@ public sealed partial class CpuActor
     private bool ForwardedWhileOffline(TaskWakeup wakeup)
     {
         if (State.Online) return false;
-        _kernel.CpuRefs[_kernel.FallbackCpu(Context.Random)].Tell(wakeup);
+        WakeOnOnlineCpu(wakeup);
         return true;
     }
+
+    /// <summary>select_fallback_rq(): the wakeup goes to an online CPU drawn at random.</summary>
+    private void WakeOnOnlineCpu(TaskWakeup wakeup) => _kernel.CpuRefs[_kernel.FallbackCpu(Context.Random)].Tell(wakeup);
 }

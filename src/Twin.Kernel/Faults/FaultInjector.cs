@@ -59,7 +59,7 @@ public sealed class FaultInjector
             FaultRule r = _rules[i];
             if (r.Kind != kind || !Fires(i)) continue;
             long at = r.AtNs;
-            int cpu = r.Cpu >= 0 ? r.Cpu % cpus : (int)_random.NextLong(0, cpus - 1);
+            int cpu = CpuOf(r, cpus);
             for (int n = 0; n < r.Count; n++)
             {
                 list.Add((at, cpu));
@@ -77,7 +77,7 @@ public sealed class FaultInjector
         {
             FaultRule r = _rules[i];
             if (r.Kind != FaultKind.Hotplug || r.On != HotplugTrigger.None || !Fires(i)) continue;
-            list.Add((r.AtNs, HotplugCpu(r, cpus), _random.NextLong(r.NsMin, r.NsMax)));
+            list.Add((r.AtNs, CpuOf(r, cpus), _random.NextLong(r.NsMin, r.NsMax)));
         }
         return list;
     }
@@ -89,14 +89,15 @@ public sealed class FaultInjector
         {
             FaultRule r = _rules[i];
             if (r.Kind != FaultKind.Hotplug || r.On != trigger) continue;
-            int cpu = HotplugCpu(r, cpus);
+            int cpu = CpuOf(r, cpus);
             if (cpu == caller || !Fires(i)) continue;
             return (cpu, _random.NextLong(r.NsMin, r.NsMax));
         }
         return null;
     }
 
-    private int HotplugCpu(FaultRule r, int cpus) => r.Cpu >= 0 ? r.Cpu % cpus : (int)_random.NextLong(0, cpus - 1);
+    /// <summary>The CPU a storm or hotplug rule acts on: its own, or one drawn from the fault stream.</summary>
+    private int CpuOf(FaultRule r, int cpus) => r.Cpu >= 0 ? r.Cpu % cpus : (int)_random.NextLong(0, cpus - 1);
 
     private bool Skips(FaultKind kind, int cpu, int reason)
     {

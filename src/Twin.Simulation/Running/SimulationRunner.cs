@@ -27,13 +27,7 @@ public static class SimulationRunner
     {
         IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
         journal.RegisterManifests(EventCatalog.All);
-        using (writer)
-        {
-            var clock = Stopwatch.StartNew();
-            (SimulationResult result, bool failed) = Execute(config, journal, writer, stop: null, onProgress, cancel, taps, stopAtFirstViolation);
-            writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
-            return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds };
-        }
+        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation);
     }
 
     /// <summary>
@@ -45,11 +39,18 @@ public static class SimulationRunner
     {
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"run '{run.RunId}'");
         using var writer = new ResumeWriter(journal.TakeOverRun(run, Guid.NewGuid().ToString()), journal, run);
-        var clock = Stopwatch.StartNew();
         // No recovery from the journal: actors start fresh, and the re-execution re-creates their events.
-        (SimulationResult result, bool failed) = Execute(config, recoverFrom: null, writer, stop: null, onProgress, cancel);
+        return ExecuteAndComplete(config, journal, recoverFrom: null, writer, onProgress, cancel) with { ResumedAfter = writer.Prefix };
+    }
+
+    /// <summary>Simulates into <paramref name="writer"/>, records the outcome as the run's status and summary, and times it.</summary>
+    private static SimulationResult ExecuteAndComplete(TwinConfig config, IJournal journal, IJournal? recoverFrom, IJournalWriter writer,
+        Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false)
+    {
+        var clock = Stopwatch.StartNew();
+        (SimulationResult result, bool failed) = Execute(config, recoverFrom, writer, stop: null, onProgress, cancel, taps, stopAtFirstViolation);
         writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
-        return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds, ResumedAfter = writer.Prefix };
+        return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds };
     }
 
     /// <summary>
