@@ -11,9 +11,13 @@ public sealed class TraceCheckerTests
     private static TraceChecker Check(string name, Func<List<string>, List<string>>? mutate = null)
     {
         string path = ReplayFiles.Path(name);
-        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(path + ".tasks");
-        var checker = new TraceChecker(kthreads);
-        checker.LearnTgids(tgids);
+        var checker = new TraceChecker();
+        if (File.Exists(path + ".tasks"))
+        {
+            (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(path + ".tasks");
+            checker = new TraceChecker(kthreads);
+            checker.LearnTgids(tgids);
+        }
         List<string> lines = [.. File.ReadAllLines(path)];
         if (mutate is not null) lines = mutate(lines);
         ReadReport report = FtraceReader.Read(new StringReader(string.Join('\n', lines)), name, checker);
@@ -50,6 +54,55 @@ public sealed class TraceCheckerTests
         Assert.All(checker.Properties, p => Assert.True(p.Value.Violated == 0, $"{p.Key}: {string.Join("; ", p.Value.First)}"));
         Assert.True(checker.Properties[p1].Checked > 50, $"{p1} checked only {checker.Properties[p1].Checked} times");
         Assert.True(checker.Properties[p2].Checked > 50, $"{p2} checked only {checker.Properties[p2].Checked} times");
+    }
+
+    [Fact]
+    public void A_task_switched_out_just_before_the_call_is_not_taken_for_the_cpus_task()
+    {
+        // Recorded by the CLI test on this machine: the test host's membarrier on CPU 0 at line 78,
+        // while CPU 1 had switched from one of its threads to another process at line 57. Line 58,
+        // the switch's own "flush on task switch", still names the old thread as current.
+        const string name = "true-switch-tail.trace";
+        List<string> lines = [.. File.ReadAllLines(ReplayFiles.Path(name))];
+        Assert.Contains(".NET TP Worker-11596   (  11504) [001] d..2. 31166.760262: tlb_flush: pages:0 reason:flush on task switch", lines[57]);
+        Assert.Contains("sys_membarrier(cmd: 8,", lines[77]);
+        TraceChecker checker = Check(name);
+        Assert.Equal(0, checker.Properties["P-PE"].Violated);
+
+        // The same call with CPU 1 left on the caller's thread (no switch away) is flagged.
+        TraceChecker flagged = Check(name, l =>
+        {
+            l.RemoveAt(56);
+            return l;
+        });
+        Assert.Equal(1, flagged.Properties["P-PE"].Violated);
+        Assert.Contains("line 77: membarrier(PRIVATE_EXPEDITED) on CPU 0", flagged.Properties["P-PE"].First[0]);
+    }
+
+    [Fact]
+    public void A_cpu_that_switches_as_the_call_returns_is_undecidable_and_one_that_runs_on_is_checked()
+    {
+        // Recorded under load: a FLAG_CPU call for CPU 1 returned at line 531 without an IPI, and CPU 1's
+        // switch away from the caller's thread was logged at line 532, the same microsecond. __schedule()
+        // had already set rq->curr to the next task, which is what membarrier read.
+        const string name = "rseq-2t-loaded.trace";
+        List<string> lines = [.. File.ReadAllLines(ReplayFiles.Path(name))];
+        Assert.Contains("sys_membarrier(cmd: 0x80, flags: 1, cpu_id: 1)", lines[529]);
+        Assert.Contains("[001] d..2. 31462.175031: sched_switch: prev_comm=rseq prev_pid=21887", lines[531]);
+        TraceChecker checker = Check(name);
+        Assert.Equal(0, checker.Properties["P-RSEQ"].Violated);
+        Assert.Equal(1, checker.Properties["P-RSEQ"].Undecidable);
+
+        // Had CPU 1 logged something else, later, as the same thread, the missing ipi_rseq is a violation.
+        TraceChecker flagged = Check(name, l =>
+        {
+            l[531] = "            rseq-21887   (  21885) [001] dNH2. 31462.175032: reschedule_entry: vector=253";
+            return l;
+        });
+        Assert.Equal(1, flagged.Properties["P-RSEQ"].Violated);
+        Assert.Equal(0, flagged.Properties["P-RSEQ"].Undecidable);
+        Assert.StartsWith("line 530: membarrier(PRIVATE_EXPEDITED_RSEQ) on CPU 0 returned at line 531, but CPU 1", flagged.Properties["P-RSEQ"].First[0]);
+        Assert.Contains("(still at line 532)", flagged.Properties["P-RSEQ"].First[0]);
     }
 
     [Fact]
