@@ -40,6 +40,9 @@ public sealed class Kernel
 
     public KernelConfig Config { get; }
 
+    /// <summary>The virtual clock, for observers (the shrinker notes when each step was handed out).</summary>
+    public long NowNs => _system?.NowNs ?? 0;
+
     public MachineActor Machine { get; internal set; } = null!;
 
     public CpuActor[] Cpus { get; }

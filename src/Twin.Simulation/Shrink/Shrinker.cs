@@ -22,6 +22,9 @@ public sealed record ShrinkResult(ScenarioDraft Draft, TwinConfig Config, Violat
 public sealed class Shrinker
 {
     private static readonly ulong[] s_extraSeeds = [.. Enumerable.Range(1, 24).Select(i => (ulong)i)];
+
+    /// <summary>Seeds a few-task cut is tried under: small drafts run in microseconds, and a rare race needs many draws.</summary>
+    private static readonly ulong[] s_manySeeds = [.. Enumerable.Range(1, 64).Select(i => (ulong)i)];
     private const long MinNs = 1_000;
 
     /// <summary>
@@ -41,6 +44,7 @@ public sealed class Shrinker
     private ulong _seed;
     private Violation? _last;
     private int[]? _executed;
+    private long[]? _lastStepNs;
     private int _wide = 1;
     private TimingConfig _timing;
     private Dictionary<string, int> _firstCpu = [];
@@ -128,6 +132,7 @@ public sealed class Shrinker
     private ScenarioDraft Minimize(ScenarioDraft draft)
     {
         SimplifyTiming(draft);
+        TryLastActive(ref draft);
         int restarts = 0;
         while (Runs < _maxRuns)
         {
@@ -145,6 +150,7 @@ public sealed class Shrinker
             // candidate also counts as failing if a few other seeds make it fail.
             // A smaller scenario may now bear what the full one did not (a certain reschedule).
             if (SimplifyTiming(draft)) continue;
+            if (TryLastActive(ref draft)) continue;
             if (TryPinning(ref draft)) continue;
             if (_wide < WideSeeds)
             {
@@ -195,24 +201,75 @@ public sealed class Shrinker
     }
 
     /// <summary>
+    /// Keeps only the few tasks last handed a step before the violation (and the tasks that forked
+    /// them), all else dropped at once, under many seeds: a rare race between two or three tasks
+    /// in a run of dozens (B14's LAM enable against a switch_mm into the same mm) is lost by
+    /// nearly every single removal, since each shifts everyone's timing, but the racing tasks alone
+    /// often show it again under some seed. Tried for 2, 3, 4, 6 and 8 tasks, unpinned and pinned
+    /// to the CPU each first ran on.
+    /// </summary>
+    /// <returns>Whether a cut was kept.</returns>
+    private bool TryLastActive(ref ScenarioDraft draft)
+    {
+        if (draft.Tasks.Count <= 2 || Runs >= _maxRuns || !Fails(draft, _seed)) return false;
+        long[] last = _lastStepNs!;
+        ScenarioDraft whole = draft;
+        long LastStart(int i) => i + 1 < last.Length ? last[i + 1] : -1;
+        List<string> recent = [.. Enumerable.Range(0, whole.Tasks.Count).Where(i => LastStart(i) >= 0)
+            .OrderByDescending(LastStart).ThenBy(i => i).Select(i => whole.Tasks[i].Name)];
+        Dictionary<string, string> forker = draft.Tasks.SelectMany(t => t.Steps.Where(s => s.Step.Kind == StepKind.Fork && s.ForkTask is not null)
+            .Select(s => (Child: s.ForkTask!, Parent: t.Name))).ToDictionary(x => x.Child, x => x.Parent, StringComparer.Ordinal);
+        foreach (int k in new[] { 2, 3, 4, 6, 8 })
+        {
+            if (k >= recent.Count) break;
+            var keep = new HashSet<string>(StringComparer.Ordinal);
+            foreach (string name in recent.Take(k))
+            {
+                for (string? n = name; n is not null && keep.Add(n); n = forker.GetValueOrDefault(n)) { }
+            }
+            if (keep.Count >= draft.Tasks.Count) break;
+            ScenarioDraft few = draft;
+            foreach (DraftTask t in draft.Tasks.Where(t => !keep.Contains(t.Name))) few = few.WithoutTask(t.Name);
+            if (!few.IsValid()) continue;
+            foreach (ScenarioDraft candidate in new[] { few, PinnedToFirstCpus(few) })
+            {
+                foreach (ulong seed in s_manySeeds.Prepend(_seed).Distinct())
+                {
+                    if (Runs >= _maxRuns) return false;
+                    if (!Fails(candidate, seed)) continue;
+                    _seed = seed;
+                    draft = TrimToExecuted(candidate, _executed!, slack: true);
+                    _log?.Invoke($"  LastActive: {draft.Tasks.Count} tasks, {draft.StepCount} steps, the {k} last active before the violation (seed {seed})");
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Pins every unpinned task to the CPU it first ran on in the recorded run. Where a task wakes
     /// is drawn at random, so while tasks are unpinned every removal also moves the others to new
     /// CPUs; pinned, a removal changes timing only.
     /// </summary>
     private bool TryPinning(ref ScenarioDraft draft)
     {
-        int cpus = draft.Cpus;
-        int FirstCpu(DraftTask t) => _firstCpu.GetValueOrDefault(t.Name, -1);
         // Tasks that never ran in the recorded run have no first CPU and stay free.
-        if (!draft.Tasks.Any(t => t.Affinity < 0 && FirstCpu(t) >= 0) || Runs >= _maxRuns) return false;
-        ScenarioDraft pinned = draft with
-        {
-            Tasks = [.. draft.Tasks.Select(t => t.Affinity >= 0 || FirstCpu(t) < 0 ? t : t with { Affinity = Math.Min(FirstCpu(t), cpus - 1) })],
-        };
-        if (!Accept(pinned, out ScenarioDraft kept)) return false;
+        if (!draft.Tasks.Any(t => t.Affinity < 0 && _firstCpu.GetValueOrDefault(t.Name, -1) >= 0) || Runs >= _maxRuns) return false;
+        if (!Accept(PinnedToFirstCpus(draft), out ScenarioDraft kept)) return false;
         draft = kept;
         _log?.Invoke("stuck; fails with every task pinned to its first CPU too, shrinking on from there");
         return true;
+    }
+
+    /// <summary>Every unpinned task that ran in the recorded run pinned to the CPU it first ran on.</summary>
+    private ScenarioDraft PinnedToFirstCpus(ScenarioDraft draft)
+    {
+        int FirstCpu(DraftTask t) => _firstCpu.GetValueOrDefault(t.Name, -1);
+        return draft with
+        {
+            Tasks = [.. draft.Tasks.Select(t => t.Affinity >= 0 || FirstCpu(t) < 0 ? t : t with { Affinity = Math.Min(FirstCpu(t), draft.Cpus - 1) })],
+        };
     }
 
     private bool TryAnotherSeed(ScenarioDraft draft)
@@ -448,6 +505,7 @@ public sealed class Shrinker
         if (v is null) return false;
         _last = v;
         _executed = counter.Steps;
+        _lastStepNs = counter.LastStepNs;
         return true;
     }
 
@@ -461,14 +519,26 @@ public sealed class Shrinker
     };
 }
 
-/// <summary>How many steps each scenario task (by id) was handed before the run stopped.</summary>
-internal sealed class StepCounter(int tasks) : IStepObserver
+/// <summary>How many steps each scenario task (by id) was handed before the run stopped, and when the last one was.</summary>
+internal sealed class StepCounter : IStepObserver
 {
-    public int[] Steps { get; } = new int[tasks + 1];
+    public StepCounter(int tasks)
+    {
+        Steps = new int[tasks + 1];
+        LastStepNs = new long[tasks + 1];
+        Array.Fill(LastStepNs, -1);
+    }
+
+    public int[] Steps { get; }
+
+    /// <summary>Per task id, the virtual time its last step was handed out; -1 if none was.</summary>
+    public long[] LastStepNs { get; }
 
     public void OnStep(Kernel.Kernel kernel, TaskRuntime task, int cpu, in Step step)
     {
-        if (task.Task < Steps.Length) Steps[task.Task]++;
+        if (task.Task >= Steps.Length) return;
+        Steps[task.Task]++;
+        LastStepNs[task.Task] = kernel.NowNs;
     }
 
     public void OnFork(int parent, int child)
