@@ -1,3 +1,4 @@
+using Twin.Kernel.Tasks;
 using Twin.Simulation.Config;
 using Twin.Simulation.Scenarios;
 
@@ -34,11 +35,28 @@ public sealed class ScenarioParserTests
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "clone": "v" }] }, { "name": "v", "process": "q", "steps": [] } ] }""", "clone target 'v' must be another task of process 'p'")]
     [InlineData("""{ "tasks": [ { "name": "k", "kthread": true, "steps": [{ "arch_prctl": "GET_MAX_TAG_BITS" }] } ] }""", "a kernel thread cannot take a 'arch_prctl' step")]
     [InlineData("""{ "forbid": { "r9": 0 }, "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] } ] }""", "forbid names register 'r9'")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": 5, "repeat": 0 }] } ] }""", "steps[0].repeat = 0 is out of range")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": 5, "repeat": "many" }] } ] }""", "steps[0].repeat")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "exit": true, "repeat": 2 }] } ] }""", "steps[0]: a exit step cannot repeat")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "membarrier": "QUERY", "expect": 0, "repeat": 2 }] } ] }""", "with expect or sampled_into names one call")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": 5 }, { "yield": true, "repeat": 100001 }] } ] }""", "steps[1].repeat = 100001 is out of range")]
     public void a_bad_scenario_is_refused_naming_the_place(string json, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => ScenarioParser.Parse(json.Replace("__", Ok), "scenario 'test.json'"));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith("scenario 'test.json'", e.Message);
+    }
+
+    [Fact]
+    public void repeat_expands_a_step_in_place_and_later_steps_keep_counting()
+    {
+        ScenarioDefinition s = ScenarioParser.Parse("""
+            { "tasks": [ { "name": "u", "process": "p", "steps": [
+                { "spin_ns": 7 }, { "text_exec": "kprobe", "repeat": 3 }, { "membarrier": "QUERY", "expect": 0 } ] } ] }
+            """, "scenario 'test.json'");
+        Assert.Equal([StepKind.Spin, StepKind.TextExec, StepKind.TextExec, StepKind.TextExec, StepKind.Membarrier], s.Tasks[0].Steps.Select(x => x.Kind));
+        Assert.Equal([0, 1, 2, 3, 4], s.Tasks[0].Steps.Select(x => x.Index));
+        Assert.All(s.Tasks[0].Steps.Skip(1).Take(3), x => Assert.Equal(-1, x.Target));
     }
 
     [Fact]

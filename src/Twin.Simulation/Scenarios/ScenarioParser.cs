@@ -74,9 +74,12 @@ public static class ScenarioParser
     private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks", "forbid"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
     private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load", "arch_prctl", "clone", "tagged_syscall", "text_poke", "text_exec"];
-    private static readonly HashSet<string> s_archPrctlKeys = ["arch_prctl", "bits", "expect", "expectErrno", "comment"];
+    private static readonly HashSet<string> s_archPrctlKeys = ["arch_prctl", "bits", "expect", "expectErrno", "comment", "repeat"];
 
-    private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "sampled_into", "comment"];
+    private static readonly HashSet<string> s_membarrierKeys = ["membarrier", "flags", "cpu", "expect", "expectErrno", "sampled_into", "comment", "repeat"];
+
+    /// <summary>At most this many copies of one step (<c>"repeat"</c>); a task's steps are held in memory.</summary>
+    public const int MaxRepeat = 100_000;
 
     public static ScenarioDefinition ParseFile(string path)
     {
@@ -250,10 +253,11 @@ public static class ScenarioParser
             foreach (JsonElement step in d.Steps.EnumerateArray())
             {
                 string at = $"{d.At}.steps[{s}]";
-                Step parsed = ParseStep(step, s, at, d.Process is null, ids, leaders, out Expectation? expect, d.Name, litmus);
+                Step parsed = ParseStep(step, steps.Count, at, d.Process is null, ids, leaders, out Expectation? expect, d.Name, litmus);
+                int repeat = Repeat(step, parsed, expect, at);
                 if (parsed.Kind == StepKind.Membarrier)
                 {
-                    calls++;
+                    calls += repeat;
                     if (step.TryGetProperty("sampled_into", out JsonElement into))
                     {
                         litmus.SampleRegisters.Add((ids[d.Name], calls, litmus.Register(Scalar(into, $"{at}.sampled_into"), d.Name, at)));
@@ -292,7 +296,7 @@ public static class ScenarioParser
                     if (parsed.Kind == StepKind.UnuseMm) usingMm = false;
                 }
                 if (expect is not null) expectations.Add(expect);
-                steps.Add(parsed);
+                for (int r = 0; r < repeat; r++) steps.Add(parsed with { Index = steps.Count });
                 s++;
             }
             specs.Add(new TaskSpec(d.Name, d.Process, d.Affinity, steps, ForkedBy: false));
@@ -303,6 +307,27 @@ public static class ScenarioParser
         }
         if (specs.All(t => t.ForkedBy)) throw new ConfigException($"{where}: every task is started by a fork; at least one must run at boot");
         return (specs, expectations);
+    }
+
+    /// <summary>
+    /// <c>"repeat": N</c>: the step N times in a row (a loop that gives a race many tries). Not for
+    /// steps that start or end a task or process, nor for litmus stores and loads or steps with an
+    /// expected return or a sampled register, each of which names one access or call.
+    /// </summary>
+    private static int Repeat(JsonElement step, Step parsed, Expectation? expect, string at)
+    {
+        if (!step.TryGetProperty("repeat", out JsonElement r)) return 1;
+        int repeat = (int)Integer(r, $"{at}.repeat", 1, MaxRepeat);
+        if (repeat == 1) return 1;
+        if (parsed.Kind is StepKind.Fork or StepKind.Clone or StepKind.Exec or StepKind.Exit or StepKind.Store or StepKind.Load)
+        {
+            throw new ConfigException($"{at}: a {parsed.Kind.ToString().ToLowerInvariant()} step cannot repeat");
+        }
+        if (expect is not null || step.TryGetProperty("sampled_into", out _))
+        {
+            throw new ConfigException($"{at}: a step with expect or sampled_into names one call and cannot repeat");
+        }
+        return repeat;
     }
 
     private static Step ParseStep(JsonElement step, int index, string at, bool kthread, Dictionary<string, int> ids,
@@ -316,10 +341,10 @@ public static class ScenarioParser
             throw new ConfigException($"{at} needs exactly one of {string.Join(", ", s_actions)}; found {(actions.Length == 0 ? "none" : string.Join(", ", actions))}");
         }
         string action = actions[0];
-        if (action == "store") CheckKeys(step, ["store", "value", "comment"], at);
-        else if (action == "load") CheckKeys(step, ["load", "into", "comment"], at);
+        if (action == "store") CheckKeys(step, ["store", "value", "comment", "repeat"], at);
+        else if (action == "load") CheckKeys(step, ["load", "into", "comment", "repeat"], at);
         else if (action == "arch_prctl") CheckKeys(step, s_archPrctlKeys, at);
-        else if (action != "membarrier") CheckKeys(step, [action, "comment"], at);
+        else if (action != "membarrier") CheckKeys(step, [action, "comment", "repeat"], at);
         bool userOnly = action is "membarrier" or "arch_prctl" or "clone" or "tagged_syscall" or "write_code" or "mprotect" or "munmap" or "fork" or "exec" or "exit" or "rseq_ns";
         if (kthread && userOnly) throw new ConfigException($"{at}: a kernel thread cannot take a '{action}' step");
         if (!kthread && action is "use_mm" or "unuse_mm") throw new ConfigException($"{at}: only kernel threads take '{action}'");

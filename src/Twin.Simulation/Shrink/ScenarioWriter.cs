@@ -4,6 +4,7 @@ using Twin.Kernel;
 using Twin.Kernel.Lam;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Tasks;
+using Twin.Simulation.Scenarios;
 
 namespace Twin.Simulation.Shrink;
 
@@ -74,12 +75,23 @@ public static class ScenarioWriter
         else w.WriteString("process", task.Process);
         if (task.Affinity >= 0) w.WriteNumber("cpu", task.Affinity);
         w.WriteStartArray("steps");
-        foreach (DraftStep d in task.Steps) WriteStep(w, d);
+        for (int i = 0; i < task.Steps.Count;)
+        {
+            int run = 1;
+            while (i + run < task.Steps.Count && run < ScenarioParser.MaxRepeat && SameRepeatable(task.Steps[i], task.Steps[i + run])) run++;
+            WriteStep(w, task.Steps[i], run);
+            i += run;
+        }
         w.WriteEndArray();
         w.WriteEndObject();
     }
 
-    private static void WriteStep(Utf8JsonWriter w, DraftStep d)
+    /// <summary>Can <paramref name="b"/> be written as another repeat of <paramref name="a"/> (the parser's rules for <c>"repeat"</c>)?</summary>
+    private static bool SameRepeatable(DraftStep a, DraftStep b) =>
+        a.Step.Kind is not (StepKind.Fork or StepKind.Clone or StepKind.Exec or StepKind.Exit or StepKind.Store or StepKind.Load)
+        && a with { Step = a.Step with { Index = 0 } } == b with { Step = b.Step with { Index = 0 } };
+
+    private static void WriteStep(Utf8JsonWriter w, DraftStep d, int repeat)
     {
         Step s = d.Step;
         w.WriteStartObject();
@@ -131,6 +143,7 @@ public static class ScenarioWriter
             default:
                 throw new InvalidOperationException($"step kind {s.Kind} has no scenario form");
         }
+        if (repeat > 1) w.WriteNumber("repeat", repeat);
         w.WriteEndObject();
     }
 }
