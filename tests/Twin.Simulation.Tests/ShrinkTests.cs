@@ -11,21 +11,23 @@ namespace Twin.Simulation.Tests;
 /// <summary>twin shrink: random runs recorded as scenarios, and failing runs shrunk to scenario files that still fail.</summary>
 public sealed class ShrinkTests
 {
-    private static TwinConfig RandomRun(ulong seed, long events, params string[] bugs) =>
-        ConfigLoader.Load(RepoPaths.Of("config/default.json"),
+    private static TwinConfig RandomRun(ulong seed, long events, params string[] bugs) => RandomRun("config/default.json", seed, events, bugs);
+
+    private static TwinConfig RandomRun(string configFile, ulong seed, long events, params string[] bugs) =>
+        ConfigLoader.Load(RepoPaths.Of(configFile),
             [("seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "test"), ("run.events", events.ToString(System.Globalization.CultureInfo.InvariantCulture), "test"),
              .. bugs.Select((b, i) => ($"bugs.{i}", b, "test"))]);
 
     /// <summary>The first seed whose random run trips a monitor with <paramref name="bug"/> switched on.</summary>
-    private static TwinConfig FailingRun(string bug)
+    private static TwinConfig FailingRun(string bug, string configFile = "config/default.json", ulong firstSeed = 1)
     {
-        for (ulong seed = 1; seed <= 400; seed++)
+        for (ulong seed = firstSeed; seed < firstSeed + 400; seed++)
         {
-            TwinConfig config = RandomRun(seed, 1_000_000, bug);
+            TwinConfig config = RandomRun(configFile, seed, 1_000_000, bug);
             SimulationResult r = SimulationRunner.Run(config, new DiscardingJournal(), "find", stopAtFirstViolation: true);
             if (r.Violations.Count > 0) return config;
         }
-        throw new Xunit.Sdk.XunitException($"no seed in 1..400 shows {bug}");
+        throw new Xunit.Sdk.XunitException($"no seed in {firstSeed}..{firstSeed + 399} shows {bug}");
     }
 
     [Fact]
@@ -76,6 +78,39 @@ public sealed class ShrinkTests
         ScenarioDefinition parsed = ScenarioParser.ParseFile(path);
         Assert.Equal([shrunk.Violation.Property], parsed.ExpectedViolations);
 
+        SimulationResult rerun = SimulationRunner.Run(ConfigLoader.Load(null, [], path), new MemoryJournal(), "rerun");
+        Assert.Contains(rerun.Violations, v => v.Property == shrunk.Violation.Property);
+    }
+
+    /// <summary>
+    /// Rare races between two tasks in runs of hundreds: B17's handler delayed across one batch's
+    /// end and the next one's start (186 tasks, 20,595 steps; greedy removal alone stopped near
+    /// 10,000 steps) and B14's LAM enable against a switch_mm into the same mm (11 tasks, 588
+    /// steps; stopped at 359). Keeping only the tasks last active before the violation, each
+    /// repeating the step it was in, gives the race many tries. The seeds are where a search
+    /// starts; the first failing run from there is shrunk.
+    /// </summary>
+    [Theory]
+    [InlineData("B17", "config/textpoke.json", 1UL)]
+    [InlineData("B14", "config/lam.json", 149UL)]
+    public void A_rare_race_shrinks_to_the_racing_tasks(string bug, string configFile, ulong firstSeed)
+    {
+        TwinConfig failing = FailingRun(bug, configFile, firstSeed);
+        (ShrinkResult? shrunk, string? reason) = Shrinker.Shrink(failing);
+        Assert.True(shrunk is not null, reason);
+        Assert.True(shrunk.Draft.Tasks.Count <= 3, $"{bug}: {shrunk.Draft.Tasks.Count} tasks left");
+        Assert.True(shrunk.Draft.StepCount <= 60 && shrunk.Draft.StepCount * 10 <= shrunk.OriginalSteps,
+            $"{bug}: {shrunk.OriginalSteps} steps shrunk only to {shrunk.Draft.StepCount}");
+
+        // The file writes a loop as one step with "repeat", and reads back as the same steps.
+        using var dir = new TempFolder();
+        string path = Path.Combine(dir.Path, "shrunk.json");
+        File.WriteAllText(path, ScenarioWriter.Write(shrunk, "test"));
+        bool loops = shrunk.Draft.Tasks.Any(t => t.Steps.Zip(t.Steps.Skip(1)).Any(p => p.First.Step with { Index = 0 } == p.Second.Step with { Index = 0 }));
+        Assert.Equal(loops, File.ReadAllText(path).Contains("\"repeat\"", StringComparison.Ordinal));
+        ScenarioDefinition parsed = ScenarioParser.ParseFile(path);
+        Assert.Equal(shrunk.Draft.ToTaskSpecs().Select(t => t.Steps.Select(x => x with { Index = 0 }).ToList()),
+            parsed.Tasks.Select(t => t.Steps.Select(x => x with { Index = 0 }).ToList()));
         SimulationResult rerun = SimulationRunner.Run(ConfigLoader.Load(null, [], path), new MemoryJournal(), "rerun");
         Assert.Contains(rerun.Violations, v => v.Property == shrunk.Violation.Property);
     }
