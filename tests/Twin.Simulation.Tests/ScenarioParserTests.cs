@@ -37,7 +37,7 @@ public sealed class ScenarioParserTests
     [InlineData("""{ "forbid": { "r9": 0 }, "tasks": [ { "name": "u", "process": "p", "steps": [{ "load": "x", "into": "r1" }] } ] }""", "forbid names register 'r9'")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": 5, "repeat": 0 }] } ] }""", "steps[0].repeat = 0 is out of range")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": 5, "repeat": "many" }] } ] }""", "steps[0].repeat")]
-    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "exit": true, "repeat": 2 }] } ] }""", "steps[0]: a exit step cannot repeat")]
+    [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "exit": true, "repeat": 2 }] } ] }""", "steps[0]: 'exit' steps cannot repeat")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "membarrier": "QUERY", "expect": 0, "repeat": 2 }] } ] }""", "with expect or sampled_into names one call")]
     [InlineData("""{ "tasks": [ { "name": "u", "process": "p", "steps": [{ "spin_ns": 5 }, { "yield": true, "repeat": 100001 }] } ] }""", "steps[1].repeat = 100001 is out of range")]
     public void a_bad_scenario_is_refused_naming_the_place(string json, string expected)

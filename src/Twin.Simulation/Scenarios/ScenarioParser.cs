@@ -321,7 +321,7 @@ public static class ScenarioParser
         if (repeat == 1) return 1;
         if (parsed.Kind is StepKind.Fork or StepKind.Clone or StepKind.Exec or StepKind.Exit or StepKind.Store or StepKind.Load)
         {
-            throw new ConfigException($"{at}: a {parsed.Kind.ToString().ToLowerInvariant()} step cannot repeat");
+            throw new ConfigException($"{at}: '{parsed.Kind.ToString().ToLowerInvariant()}' steps cannot repeat");
         }
         if (expect is not null || step.TryGetProperty("sampled_into", out _))
         {
