@@ -18,14 +18,28 @@ public readonly record struct CpuMask(ulong W0, ulong W1, ulong W2, ulong W3)
 
     public bool IsEmpty => (W0 | W1 | W2 | W3) == 0;
 
-    public override string ToString()
+    public override string ToString() => "{" + ToCpuList() + "}";
+
+    /// <summary>The mask without CPUs numbered <paramref name="cpus"/> and up (a machine made smaller).</summary>
+    public CpuMask Below(int cpus)
+    {
+        CpuMask m = Empty;
+        for (int c = 0; c < Math.Min(cpus, Limits.MaxCpus); c++)
+        {
+            if (Test(c)) m = m.With(c);
+        }
+        return m;
+    }
+
+    /// <summary>The CPUs in the mask, ascending, as the kernel's cpulist options take them (<c>2,3</c>), or with another separator.</summary>
+    public string ToCpuList(string separator = ",")
     {
         var parts = new List<string>();
         for (int c = 0; c < Limits.MaxCpus; c++)
         {
             if (Test(c)) parts.Add(c.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
-        return "{" + string.Join(",", parts) + "}";
+        return string.Join(separator, parts);
     }
 
     public void Write(ref PayloadWriter w)

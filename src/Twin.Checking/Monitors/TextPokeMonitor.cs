@@ -145,7 +145,7 @@ public sealed class TextPokeMonitor(MachineFacts facts) : Monitor
     private void Stuck(in EventMeta meta)
     {
         _stuckReported = true;
-        string spinners = _spinning.IsEmpty ? "" : $"; INT3 handlers waiting for it on CPUs {Cpus(_spinning)}";
+        string spinners = _spinning.IsEmpty ? "" : $"; INT3 handlers waiting for it on CPUs {_spinning.ToCpuList(", ")}";
         Report(in meta, _batchCpu, 0,
             $"text_poke batch {_batch}, begun on CPU {_batchCpu} at {_beganNs} ns, has not finished after {(meta.TimestampNs - _beganNs) / 1000} µs (textPoke.livenessNs = {facts.TextPokeLivenessNs / 1000} µs){spinners}",
             windowStart: 0, property: "T-LIVE");
@@ -157,6 +157,4 @@ public sealed class TextPokeMonitor(MachineFacts facts) : Monitor
         TextPokePhase.TailWritten => "P2 (the tail bytes)",
         _ => "P3 (the new first byte)",
     };
-
-    private string Cpus(CpuMask m) => string.Join(", ", Enumerable.Range(0, View.Cpus).Where(m.Test));
 }

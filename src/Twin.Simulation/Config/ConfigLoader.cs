@@ -99,7 +99,7 @@ public static class ConfigLoader
             if (k.Isolation is { } iso)
             {
                 w.WriteStartObject("isolation");
-                w.WriteString("cpus", string.Join(",", Enumerable.Range(0, k.Cpus).Where(iso.Cpus.Test)));
+                w.WriteString("cpus", iso.Cpus.Below(k.Cpus).ToCpuList());
                 w.WriteBoolean("defer", iso.Defer);
                 w.WriteEndObject();
             }

@@ -45,7 +45,7 @@ public static class ScenarioWriter
             w.WriteStartObject("set");
             Config.ConfigLoader.WriteTiming(w, t, "kernel.");
             if (c.Kernel.Lam) w.WriteBoolean("kernel.lam", true);
-            string isolated = c.Kernel.Isolation is { } iso ? string.Join(",", Enumerable.Range(0, shrunk.Draft.Cpus).Where(iso.Cpus.Test)) : "";
+            string isolated = c.Kernel.Isolation is { } iso ? iso.Cpus.Below(shrunk.Draft.Cpus).ToCpuList() : "";
             if (isolated.Length > 0)
             {
                 w.WriteString("isolation.cpus", isolated);
