@@ -28,7 +28,7 @@ public sealed class IsolationMonitor : Monitor
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
         if (Is(in evt, out CtWork w)) Work(in meta, w);
-        else if (Is(in evt, out TextPokeStepped st)) _inSync = st.Phase is TextPokePhase.Int3Written or TextPokePhase.TailWritten or TextPokePhase.FirstWritten;
+        else if (Is(in evt, out TextPokeStepped st)) _inSync = st.Phase.WritesText();
         else if (Is(in evt, out KernelEntered ke) && _pending[ke.Cpu]) _enteredSince[ke.Cpu] = true;
         else if (Is(in evt, out TextFetched tf) && _pending[tf.Cpu]) RunsText(in meta, tf.Cpu, $"runs patchable site {tf.Site} ({tf.Context})");
         else if (Is(in evt, out Int3Handled ih) && ih.Step == Int3Step.Trapped && ih.Site < 0 && _pending[ih.Cpu]) RunsText(in meta, ih.Cpu, "runs a kprobe'd instruction");

@@ -63,7 +63,7 @@ public sealed class TextPokeMonitor(MachineFacts facts) : Monitor
                 _stuckReported = false;
                 for (int s = 0; s < _version.Length; s++) _target[s] = (st.Sites & (1 << s)) != 0 ? _version[s] + 1 : _version[s];
                 break;
-            case TextPokePhase.Int3Written or TextPokePhase.TailWritten or TextPokePhase.FirstWritten:
+            case var phase when phase.WritesText():
                 _lastWrite = meta.EventIndex;
                 _lastWritePhase = st.Phase;
                 if (st.Phase == TextPokePhase.FirstWritten) Array.Copy(_target, _version, _version.Length);

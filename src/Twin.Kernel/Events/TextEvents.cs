@@ -32,6 +32,13 @@ public enum TextPokePhase : byte
     Ended = 11,
 }
 
+public static class TextPokePhases
+{
+    /// <summary>P1, P2 and P3: the phases that write kernel text, each followed by its on_each_cpu(do_sync_core).</summary>
+    public static bool WritesText(this TextPokePhase phase) =>
+        phase is TextPokePhase.Int3Written or TextPokePhase.TailWritten or TextPokePhase.FirstWritten;
+}
+
 /// <summary>Where a CPU ran patchable kernel text.</summary>
 public enum TextContext : byte
 {
