@@ -319,7 +319,7 @@ public static class ScenarioParser
         if (!step.TryGetProperty("repeat", out JsonElement r)) return 1;
         int repeat = (int)Integer(r, $"{at}.repeat", 1, MaxRepeat);
         if (repeat == 1) return 1;
-        if (parsed.Kind is StepKind.Fork or StepKind.Clone or StepKind.Exec or StepKind.Exit or StepKind.Store or StepKind.Load)
+        if (!CanRepeat(parsed.Kind))
         {
             throw new ConfigException($"{at}: '{parsed.Kind.ToString().ToLowerInvariant()}' steps cannot repeat");
         }
@@ -329,6 +329,10 @@ public static class ScenarioParser
         }
         return repeat;
     }
+
+    /// <summary>May a step of this kind carry <c>"repeat"</c>? Not one that starts or ends a task or process, nor a litmus store or load.</summary>
+    public static bool CanRepeat(StepKind kind) =>
+        kind is not (StepKind.Fork or StepKind.Clone or StepKind.Exec or StepKind.Exit or StepKind.Store or StepKind.Load);
 
     private static Step ParseStep(JsonElement step, int index, string at, bool kthread, Dictionary<string, int> ids,
         Dictionary<string, int> leaders, out Expectation? expect, string task, LitmusNames litmus)

@@ -88,8 +88,7 @@ public static class ScenarioWriter
 
     /// <summary>Can <paramref name="b"/> be written as another repeat of <paramref name="a"/> (the parser's rules for <c>"repeat"</c>)?</summary>
     private static bool SameRepeatable(DraftStep a, DraftStep b) =>
-        a.Step.Kind is not (StepKind.Fork or StepKind.Clone or StepKind.Exec or StepKind.Exit or StepKind.Store or StepKind.Load)
-        && a with { Step = a.Step with { Index = 0 } } == b with { Step = b.Step with { Index = 0 } };
+        ScenarioParser.CanRepeat(a.Step.Kind) && a with { Step = a.Step with { Index = 0 } } == b with { Step = b.Step with { Index = 0 } };
 
     private static void WriteStep(Utf8JsonWriter w, DraftStep d, int repeat)
     {
