@@ -4,9 +4,11 @@ using Twin.Persistence.Codec;
 namespace Twin.Kernel.Tests;
 
 /// <summary>
-/// The payload layout of every event, pinned: bytes and corrupt-payload errors as the hand-written
-/// codecs produced them when the codecs began to be generated (EventGolden.txt). Journals already
-/// written must read back the same, so a line may change only with the event's version.
+/// The payload layout of every event, pinned (EventGolden.txt): the bytes as the hand-written
+/// codecs wrote them before the codecs were generated, which journals already written depend on,
+/// so a bytes line may change only with the event's version; and how a corrupt flag or enum byte
+/// is refused, naming the field. (The hand-written codecs let 0 through for the ten enums without
+/// a 0 member, and said "boolean field holds 2" without the field; the generated ones do not.)
 /// </summary>
 public sealed class EventGoldenTests
 {
