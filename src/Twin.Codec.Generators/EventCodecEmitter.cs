@@ -35,7 +35,7 @@ internal static class EventCodecEmitter
         }
         foreach (FieldModel f in e.Fields.Where(f => f.Kind == FieldKind.Enum && f.Min > 0))
         {
-            s.AppendLine($"        if ({Local(f)} < {f.Min}) {Refuse(f, $"is not {Article(f.TypeName)} {f.TypeName}")}");
+            s.AppendLine($"        if ({Local(f)} < {f.Min}) {Codec}.PayloadReader.Refuse(\"{f.Name}\", {Local(f)}, \"{Article(f.TypeName)} {f.TypeName}\");");
         }
         s.AppendLine($"        return new({string.Join(", ", e.Fields.Select(ValueOf))});");
         s.AppendLine("    }");
@@ -63,12 +63,11 @@ internal static class EventCodecEmitter
                 yield return $"long {l} = r.ReadVarInt();";
                 break;
             case FieldKind.Bool:
-                yield return $"byte {l} = r.ReadByte();";
-                yield return $"if ({l} > 1) {Refuse(f, "is not 0 or 1")}";
+                yield return $"byte {l} = r.ReadByte(1, \"{f.Name}\", \"0 or 1\");";
                 break;
             case FieldKind.Enum:
-                yield return $"byte {l} = r.ReadByte();";
-                if (f.Max < byte.MaxValue) yield return $"if ({l} > {f.Max}) {Refuse(f, $"is not a {f.TypeName}")}";
+                // Past the largest member it says "a", even before a vowel: the hand-written codecs' message, kept.
+                yield return f.Max < byte.MaxValue ? $"byte {l} = r.ReadByte({f.Max}, \"{f.Name}\", \"a {f.TypeName}\");" : $"byte {l} = r.ReadByte();";
                 break;
             default:
                 yield return $"{f.Type} {l} = {f.Type}.Read(ref r);";
@@ -82,9 +81,6 @@ internal static class EventCodecEmitter
         FieldKind.Enum => $"({f.Type}){Local(f)}",
         _ => Local(f),
     };
-
-    private static string Refuse(FieldModel f, string what) =>
-        $"throw new {Codec}.CorruptPayloadException($\"{f.Name} = {{{Local(f)}}} {what}\");";
 
     // A suffix keeps locals clear of keywords and of r and w (a field named Var, R or W).
     private static string Local(FieldModel f) => char.ToLowerInvariant(f.Name[0]) + f.Name.Substring(1) + "_";

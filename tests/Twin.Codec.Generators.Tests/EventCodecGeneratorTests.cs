@@ -22,7 +22,7 @@ public sealed class EventCodecGeneratorTests
         Assert.Empty(run.ErrorLines);
         string code = Assert.Single(run.Generated);
         Assert.Contains("Manifest { get; } = new(5, 2, nameof(Painted));", code, StringComparison.Ordinal);
-        Assert.Contains("if (color_ < 1) throw", code, StringComparison.Ordinal);
+        Assert.Contains("if (color_ < 1) global::Twin.Persistence.Codec.PayloadReader.Refuse(\"Color\", color_, \"a Color\");", code, StringComparison.Ordinal);
     }
 
     [Theory]

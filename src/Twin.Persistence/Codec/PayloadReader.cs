@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
 namespace Twin.Persistence.Codec;
 
 /// <summary>
@@ -29,6 +32,23 @@ public ref struct PayloadReader
         if (b > 1) throw new CorruptPayloadException($"boolean field holds {b}");
         return b == 1;
     }
+
+    /// <summary>
+    /// A flag or enum byte, refused above <paramref name="max"/> as
+    /// "<paramref name="field"/> = 7 is not <paramref name="what"/>" (the generated event codecs' read).
+    /// </summary>
+    public byte ReadByte(byte max, string field, string what)
+    {
+        byte b = ReadByte();
+        if (b > max) Refuse(field, b, what);
+        return b;
+    }
+
+    /// <summary>Refuses a field's decoded value. Out of line, so that no read path carries the message's formatting.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Refuse(string field, long value, string what) =>
+        throw new CorruptPayloadException($"{field} = {value} is not {what}");
 
     public ulong ReadVarUInt()
     {
