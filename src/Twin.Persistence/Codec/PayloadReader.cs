@@ -72,9 +72,14 @@ public ref struct PayloadReader
     public int ReadInt32()
     {
         long v = ReadVarInt();
-        if (v < int.MinValue || v > int.MaxValue) throw new CorruptPayloadException($"value {v} does not fit 32 bits");
+        if (v < int.MinValue || v > int.MaxValue) ThrowTooWide(v);
         return (int)v;
     }
+
+    // Out of line: the formatted message would keep this hot read from being inlined.
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowTooWide(long v) => throw new CorruptPayloadException($"value {v} does not fit 32 bits");
 
     /// <summary>Called after the last field: trailing bytes mean the row is not what its manifest says.</summary>
     public readonly void EnsureConsumed()
