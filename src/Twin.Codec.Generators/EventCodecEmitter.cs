@@ -5,8 +5,9 @@ namespace Twin.Codec.Generators;
 /// <summary>
 /// Writes an event's Manifest, Write and Read: each field in order, ints and longs as zigzag
 /// varints, bools and enums as a byte, self-coded structs by their own Write and Read. A byte out
-/// of range is refused with the field's name; an enum's missing zero member is checked after the
-/// last field, as the hand-written codecs did.
+/// of range is refused with the field's name; for an enum without a 0 member, 0 is refused after
+/// the last field is read, where the hand-written codecs that checked it did (so a payload with
+/// two faults reports the same one).
 /// </summary>
 internal static class EventCodecEmitter
 {
