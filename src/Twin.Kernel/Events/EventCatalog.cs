@@ -59,14 +59,3 @@ public static class EventCatalog
         CpuHotplugged.Manifest,
     ];
 }
-
-/// <summary>Decoding helpers shared by the event records.</summary>
-internal static class EventEnums
-{
-    public static T ReadEnum<T>(ref PayloadReader r, byte max, string field) where T : struct, Enum
-    {
-        byte b = r.ReadByte();
-        if (b > max) throw new CorruptPayloadException($"{field} = {b} is not a {typeof(T).Name}");
-        return (T)(object)b;
-    }
-}

@@ -1,5 +1,4 @@
 using Twin.Persistence.Codec;
-using static Twin.Kernel.Events.EventEnums;
 
 namespace Twin.Kernel.Events;
 
@@ -75,83 +74,19 @@ public enum Int3Step : byte
 
 /// <summary>The patching CPU <paramref name="Cpu"/> finished step <paramref name="Phase"/> of batch
 /// <paramref name="Batch"/>, which patches the sites in <paramref name="Sites"/> (a bit mask).</summary>
-public readonly record struct TextPokeStepped(int Cpu, int Batch, TextPokePhase Phase, int Sites) : IJournaledEvent<TextPokeStepped>
-{
-    public static EventManifest Manifest { get; } = new(70, 1, nameof(TextPokeStepped));
-
-    public void Write(ref PayloadWriter w)
-    {
-        w.WriteVarInt(Cpu);
-        w.WriteVarInt(Batch);
-        w.WriteByte((byte)Phase);
-        w.WriteVarInt(Sites);
-    }
-
-    public static TextPokeStepped Read(ref PayloadReader r)
-    {
-        var cpu_ = r.ReadInt32();
-        var batch_ = r.ReadInt32();
-        var phase_ = ReadEnum<TextPokePhase>(ref r, (byte)TextPokePhase.Ended, "Phase");
-        var sites_ = r.ReadInt32();
-        if (phase_ == 0) throw new CorruptPayloadException("Phase = 0 is not a TextPokePhase");
-        return new(cpu_, batch_, phase_, sites_);
-    }
-}
+[JournaledEvent(70, 1)]
+public readonly partial record struct TextPokeStepped(int Cpu, int Batch, TextPokePhase Phase, int Sites);
 
 /// <summary>CPU <paramref name="Cpu"/> fetched patchable site <paramref name="Site"/> and saw first byte
 /// <paramref name="Byte0"/> (an instruction version, or -1 for INT3) and the rest from version
 /// <paramref name="Tail"/>: bytes written since the CPU's last core-serializing event may be seen old or new.</summary>
-public readonly record struct TextFetched(int Cpu, int Site, int Byte0, int Tail, TextContext Context) : IJournaledEvent<TextFetched>
-{
-    public static EventManifest Manifest { get; } = new(71, 1, nameof(TextFetched));
-
-    public void Write(ref PayloadWriter w)
-    {
-        w.WriteVarInt(Cpu);
-        w.WriteVarInt(Site);
-        w.WriteVarInt(Byte0);
-        w.WriteVarInt(Tail);
-        w.WriteByte((byte)Context);
-    }
-
-    public static TextFetched Read(ref PayloadReader r)
-    {
-        var cpu_ = r.ReadInt32();
-        var site_ = r.ReadInt32();
-        var byte0_ = r.ReadInt32();
-        var tail_ = r.ReadInt32();
-        var context_ = ReadEnum<TextContext>(ref r, (byte)TextContext.Entry, "Context");
-        if (context_ == 0) throw new CorruptPayloadException("Context = 0 is not a TextContext");
-        return new(cpu_, site_, byte0_, tail_, context_);
-    }
-}
+[JournaledEvent(71, 1)]
+public readonly partial record struct TextFetched(int Cpu, int Site, int Byte0, int Tail, TextContext Context);
 
 /// <summary>A step of the INT3 handler on <paramref name="Cpu"/> for the INT3 at <paramref name="Site"/>
 /// (-1: a kprobe's INT3, not a text_poke site); <paramref name="Batch"/> and <paramref name="Value"/> as <see cref="Int3Step"/> says.</summary>
-public readonly record struct Int3Handled(int Cpu, int Site, Int3Step Step, int Batch, int Value) : IJournaledEvent<Int3Handled>
-{
-    public static EventManifest Manifest { get; } = new(72, 1, nameof(Int3Handled));
-
-    public void Write(ref PayloadWriter w)
-    {
-        w.WriteVarInt(Cpu);
-        w.WriteVarInt(Site);
-        w.WriteByte((byte)Step);
-        w.WriteVarInt(Batch);
-        w.WriteVarInt(Value);
-    }
-
-    public static Int3Handled Read(ref PayloadReader r)
-    {
-        var cpu_ = r.ReadInt32();
-        var site_ = r.ReadInt32();
-        var step_ = ReadEnum<Int3Step>(ref r, (byte)Int3Step.SpinEnded, "Step");
-        var batch_ = r.ReadInt32();
-        var value_ = r.ReadInt32();
-        if (step_ == 0) throw new CorruptPayloadException("Step = 0 is not an Int3Step");
-        return new(cpu_, site_, step_, batch_, value_);
-    }
-}
+[JournaledEvent(72, 1)]
+public readonly partial record struct Int3Handled(int Cpu, int Site, Int3Step Step, int Batch, int Value);
 
 /// <summary>What happened to an isolated CPU's context-tracking work bit (CT_WORK_SYNC, kernel-model §7.3).</summary>
 public enum CtWorkStep : byte
@@ -165,23 +100,5 @@ public enum CtWorkStep : byte
 }
 
 /// <summary>CPU <paramref name="Cpu"/>'s CT_WORK_SYNC bit: <paramref name="Step"/>, on behalf of CPU <paramref name="From"/>'s text_poke sync.</summary>
-public readonly record struct CtWork(int Cpu, CtWorkStep Step, int From) : IJournaledEvent<CtWork>
-{
-    public static EventManifest Manifest { get; } = new(73, 1, nameof(CtWork));
-
-    public void Write(ref PayloadWriter w)
-    {
-        w.WriteVarInt(Cpu);
-        w.WriteByte((byte)Step);
-        w.WriteVarInt(From);
-    }
-
-    public static CtWork Read(ref PayloadReader r)
-    {
-        var cpu_ = r.ReadInt32();
-        var step_ = ReadEnum<CtWorkStep>(ref r, (byte)CtWorkStep.Flushed, "Step");
-        var from_ = r.ReadInt32();
-        if (step_ == 0) throw new CorruptPayloadException("Step = 0 is not a CtWorkStep");
-        return new(cpu_, step_, from_);
-    }
-}
+[JournaledEvent(73, 1)]
+public readonly partial record struct CtWork(int Cpu, CtWorkStep Step, int From);

@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
 namespace Twin.Persistence.Codec;
 
 /// <summary>
@@ -30,6 +33,23 @@ public ref struct PayloadReader
         return b == 1;
     }
 
+    /// <summary>
+    /// A flag or enum byte, refused above <paramref name="max"/> as
+    /// "<paramref name="field"/> = 7 is not <paramref name="what"/>" (the generated event codecs' read).
+    /// </summary>
+    public byte ReadByte(byte max, string field, string what)
+    {
+        byte b = ReadByte();
+        if (b > max) Refuse(field, b, what);
+        return b;
+    }
+
+    /// <summary>Refuses a field's decoded value. Out of line, so that no read path carries the message's formatting.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Refuse(string field, long value, string what) =>
+        throw new CorruptPayloadException($"{field} = {value} is not {what}");
+
     public ulong ReadVarUInt()
     {
         ulong result = 0;
@@ -52,9 +72,14 @@ public ref struct PayloadReader
     public int ReadInt32()
     {
         long v = ReadVarInt();
-        if (v < int.MinValue || v > int.MaxValue) throw new CorruptPayloadException($"value {v} does not fit 32 bits");
+        if (v < int.MinValue || v > int.MaxValue) ThrowTooWide(v);
         return (int)v;
     }
+
+    // Out of line: the formatted message would keep this hot read from being inlined.
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowTooWide(long v) => throw new CorruptPayloadException($"value {v} does not fit 32 bits");
 
     /// <summary>Called after the last field: trailing bytes mean the row is not what its manifest says.</summary>
     public readonly void EnsureConsumed()
