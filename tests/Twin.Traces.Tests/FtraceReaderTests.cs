@@ -156,4 +156,29 @@ public sealed class FtraceReaderTests
         Assert.Contains(message, e.Message);
         Assert.StartsWith("test.trace", e.Message);
     }
+
+    [Fact]
+    public void A_stray_binary_line_inside_a_trace_is_one_unparsed_line_and_the_rest_reads()
+    {
+        // Half of mix-2t-global's 10,093 lines, one of them overwritten with binary bytes (a torn
+        // write, a disk error): that line is unparsed like any other, the rest of the file reads.
+        string[] lines = File.ReadAllLines(ReplayFiles.Path("mix-2t-global.trace"))[..3000];
+        int clean = ReadText(string.Join('\n', lines)).Records.Count;
+        lines[1500] = "\u0017\u0008D\0\0\u0001binary\0";
+        (ReadReport report, List<TraceRecord> records) = ReadText(string.Join('\n', lines));
+        Assert.Equal(1, report.Unparsed);
+        Assert.Equal(1501, report.FirstUnparsed[0].Line);
+        Assert.Equal("binary data (a NUL byte)", report.FirstUnparsed[0].Reason);
+        Assert.Equal(clean - 1, records.Count);
+        Assert.Throws<TraceFormatException>(() => ReadText(string.Join('\n', lines), strict: true));
+    }
+
+    [Theory]
+    [InlineData("\u0017\u0008Dtracing6\0\u0001\u0008", "a trace-cmd binary trace.dat; give the text of 'trace-cmd report' on it")]
+    [InlineData("PERFILE2h\0\0\0", "a perf.data file; give the text of 'perf script' on it")]
+    public void A_binary_recording_is_refused_naming_the_tool_that_prints_it(string start, string message)
+    {
+        var e = Assert.Throws<TraceFormatException>(() => ReadText(start + "\nmore"));
+        Assert.Equal("test.trace: " + message, e.Message);
+    }
 }

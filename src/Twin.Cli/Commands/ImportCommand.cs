@@ -3,8 +3,10 @@ using System.Text.Json;
 using Serilog;
 using Spectre.Console;
 using Twin.Cli.Presentation;
+using Twin.Checking;
 using Twin.Persistence;
 using Twin.Simulation;
+using Twin.Simulation.Soak;
 using Twin.Traces.Ftrace;
 using Twin.Traces.Journal;
 
@@ -116,11 +118,13 @@ public static class ImportCommand
         AnsiConsole.Write(table);
         var props = new Table().Border(TableBorder.Rounded).Title("membarrier's guarantees on this trace")
             .AddColumn("property").AddColumn(new TableColumn("checked").RightAligned()).AddColumn(new TableColumn("violated").RightAligned())
-            .AddColumn(new TableColumn("undecidable").RightAligned()).AddColumn("first violation");
+            .AddColumn(new TableColumn("undecidable").RightAligned()).AddColumn("first violation, or why most undecidable cases are");
         foreach ((string name, PropertyTally t) in checker.Properties)
         {
             props.AddRow(name, $"{t.Checked:N0}", t.Violated == 0 ? "[green]0[/]" : $"[red]{t.Violated:N0}[/]", $"{t.Undecidable:N0}",
-                t.First.Count == 0 ? (t.Checked + t.Undecidable == 0 ? "not applicable" : "") : Markup.Escape(t.First[0]));
+                t.Violations.Count > 0 ? Markup.Escape(t.Violations[0].Message)
+                : t.Checked + t.Undecidable == 0 ? "not applicable"
+                : t.Undecidable > 0 ? Markup.Escape($"undecidable: {t.UndecidableReasons.MaxBy(p => p.Value).Key}") : "");
         }
         AnsiConsole.Write(props);
     }
@@ -152,7 +156,7 @@ public static class ImportCommand
             w.WriteNumber("overwritten", r.Overwritten);
             w.WriteNumber("lost", r.Lost);
             w.WriteNumber("spanNs", r.LastNs - r.FirstNs);
-            w.WriteStartObject("events");
+            w.WriteStartObject("eventsByKind");
             foreach (TraceEventKind k in Enum.GetValues<TraceEventKind>()) w.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(k.ToString()), s.Count(k));
             w.WriteEndObject();
             w.WriteStartObject("membarrier");
@@ -171,6 +175,16 @@ public static class ImportCommand
             w.WriteStartArray("tlbFlushesByReason");
             foreach (long n in s.TlbFlushesByReason) w.WriteNumberValue(n);
             w.WriteEndArray();
+            // The same violation objects as every other verb prints (eventIndex is the trace line).
+            w.WriteStartArray("violations");
+            foreach (Violation v in checker.Properties.Values.SelectMany(t => t.Violations).OrderBy(v => v.EventIndex).ThenBy(v => v.Property, StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                ViolationJson.WriteFields(w, v);
+                w.WriteNumber("line", v.EventIndex);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
             w.WriteStartObject("properties");
             foreach ((string name, PropertyTally t) in checker.Properties)
             {
@@ -178,9 +192,9 @@ public static class ImportCommand
                 w.WriteNumber("checked", t.Checked);
                 w.WriteNumber("violated", t.Violated);
                 w.WriteNumber("undecidable", t.Undecidable);
-                w.WriteStartArray("first");
-                foreach (string v in t.First) w.WriteStringValue(v);
-                w.WriteEndArray();
+                w.WriteStartObject("undecidableReasons");
+                foreach ((string reason, long n) in t.UndecidableReasons) w.WriteNumber(reason, n);
+                w.WriteEndObject();
                 w.WriteEndObject();
             }
             w.WriteEndObject();

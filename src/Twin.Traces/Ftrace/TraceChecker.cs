@@ -4,17 +4,6 @@ using Twin.Kernel.Membarrier;
 
 namespace Twin.Traces.Ftrace;
 
-/// <summary>How one property fared on a real trace.</summary>
-public sealed class PropertyTally
-{
-    public long Checked { get; internal set; }
-    public long Violated { get; internal set; }
-    /// <summary>Cases the trace cannot decide (the other CPU switched tasks inside the call, the process was registered before the trace began, ...).</summary>
-    public long Undecidable { get; internal set; }
-    /// <summary>The first few violations, each naming its line.</summary>
-    public List<string> First { get; } = [];
-}
-
 /// <summary>
 /// Checks membarrier's guarantees on a real kernel trace, where the trace has the information
 /// (kernel-model §3.6): the IPI side of P-PE, P-SC, P-RSEQ and P-GE, and the return values (E-RET)
@@ -28,7 +17,12 @@ public sealed class PropertyTally
 /// </summary>
 public sealed class TraceChecker : ITraceSink
 {
-    private const int KeepFirst = 5;
+    /// <summary>Why a case is undecidable, as the report says it.</summary>
+    public const string SwitchedInside = "the CPU switched tasks inside the call: the trace does not show when membarrier read its rq->curr";
+    public const string SwitchedAtReturn = "the CPU's first event after the return is a sched_switch: __schedule() sets rq->curr before the tracepoint, so the switch may have begun inside the call";
+    public const string NotYetSettled = "the trace ends before the CPU shows what it ran after the return";
+    public const string StateBeforeTrace = "the process began before the trace: its earlier registrations are unknown";
+
     private readonly Dictionary<int, int> _tgidOf = [];
     private readonly Dictionary<int, int> _state = [];
     private readonly Dictionary<int, int> _curr = [];
@@ -45,7 +39,7 @@ public sealed class TraceChecker : ITraceSink
         ["P-PE"] = new(), ["P-SC"] = new(), ["P-RSEQ"] = new(), ["P-GE"] = new(), ["E-RET"] = new(),
     };
 
-    private sealed record Unsettled(Call Call, string Property, int Cpu, long ReturnLine, long ReturnNs);
+    private sealed record Unsettled(Call Call, string Property, int Cpu, long ReturnLine, long ReturnNs, int ReturnCpu);
 
     private sealed class Call
     {
@@ -156,13 +150,13 @@ public sealed class TraceChecker : ITraceSink
         for (int cpu = 0; cpu < 64; cpu++)
         {
             if ((call.Required & Bit(cpu)) == 0) continue;
-            if ((call.Ran & Bit(cpu)) != 0) tally.Checked++;
-            else if ((call.Switched & Bit(cpu)) != 0) tally.Undecidable++;
+            if ((call.Ran & Bit(cpu)) != 0) tally.Pass();
+            else if ((call.Switched & Bit(cpu)) != 0) tally.Unknown(SwitchedInside);
             else
             {
                 // Undecidable until the CPU shows it still ran the task after the return (see Settle).
-                tally.Undecidable++;
-                _unsettled.Add(new Unsettled(call, property, cpu, r.Line, r.TimeNs));
+                tally.Unknown(NotYetSettled);
+                _unsettled.Add(new Unsettled(call, property, cpu, r.Line, r.TimeNs, r.Cpu));
             }
         }
     }
@@ -183,18 +177,18 @@ public sealed class TraceChecker : ITraceSink
             if (u.Cpu != r.Cpu) continue;
             if (r.Kind != TraceEventKind.SchedSwitch && r.TimeNs <= u.ReturnNs) continue;
             _unsettled.RemoveAt(i);
-            if (r.Kind == TraceEventKind.SchedSwitch) continue;
             PropertyTally tally = Properties[u.Property];
-            tally.Undecidable--;
-            tally.Checked++;
-            tally.Violated++;
-            if (tally.First.Count < KeepFirst)
+            tally.Known(NotYetSettled);
+            if (r.Kind == TraceEventKind.SchedSwitch)
             {
-                Call call = u.Call;
-                tally.First.Add($"line {call.Line}: membarrier({MembarrierCmd.Name(call.Cmd)}) on CPU {call.Cpu} returned at line {u.ReturnLine}, " +
-                    $"but CPU {u.Cpu}, running {(u.Property == "P-GE" ? "a registered process" : $"process {call.Tgid}")} throughout " +
-                    $"(still at line {r.Line}), ran no {CsdFuncNames.Of(CallbackOf(call.Cmd))} callback");
+                tally.Unknown(SwitchedAtReturn);
+                continue;
             }
+            Call call = u.Call;
+            tally.Fail(new Violation(u.Property, u.ReturnNs, u.Cpu, call.Tgid, call.Line,
+                $"line {call.Line}: membarrier({MembarrierCmd.Name(call.Cmd)}) on CPU {call.Cpu} returned at line {u.ReturnLine}, " +
+                $"but CPU {u.Cpu}, running {(u.Property == "P-GE" ? "a registered process" : $"process {call.Tgid}")} throughout " +
+                $"(still at line {r.Line}), ran no {CsdFuncNames.Of(CallbackOf(call.Cmd))} callback") { WindowStart = call.Line });
         }
     }
 
@@ -203,18 +197,18 @@ public sealed class TraceChecker : ITraceSink
         PropertyTally tally = Properties["E-RET"];
         if (!_state.TryGetValue(call.Tgid, out int state))
         {
-            tally.Undecidable++;
+            tally.Unknown(StateBeforeTrace);
             return;
         }
         long expected = _oracle.Expected(call.Cmd, call.Flags, state);
-        tally.Checked++;
         if (expected != r.Ret)
         {
-            tally.Violated++;
-            if (tally.First.Count < KeepFirst)
-            {
-                tally.First.Add($"line {r.Line}: membarrier({MembarrierCmd.Name(call.Cmd)}) from line {call.Line} returned {r.Ret}, sys_membarrier's checks give {expected}");
-            }
+            tally.Fail(new Violation("E-RET", r.TimeNs, r.Cpu, call.Tgid, r.Line,
+                $"line {r.Line}: membarrier({MembarrierCmd.Name(call.Cmd)}) from line {call.Line} returned {r.Ret}, sys_membarrier's checks give {expected}") { Task = r.Pid, WindowStart = call.Line });
+        }
+        else
+        {
+            tally.Pass();
         }
         if (r.Ret == 0) _state[call.Tgid] = state | Registered(call.Cmd);
     }
