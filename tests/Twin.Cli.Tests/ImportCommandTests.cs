@@ -96,8 +96,10 @@ public sealed class ImportCommandTests : IDisposable
         Assert.Equal(0, TwinProcess.Run(_dir.Path, "check", TwinProcess.Repo("replays/ftrace/mb-3t.trace")).ExitCode);
         System.Text.Json.JsonElement pe = import.Json.GetProperty("properties").GetProperty("P-PE");
         Assert.Equal(1, pe.GetProperty("violated").GetInt64());
-        JsonElement v = Assert.Single(import.Json.GetProperty("violations").EnumerateArray());
-        Assert.Equal("P-PE", v.GetProperty("property").GetString());
+        // The IPI was queued (csd_queue_cpu) but never ran: the cross-call protocol fails too.
+        JsonElement[] vs = [.. import.Json.GetProperty("violations").EnumerateArray()];
+        Assert.Equal(["P-PE", "CSD-1"], vs.Select(x => x.GetProperty("property").GetString()));
+        JsonElement v = vs[0];
         Assert.Equal(enter + 1, v.GetProperty("line").GetInt64());
         Assert.Equal(enter + 1, v.GetProperty("eventIndex").GetInt64());
         Assert.True(v.GetProperty("timeNs").GetInt64() > 0);

@@ -131,8 +131,10 @@ public sealed class FtraceReaderTests
             "  x-1 [001] d..1.   1.000000: sched_waking: comm=x pid=1 prio=120 target_cpu=001",
             " => __schedule+0x1/0x2",
             ""));
-        Assert.Single(records);
-        Assert.Equal((4, 50L, 42L, 0L), (report.Cpus, report.Overwritten, report.Lost, report.Unparsed));
+        // The LOST marker is passed on (not counted as an event), so what follows knows where the trace is blind.
+        Assert.Equal([TraceEventKind.Lost, TraceEventKind.SchedWaking], records.Select(r => r.Kind));
+        Assert.Equal((1, 42L, 4L), (records[0].Cpu, records[0].Ret, records[0].Line));
+        Assert.Equal((4, 50L, 42L, 0L, 1L), (report.Cpus, report.Overwritten, report.Lost, report.Unparsed, report.Events));
     }
 
     [Fact]

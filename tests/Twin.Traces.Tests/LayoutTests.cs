@@ -36,6 +36,9 @@ public sealed class LayoutTests
         int timed = File.ReadLines(ReplayFiles.Path(name)).Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\s\d+\.\d{6,9}:\s"));
         Assert.Equal(timed, report.Events);
         Assert.All(checker.Properties, p => Assert.True(p.Value.Violated == 0, $"{name} {p.Key}: {p.Value.Violations.FirstOrDefault()?.Message}"));
+        // ... and rebuilt into the model's events, the monitors that decide from them find nothing either.
+        (_, Twin.Traces.Replay.TraceCheck check) = Twin.Traces.Replay.TraceCheck.Run(ReplayFiles.Path(name));
+        Assert.All(check.Properties(), p => Assert.True(p.Value.Violated == 0, $"{name} {p.Key}: {p.Value.Violations.FirstOrDefault()?.Message}"));
     }
 
     [Theory]

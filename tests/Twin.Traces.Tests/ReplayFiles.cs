@@ -1,3 +1,7 @@
+using Twin.Checking;
+using Twin.Traces.Ftrace;
+using Twin.Traces.Replay;
+
 namespace Twin.Traces.Tests;
 
 /// <summary>The real recordings committed under replays/.</summary>
@@ -23,4 +27,18 @@ public static class ReplayFiles
             .Where(f => f.Contains('/') && !f.EndsWith(".tasks", StringComparison.Ordinal) && !f.EndsWith(".c", StringComparison.Ordinal)
                 && !f.EndsWith(".md", StringComparison.Ordinal) && !f.EndsWith(".dat", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
+
+    /// <summary>Every property decided on a recording (with its side file), as read after <paramref name="mutate"/> changed its lines.</summary>
+    public static SortedDictionary<string, PropertyTally> Checked(string name, Func<List<string>, List<string>>? mutate = null)
+    {
+        string path = Path(name);
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceCheck.TasksOf(path);
+        var check = new TraceCheck(tgids, kthreads);
+        List<string> lines = [.. File.ReadAllLines(path)];
+        if (mutate is not null) lines = mutate(lines);
+        ReadReport report = FtraceReader.Read(new StringReader(string.Join('\n', lines)), name, check);
+        check.Finish();
+        Assert.Equal(0, report.Unparsed);
+        return check.Properties();
+    }
 }

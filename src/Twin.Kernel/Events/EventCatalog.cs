@@ -57,6 +57,8 @@ public static class EventCatalog
         Int3Handled.Manifest,
         CtWork.Manifest,
         CpuHotplugged.Manifest,
+        ContextSeen.Manifest,
+        StateUnknown.Manifest,
     ];
 }
 

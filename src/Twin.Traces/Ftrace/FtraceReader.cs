@@ -116,7 +116,14 @@ public static class FtraceReader
                     facts = default;
                     break;
                 case LineKind.Lost:
+                    // Passed on (not counted as an event) so what follows knows where the trace is blind.
                     lost += facts.Count;
+                    record.Kind = TraceEventKind.Lost;
+                    record.Cpu = facts.Cpu;
+                    record.Ret = facts.Count;
+                    record.Line = lines;
+                    record.TimeNs = lastNs;
+                    sink.OnEvent(in record);
                     break;
                 case LineKind.Unparsed:
                     if (strict) throw new TraceFormatException($"{path}:{lines}: {facts.Error}: {Excerpt(line)}");

@@ -22,6 +22,7 @@ public sealed class TraceChecker : ITraceSink
     public const string SwitchedAtReturn = "the CPU's first event after the return is a sched_switch: __schedule() sets rq->curr before the tracepoint, so the switch may have begun inside the call";
     public const string NotYetSettled = "the trace ends before the CPU shows what it ran after the return";
     public const string StateBeforeTrace = "the process began before the trace: its earlier registrations are unknown";
+    public const string LostEvents = "events of the CPU were lost (LOST marker) inside the call or before the CPU showed what it ran after it";
 
     private readonly Dictionary<int, int> _tgidOf = [];
     private readonly Dictionary<int, int> _state = [];
@@ -31,12 +32,13 @@ public sealed class TraceChecker : ITraceSink
     private readonly List<Unsettled> _unsettled = [];
     private readonly ErrorTableMonitor _oracle = new(new MachineFacts(64, NohzFull: false));
     private readonly HashSet<int> _kthreads;
+    private readonly HashSet<int> _exited = [];
 
     public TraceChecker(IReadOnlySet<int>? kthreads = null) => _kthreads = kthreads is null ? [] : [.. kthreads];
 
     public SortedDictionary<string, PropertyTally> Properties { get; } = new(StringComparer.Ordinal)
     {
-        ["P-PE"] = new(), ["P-SC"] = new(), ["P-RSEQ"] = new(), ["P-GE"] = new(), ["E-RET"] = new(),
+        ["P-PE"] = new(), ["P-SC"] = new(), ["P-RSEQ"] = new(), ["P-GE"] = new(), ["P-REG"] = new(), ["E-RET"] = new(),
     };
 
     private sealed record Unsettled(Call Call, string Property, int Cpu, long ReturnLine, long ReturnNs, int ReturnCpu);
@@ -45,7 +47,8 @@ public sealed class TraceChecker : ITraceSink
     {
         public int Cpu, Tgid, Cmd, Flags, CpuId;
         public long Line;
-        public ulong Required, Ran, Switched;
+        public ulong Required, Ran, Switched, Lost;
+        public bool StateUnknown;
     }
 
     /// <summary>Reads a <c>.tasks</c> side file (<c>pid tgid kthread comm</c>): tgids and kernel threads of tasks alive at the end.</summary>
@@ -71,6 +74,11 @@ public sealed class TraceChecker : ITraceSink
 
     public void OnEvent(in TraceRecord r)
     {
+        if (r.Kind == TraceEventKind.Lost)
+        {
+            Lost(r.Cpu);
+            return;
+        }
         if (r.Tgid > 0) _tgidOf[r.Pid] = r.Tgid;
         if (_unsettled.Count > 0) Settle(in r);
         if (r.Cpu < 64) NoteRunning(r.Cpu, r.Pid);
@@ -81,10 +89,15 @@ public sealed class TraceChecker : ITraceSink
                 _switchedFrom[r.Cpu] = r.Pid;
                 foreach (Call c in _calls.Values) c.Switched |= Bit(r.Cpu);
                 break;
+            case TraceEventKind.SchedProcessExit:
+                _exited.Add(r.Task); // exit_mm() has run: current->mm is NULL, membarrier skips the CPU
+                break;
             case TraceEventKind.SchedProcessExec:
                 _state[TgidOf(r.Pid)] = 0; // membarrier_exec_mmap: a fresh mm, nothing registered
                 break;
             case TraceEventKind.CsdFunctionEntry:
+                // A local run (csd NULL) is the caller's own, on whichever CPU it is now: not another CPU's handler.
+                if (r.Csd == 0 && _calls.ContainsKey(r.Pid)) break;
                 foreach (Call c in _calls.Values)
                 {
                     if (r.Func == CallbackOf(c.Cmd)) c.Ran |= Bit(r.Cpu);
@@ -115,14 +128,41 @@ public sealed class TraceChecker : ITraceSink
         _curr[cpu] = pid;
     }
 
+    /// <summary>What a CPU did in a lost window is unknown: calls that need it are undecidable, never violated.</summary>
+    private void Lost(int cpu)
+    {
+        foreach (Call c in _calls.Values) c.Lost |= Bit(cpu) | (c.Cpu == cpu ? ulong.MaxValue : 0);
+        for (int i = _unsettled.Count - 1; i >= 0; i--)
+        {
+            if (_unsettled[i].Cpu != cpu) continue;
+            PropertyTally tally = Properties[_unsettled[i].Property];
+            tally.Known(NotYetSettled);
+            tally.Unknown(LostEvents);
+            _unsettled.RemoveAt(i);
+        }
+        _curr.Remove(cpu);
+        _switchedFrom.Remove(cpu);
+    }
+
     private void Enter(in TraceRecord r)
     {
         int tgid = TgidOf(r.Pid);
         var call = new Call { Cpu = r.Cpu, Tgid = tgid, Cmd = r.Cmd, Flags = r.Flags, CpuId = r.CpuId, Line = r.Line };
         bool global = r.Cmd == MembarrierCmd.GlobalExpedited;
+        if (IsRegister(r.Cmd))
+        {
+            // sync_runqueues_membarrier_state() IPIs the CPUs running the mm only on a first
+            // registration (an earlier one returns at once), so the state before must be known.
+            if (!_state.TryGetValue(tgid, out int before)) call.StateUnknown = true;
+            else if ((before & Ready(r.Cmd)) == Ready(r.Cmd))
+            {
+                _calls[r.Pid] = call;
+                return;
+            }
+        }
         foreach ((int cpu, int pid) in _curr)
         {
-            if (cpu == r.Cpu || pid <= 0 || _kthreads.Contains(pid)) continue;
+            if (cpu == r.Cpu || pid <= 0 || _kthreads.Contains(pid) || _exited.Contains(pid)) continue;
             if ((r.Flags & MembarrierCmd.FlagCpu) != 0 && cpu != r.CpuId) continue;
             int other = TgidOf(pid);
             bool needs = global
@@ -143,6 +183,7 @@ public sealed class TraceChecker : ITraceSink
             MembarrierCmd.PrivateExpeditedSyncCore => "P-SC",
             MembarrierCmd.PrivateExpeditedRseq => "P-RSEQ",
             MembarrierCmd.GlobalExpedited => "P-GE",
+            _ when IsRegister(call.Cmd) => "P-REG",
             _ => null,
         };
         if (property is null) return;
@@ -151,6 +192,8 @@ public sealed class TraceChecker : ITraceSink
         {
             if ((call.Required & Bit(cpu)) == 0) continue;
             if ((call.Ran & Bit(cpu)) != 0) tally.Pass();
+            else if (call.StateUnknown) tally.Unknown(StateBeforeTrace);
+            else if ((call.Lost & Bit(cpu)) != 0) tally.Unknown(LostEvents);
             else if ((call.Switched & Bit(cpu)) != 0) tally.Unknown(SwitchedInside);
             else
             {
@@ -213,7 +256,8 @@ public sealed class TraceChecker : ITraceSink
         if (r.Ret == 0) _state[call.Tgid] = state | Registered(call.Cmd);
     }
 
-    private static int Registered(int cmd) => cmd switch
+    /// <summary>What membarrier_register_*() sets in mm->membarrier_state.</summary>
+    public static int Registered(int cmd) => cmd switch
     {
         MembarrierCmd.RegisterPrivateExpedited => MembarrierState.PrivateExpeditedReady | MembarrierState.PrivateExpedited,
         // membarrier_register_private_expedited: set_state starts as PRIVATE_EXPEDITED whatever the flag,
@@ -224,8 +268,21 @@ public sealed class TraceChecker : ITraceSink
         _ => 0,
     };
 
+    private static bool IsRegister(int cmd) => cmd is MembarrierCmd.RegisterPrivateExpedited or MembarrierCmd.RegisterPrivateExpeditedSyncCore
+        or MembarrierCmd.RegisterPrivateExpeditedRseq or MembarrierCmd.RegisterGlobalExpedited;
+
+    /// <summary>The READY bits a registration sets last: when they are there already, it returns at once.</summary>
+    private static int Ready(int cmd) => cmd switch
+    {
+        MembarrierCmd.RegisterPrivateExpedited => MembarrierState.PrivateExpeditedReady,
+        MembarrierCmd.RegisterPrivateExpeditedSyncCore => MembarrierState.SyncCoreReady,
+        MembarrierCmd.RegisterPrivateExpeditedRseq => MembarrierState.RseqReady,
+        _ => MembarrierState.GlobalExpeditedReady,
+    };
+
     private static CsdFunc CallbackOf(int cmd) => cmd switch
     {
+        _ when IsRegister(cmd) => CsdFunc.IpiSyncRqState,
         MembarrierCmd.PrivateExpeditedSyncCore => CsdFunc.IpiSyncCore,
         MembarrierCmd.PrivateExpeditedRseq => CsdFunc.IpiRseq,
         _ => CsdFunc.IpiMb,

@@ -33,6 +33,7 @@ public sealed class TraceSummary : ITraceSink
     public void OnEvent(in TraceRecord r)
     {
         _byKind[(int)r.Kind]++;
+        if (r.Kind == TraceEventKind.Lost) return;
         if (r.Cpu < 64) _cpus |= 1UL << r.Cpu;
         if (r.Pid > 0) _tasks.Add(r.Pid);
         switch (r.Kind)
