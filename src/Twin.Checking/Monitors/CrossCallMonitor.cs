@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Twin.Actors.Persistence;
 using Twin.Kernel;
 using Twin.Kernel.Events;
@@ -71,6 +72,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
         public bool Handled, Completed, Unknown, Closed;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
         if (_awaiting.Count > 0) Settle(in meta);

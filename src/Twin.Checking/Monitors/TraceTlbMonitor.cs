@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Twin.Actors.Persistence;
 using Twin.Kernel;
 using Twin.Kernel.Events;
@@ -28,6 +29,8 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
     public const string BarrierNotTraced = "finish_task_switch()'s barrier and core sync after an unlazy without a CR3 write are not traced";
 
     private readonly Flush?[] _flush = new Flush?[Limits.MaxCpus];
+    /// <summary>The flushes in progress (a handful at most), so a switch does not walk every CPU's slot.</summary>
+    private readonly List<Flush> _open = [];
     private readonly int[] _curr = new int[Limits.MaxCpus];
     private readonly bool[] _seen = new bool[Limits.MaxCpus];
     private readonly int[] _lazyMm = new int[Limits.MaxCpus];
@@ -52,6 +55,7 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
         public ulong Required, Ran, Switched, Lost;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
         if (Is(in evt, out ContextSeen cx))
@@ -63,18 +67,12 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
         {
             _curr[s.Cpu] = s.Next;
             _seen[s.Cpu] = true;
-            foreach (Flush? f in _flush)
-            {
-                if (f is not null) f.Switched |= Bit(s.Cpu);
-            }
+            foreach (Flush f in _open) f.Switched |= Bit(s.Cpu);
         }
         else if (Is(in evt, out TlbShootdownStarted ts)) Start(in meta, ts);
         else if (Is(in evt, out IpiHandled h) && h.Kind == IpiKind.FlushTlb)
         {
-            foreach (Flush? f in _flush)
-            {
-                if (f is not null) f.Ran |= Bit(h.Cpu);
-            }
+            foreach (Flush f in _open) f.Ran |= Bit(h.Cpu);
             _lazyMm[h.Cpu] = 0; // a lazy CPU's flush_tlb_func leaves the mm for init_mm: nothing owed
         }
         else if (Is(in evt, out TlbShootdownFinished tf)) Finish(in meta, tf);
@@ -90,10 +88,7 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
         else if (Is(in evt, out MmSwitched ms)) Unlazy(in meta, ms);
         else if (Is(in evt, out StateUnknown u) && u.Scope == UnknownScope.Cpu)
         {
-            foreach (Flush? f in _flush)
-            {
-                if (f is not null) f.Lost |= Bit(u.Id);
-            }
+            foreach (Flush f in _open) f.Lost |= Bit(u.Id);
             _lazyMm[u.Id] = -1;
         }
     }
@@ -103,7 +98,7 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
         if (ts.Mm <= 0)
         {
             Tallies["TLB-1"].Unknown(KernelThreadFlush);
-            _flush[ts.Cpu] = null;
+            Close(ts.Cpu);
             return;
         }
         var f = new Flush { Mm = ts.Mm, Gen = ts.TlbGen, Started = meta.EventIndex };
@@ -112,13 +107,21 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
             int task = _curr[c];
             if (c != ts.Cpu && _seen[c] && !View.IsKthread(task) && View.TaskMm(task) == ts.Mm) f.Required |= Bit(c);
         }
+        Close(ts.Cpu);
         _flush[ts.Cpu] = f;
+        _open.Add(f);
+    }
+
+    private void Close(int cpu)
+    {
+        if (_flush[cpu] is Flush f) _open.Remove(f);
+        _flush[cpu] = null;
     }
 
     private void Finish(in EventMeta meta, TlbShootdownFinished tf)
     {
         Flush? f = _flush[tf.Cpu];
-        _flush[tf.Cpu] = null;
+        Close(tf.Cpu);
         if (f is null) return;
         PropertyTally tally = Tallies["TLB-1"];
         for (int c = 0; c < 64; c++)

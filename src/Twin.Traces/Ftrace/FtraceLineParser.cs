@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Twin.Traces.Ftrace;
 
@@ -37,6 +38,7 @@ public struct LineFacts
 /// </summary>
 public static class FtraceLineParser
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static LineKind Parse(ReadOnlySpan<char> line, ref TraceRecord r, ref LineFacts facts)
     {
         facts.Error = null;
@@ -101,6 +103,7 @@ public static class FtraceLineParser
             ? LineKind.Lost : Fail(ref facts, "CPU:n [LOST m EVENTS] marker malformed");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LineKind Event(ReadOnlySpan<char> t, ref TraceRecord r, ref LineFacts facts)
     {
         // The timestamp ("6799.260564:") ends the prefix. Before it: "[CPU]" and maybe flags
@@ -159,21 +162,25 @@ public static class FtraceLineParser
     }
 
     /// <summary>Start and length (with its colon) of the first token that is a timestamp: "6799.260564:", or digits alone for counter clocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int Start, int Length) TimeToken(ReadOnlySpan<char> t)
     {
-        for (int i = 1; i < t.Length; i++)
+        // Every line has one ": " right after its timestamp; a vectorized search finds the colons,
+        // and only the token before each is looked at (a comm may hold one too).
+        for (int from = 0; ;)
         {
-            if (!char.IsAsciiDigit(t[i]) || !(t[i - 1] is ' ' or '\t')) continue;
-            int j = i, dots = 0;
-            while (j < t.Length && (char.IsAsciiDigit(t[j]) || t[j] == '.'))
+            int colon = t[from..].IndexOf(": ");
+            if (colon < 0) return (-1, 0);
+            colon += from;
+            int i = colon, dots = 0;
+            while (i > 0 && (char.IsAsciiDigit(t[i - 1]) || t[i - 1] == '.'))
             {
-                if (t[j] == '.') dots++;
-                j++;
+                if (t[i - 1] == '.') dots++;
+                i--;
             }
-            if (dots <= 1 && j < t.Length && t[j] == ':' && (j + 1 == t.Length || t[j + 1] is ' ' or '\t')) return (i, j - i + 1);
-            i = j;
+            if (i < colon && i > 0 && t[i - 1] is ' ' or '\t' && dots <= 1 && char.IsAsciiDigit(t[i])) return (i, colon - i + 1);
+            from = colon + 1;
         }
-        return (-1, 0);
     }
 
     /// <summary>
@@ -233,6 +240,7 @@ public static class FtraceLineParser
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LineKind Body(ReadOnlySpan<char> b, ref TraceRecord r, ref LineFacts facts)
     {
         if (b.StartsWith("sys_"))
@@ -313,6 +321,7 @@ public static class FtraceLineParser
         name.EndsWith(suffix) && name[..^suffix.Length] is "call_function" or "call_function_single" or "reschedule" or "local_timer"
             or "irq_work" or "x86_platform_ipi" or "spurious_apic" or "error_apic" or "threshold_apic" or "deferred_error_apic" or "thermal_apic";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LineKind SchedSwitch(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
     {
         // "==>" between prev and next, except in trace-cmd's raw layout (-R): "... prev_state=1 next_comm=...".

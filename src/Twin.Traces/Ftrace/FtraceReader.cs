@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Twin.Traces.Ftrace;
@@ -77,6 +78,7 @@ public static class FtraceReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ReadReport Read(TextReader reader, string path, ITraceSink sink, bool strict = false)
     {
         var record = default(TraceRecord);

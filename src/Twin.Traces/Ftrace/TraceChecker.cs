@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Twin.Checking;
 using Twin.Checking.Monitors;
 using Twin.Kernel.Membarrier;
@@ -27,6 +28,7 @@ public sealed class TraceChecker : ITraceSink
     private readonly Dictionary<int, int> _tgidOf = [];
     private readonly Dictionary<int, int> _state = [];
     private readonly Dictionary<int, int> _curr = [];
+    private int _lastPid = int.MinValue, _lastTgid;
     private readonly Dictionary<int, int> _switchedFrom = [];
     private readonly Dictionary<int, Call> _calls = [];
     private readonly List<Unsettled> _unsettled = [];
@@ -72,6 +74,7 @@ public sealed class TraceChecker : ITraceSink
         foreach ((int pid, int tgid) in tgids) _tgidOf.TryAdd(pid, tgid);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnEvent(in TraceRecord r)
     {
         if (r.Kind == TraceEventKind.Lost)
@@ -79,7 +82,13 @@ public sealed class TraceChecker : ITraceSink
             Lost(r.Cpu);
             return;
         }
-        if (r.Tgid > 0) _tgidOf[r.Pid] = r.Tgid;
+        if (r.Tgid > 0 && (r.Pid != _lastPid || r.Tgid != _lastTgid))
+        {
+            // Lines of one task come in runs: one dictionary write a run, not a line.
+            _lastPid = r.Pid;
+            _lastTgid = r.Tgid;
+            _tgidOf[r.Pid] = r.Tgid;
+        }
         if (_unsettled.Count > 0) Settle(in r);
         if (r.Cpu < 64) NoteRunning(r.Cpu, r.Pid);
         switch (r.Kind)
@@ -125,7 +134,8 @@ public sealed class TraceChecker : ITraceSink
             if (pid == prev && _curr.TryGetValue(cpu, out int next) && next != pid) return;
             _switchedFrom.Remove(cpu); // next (or, with lost events, someone else) runs: the tail is over
         }
-        _curr[cpu] = pid;
+        ref int curr = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_curr, cpu, out _);
+        curr = pid;
     }
 
     /// <summary>What a CPU did in a lost window is unknown: calls that need it are undecidable, never violated.</summary>

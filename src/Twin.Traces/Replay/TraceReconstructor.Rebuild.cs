@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Twin.Actors.Persistence;
 using Twin.Kernel;
 using Twin.Kernel.Events;
@@ -16,6 +17,7 @@ public sealed partial class TraceReconstructor
     private string[] _cpuStreams = [];
     private long _line, _timeNs, _seq;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs per line: optimized from the first call, not after tiering
     private void Rebuild(in TraceRecord r)
     {
         Rebuilt++;
@@ -28,7 +30,7 @@ public sealed partial class TraceReconstructor
         }
         CpuInfo cpu = Cpu(r.Cpu);
         int task = TaskId(r.Pid, r.Cpu);
-        Know(task);
+        if (task != cpu.Curr) Know(task);
         // A line prev logs after its own sched_switch (switch_mm's "flush on task switch") is the
         // switch's tail: rq->curr is already next. Any other line ends the tail.
         bool tail = cpu.TailOf == task && cpu.Curr != task;
@@ -44,7 +46,12 @@ public sealed partial class TraceReconstructor
                 Emit(CpuStream(r.Cpu), new KernelEntered(r.Cpu, task, r.Context == TraceContext.Hardirq ? EntryReason.Interrupt : EntryReason.Syscall));
             }
         }
-        Emit(CpuStream(r.Cpu), new ContextSeen(r.Cpu, cpu.Curr, (ExecContext)r.Context, r.IrqsOff));
+        // Said when it tells the monitors something: a new rq->curr, or the context a callback runs in.
+        if (cpu.SeenTask != cpu.Curr || r.Kind == TraceEventKind.CsdFunctionEntry)
+        {
+            cpu.SeenTask = cpu.Curr;
+            Emit(CpuStream(r.Cpu), new ContextSeen(r.Cpu, cpu.Curr, (ExecContext)r.Context, r.IrqsOff));
+        }
         if (cpu.FlushTask != int.MinValue && EndsFlush(in r, cpu)) FinishFlush(r.Cpu, cpu);
         switch (r.Kind)
         {
@@ -92,6 +99,7 @@ public sealed partial class TraceReconstructor
         if (cpu.SwitchPending) FinishSwitch(r.Cpu, cpu, cr3: false);
         Emit(CpuStream(r.Cpu), new SchedSwitched(r.Cpu, prev, next, r.PrevState == 0 ? PrevState.Runnable : PrevState.Sleeping, KernelIds.NoPrevMm));
         cpu.Curr = next;
+        cpu.SeenTask = next; // SchedSwitched says it: no ContextSeen needed for next's first line
         cpu.TailOf = prev;
         cpu.Seen = true;
         cpu.User = false;
@@ -329,6 +337,7 @@ public sealed partial class TraceReconstructor
         cpu.FlushTask = int.MinValue;
         cpu.RunIpi = 0;
         cpu.User = false;
+        cpu.SeenTask = int.MinValue;
         _lastLossLine = _line;
     }
 
@@ -400,6 +409,7 @@ public sealed partial class TraceReconstructor
 
     private static ulong Bit(int cpu) => cpu < 64 ? 1UL << cpu : 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Emit<TEvent>(string stream, in TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
     {
         var meta = new EventMeta(stream, ++_seq, _timeNs, _line);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Twin.Actors.Persistence;
 using Twin.Kernel;
 using Twin.Kernel.Events;
@@ -24,7 +25,7 @@ namespace Twin.Traces.Replay;
 public sealed partial class TraceReconstructor : ITraceSink
 {
     /// <summary>Lines read ahead of the one being rebuilt, to learn tasks' tgids before they are switched in.</summary>
-    private const int LookAhead = 4096;
+    private const int LookAhead = 1024;
 
     private readonly EventTap[] _taps;
     private readonly TraceRecord[] _ring = new TraceRecord[LookAhead];
@@ -38,6 +39,7 @@ public sealed partial class TraceReconstructor : ITraceSink
     private CpuInfo[] _cpus = [];
     private long _nextIpi;
     private long _lastLossLine;
+    private int _lastPidAhead = int.MinValue;
 
     public TraceReconstructor(IReadOnlyList<EventTap> taps, IReadOnlyDictionary<int, int>? tgids = null, IReadOnlySet<int>? kthreads = null)
     {
@@ -68,7 +70,7 @@ public sealed partial class TraceReconstructor : ITraceSink
     private sealed class CpuInfo
     {
         public bool Seen, User;
-        public int Curr, ActiveMm, TailOf = int.MinValue;
+        public int Curr, ActiveMm, TailOf = int.MinValue, SeenTask = int.MinValue;
         public bool Lazy;
         /// <summary>A switch into another mm waits for its tail: a "flush on task switch" there is its CR3 write.</summary>
         public bool SwitchPending, PendingWasLazy;
@@ -88,9 +90,14 @@ public sealed partial class TraceReconstructor : ITraceSink
     private readonly Dictionary<ulong, (long Line, long Ipi)> _ranAt = [];
     private readonly Dictionary<long, (int From, int To)> _ipiEnds = [];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnEvent(in TraceRecord record)
     {
-        if (record.Tgid > 0) _tgidAhead.TryAdd(record.Pid, record.Tgid);
+        if (record.Tgid > 0 && record.Pid != _lastPidAhead)
+        {
+            _lastPidAhead = record.Pid; // lines of one task come in runs: one lookup a run
+            _tgidAhead.TryAdd(record.Pid, record.Tgid);
+        }
         if (_count == LookAhead)
         {
             Rebuild(in _ring[_head]);
