@@ -99,6 +99,22 @@ public sealed class CrossCallTests
     }
 
     [Fact]
+    public void An_ipi_sync_core_handler_removed_with_the_ipi_that_sent_it_breaks_P_SC_only()
+    {
+        SortedDictionary<string, PropertyTally> p = Check("jit-1t.trace", lines =>
+        {
+            (_, int queue, int handler, _) = Calls(lines, "0x20", "ipi_sync_core")[50];
+            Assert.Contains("call_function_single_entry", lines[handler - 1]);
+            lines.RemoveRange(handler - 1, 4); // call_function_single_entry, csd entry, csd exit, _exit
+            lines.RemoveRange(queue, 2);       // csd_queue_cpu, ipi_send_cpu
+            return lines;
+        });
+        Assert.Equal(1, p["P-SC"].Violated);
+        Assert.Contains("ran no ipi_sync_core callback", p["P-SC"].Violations[0].Message);
+        Assert.Equal(0, p["CSD-1"].Violated);
+    }
+
+    [Fact]
     public void A_handler_moved_after_the_return_breaks_CSD_1()
     {
         SortedDictionary<string, PropertyTally> p = Check("mb-3t-twin.trace", lines =>
