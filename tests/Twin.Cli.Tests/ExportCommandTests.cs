@@ -82,6 +82,45 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void an_imported_trace_exports_as_the_same_timeline_as_a_simulation()
+    {
+        // A real recording whose ipi_mb handlers are cut (the IPIs still queued): the calls return
+        // before their targets ran them. Imported into a journal, it exports like a simulated run.
+        string[] lines = File.ReadAllLines(TwinProcess.Repo("replays/ftrace/mb-3t-twin.trace"));
+        File.WriteAllLines(_dir.File("cut.trace"), lines.Where(l => !l.Contains("csd_function_entry: func=ipi_mb,", StringComparison.Ordinal)
+            && !l.Contains("csd_function_exit: func=ipi_mb,", StringComparison.Ordinal)));
+        File.Copy(TwinProcess.Repo("replays/ftrace/mb-3t-twin.trace.tasks"), _dir.File("cut.trace.tasks"));
+        var import = TwinProcess.Run(_dir.Path, "import", "cut.trace", "--journal", "sqlite:t.db", "--run-id", "cut", "--json");
+        Assert.Equal(1, import.ExitCode);
+        long first = import.Json.GetProperty("violations")[0].GetProperty("line").GetInt64();
+        var export = TwinProcess.Run(_dir.Path, "export", "sqlite:t.db", "--run", "cut", "--html", "t.html", "--perfetto", "t.json");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        string html = File.ReadAllText(_dir.File("t.html"));
+        Assert.Contains("<svg", html);
+        Assert.Contains("CSD-1", html);
+        Assert.Contains("P-PE", html);
+        Assert.Contains("MembarrierEntered", html);        // the membarrier call's bracket and its events
+        Assert.Contains("IpiSent", html);                  // the IPI arrows from csd_queue_cpu
+        Assert.Contains($"lines {Math.Max(1, first - 300)}", html); // the window is around the first violation, in trace lines
+        using (var perfetto = System.Text.Json.JsonDocument.Parse(File.ReadAllText(_dir.File("t.json"))))
+        {
+            string names = string.Join(",", perfetto.RootElement.GetProperty("traceEvents").EnumerateArray().Select(e => e.GetProperty("name").GetString()));
+            Assert.Contains("IPI ipi_mb", names);
+            Assert.Contains("membarrier(PRIVATE_EXPEDITED)", names);
+            Assert.Contains("VIOLATION CSD-1", names);
+            Assert.Contains("sched_switch: prev_comm=task-", perfetto.RootElement.GetProperty("systemTraceEvents").GetString());
+        }
+        string png = _dir.File("t.png");
+        HeadlessChromium.Screenshot(_dir.File("t.html"), png, _dir.File("chrome-profile"));
+        HeadlessChromium.AssertDrawn(png);
+
+        // The trace file itself exports the same way, without a journal.
+        var direct = TwinProcess.Run(_dir.Path, "export", "cut.trace", "--html", "f.html");
+        Assert.True(direct.ExitCode == 0, direct.Stderr);
+        Assert.Contains("CSD-1", File.ReadAllText(_dir.File("f.html")));
+    }
+
+    [Fact]
     public void export_without_an_output_is_bad_usage()
     {
         var r = TwinProcess.Run(_dir.Path, "export", "sqlite:none.db");

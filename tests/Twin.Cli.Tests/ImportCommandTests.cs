@@ -34,7 +34,7 @@ public sealed class ImportCommandTests : IDisposable
         Assert.True(import.ExitCode == 0, import.Stderr);
         var check = TwinProcess.Run(_dir.Path, "check", uri, "--run", "mb", "--json");
         Assert.True(check.ExitCode == 0, check.Stderr);
-        foreach (string key in (string[])["lines", "events", "membarrier", "ipiCallbacks", "properties"])
+        foreach (string key in (string[])["lines", "events", "eventsByKind", "membarrier", "ipiCallbacks", "properties", "violations"])
         {
             Assert.Equal(fromFile.Json.GetProperty(key).GetRawText(), check.Json.GetProperty(key).GetRawText());
         }
@@ -96,7 +96,18 @@ public sealed class ImportCommandTests : IDisposable
         Assert.Equal(0, TwinProcess.Run(_dir.Path, "check", TwinProcess.Repo("replays/ftrace/mb-3t.trace")).ExitCode);
         System.Text.Json.JsonElement pe = import.Json.GetProperty("properties").GetProperty("P-PE");
         Assert.Equal(1, pe.GetProperty("violated").GetInt64());
-        Assert.StartsWith($"line {enter + 1}: membarrier(PRIVATE_EXPEDITED)", pe.GetProperty("first")[0].GetString());
+        // The IPI was queued (csd_queue_cpu) but never ran: the cross-call protocol fails too.
+        JsonElement[] vs = [.. import.Json.GetProperty("violations").EnumerateArray()];
+        Assert.Equal(["P-PE", "CSD-1"], vs.Select(x => x.GetProperty("property").GetString()));
+        JsonElement v = vs[0];
+        Assert.Equal(enter + 1, v.GetProperty("line").GetInt64());
+        Assert.Equal(enter + 1, v.GetProperty("eventIndex").GetInt64());
+        Assert.True(v.GetProperty("timeNs").GetInt64() > 0);
+        Assert.Equal(1, v.GetProperty("cpu").GetInt32()); // the CPU that missed its ipi_mb
+        Assert.StartsWith($"line {enter + 1}: membarrier(PRIVATE_EXPEDITED)", v.GetProperty("message").GetString());
+        // One key per name: the event count and the events by kind are separate keys.
+        string raw = import.Stdout;
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(raw, "\"events\":"));
     }
 
     [Fact]

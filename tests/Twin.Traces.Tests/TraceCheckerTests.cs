@@ -51,7 +51,7 @@ public sealed class TraceCheckerTests
     public void A_correct_kernel_is_never_flagged_and_the_trace_has_what_to_check(string name, string p1, string p2)
     {
         TraceChecker checker = Check(name);
-        Assert.All(checker.Properties, p => Assert.True(p.Value.Violated == 0, $"{p.Key}: {string.Join("; ", p.Value.First)}"));
+        Assert.All(checker.Properties, p => Assert.True(p.Value.Violated == 0, $"{p.Key}: {string.Join("; ", p.Value.Violations.Select(v => v.Message))}"));
         Assert.True(checker.Properties[p1].Checked > 50, $"{p1} checked only {checker.Properties[p1].Checked} times");
         Assert.True(checker.Properties[p2].Checked > 50, $"{p2} checked only {checker.Properties[p2].Checked} times");
     }
@@ -76,7 +76,7 @@ public sealed class TraceCheckerTests
             return l;
         });
         Assert.Equal(1, flagged.Properties["P-PE"].Violated);
-        Assert.Contains("line 77: membarrier(PRIVATE_EXPEDITED) on CPU 0", flagged.Properties["P-PE"].First[0]);
+        Assert.Contains("line 77: membarrier(PRIVATE_EXPEDITED) on CPU 0", flagged.Properties["P-PE"].Violations[0].Message);
     }
 
     [Fact]
@@ -101,8 +101,8 @@ public sealed class TraceCheckerTests
         });
         Assert.Equal(1, flagged.Properties["P-RSEQ"].Violated);
         Assert.Equal(0, flagged.Properties["P-RSEQ"].Undecidable);
-        Assert.StartsWith("line 530: membarrier(PRIVATE_EXPEDITED_RSEQ) on CPU 0 returned at line 531, but CPU 1", flagged.Properties["P-RSEQ"].First[0]);
-        Assert.Contains("(still at line 532)", flagged.Properties["P-RSEQ"].First[0]);
+        Assert.StartsWith("line 530: membarrier(PRIVATE_EXPEDITED_RSEQ) on CPU 0 returned at line 531, but CPU 1", flagged.Properties["P-RSEQ"].Violations[0].Message);
+        Assert.Contains("(still at line 532)", flagged.Properties["P-RSEQ"].Violations[0].Message);
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class TraceCheckerTests
             return lines;
         });
         Assert.Equal(1, checker.Properties["P-PE"].Violated);
-        Assert.Contains("ran no ipi_mb callback", checker.Properties["P-PE"].First[0]);
+        Assert.Contains("ran no ipi_mb callback", checker.Properties["P-PE"].Violations[0].Message);
     }
 
     [Fact]
@@ -169,6 +169,6 @@ public sealed class TraceCheckerTests
             return lines;
         });
         Assert.Equal(1, checker.Properties["E-RET"].Violated);
-        Assert.Contains("sys_membarrier's checks give -1", checker.Properties["E-RET"].First[0]);
+        Assert.Contains("sys_membarrier's checks give -1", checker.Properties["E-RET"].Violations[0].Message);
     }
 }

@@ -6,6 +6,9 @@ using Twin.Persistence;
 using Twin.Simulation.Export;
 using Twin.Simulation.Replay;
 using Twin.Traces.Export;
+using Twin.Traces.Ftrace;
+using Twin.Traces.Journal;
+using Twin.Traces.Replay;
 
 namespace Twin.Cli.Commands;
 
@@ -14,11 +17,11 @@ public static class ExportCommand
 {
     public static Command Create()
     {
-        var uri = new Argument<string>("journal") { Description = "journal URI, e.g. sqlite:runs/twin.db" };
+        var uri = new Argument<string>("journal") { Description = "journal URI, e.g. sqlite:runs/twin.db, or a real trace file (as twin import reads it)" };
         var run = CommonOptions.RunId();
         var html = new Option<string?>("--html") { Description = "write a self-contained HTML report with a per-CPU timeline" };
         var perfetto = new Option<string?>("--perfetto") { Description = "write Chrome/Perfetto trace JSON (open in ui.perfetto.dev)" };
-        var events = new Option<string?>("--events") { Description = "event range A..B to show (default: around the first violation, else the first 3000)" };
+        var events = new Option<string?>("--events") { Description = "event range A..B to show (of a trace: its lines; default: around the first violation, else the first 3000)" };
         var verbose = CommonOptions.Verbose();
         var command = new Command("export", "Export a run as an HTML timeline or a Perfetto trace") { uri, run, html, perfetto, events, verbose };
         command.SetAction(parse =>
@@ -27,9 +30,7 @@ public static class ExportCommand
             string? htmlPath = parse.GetValue(html), perfettoPath = parse.GetValue(perfetto);
             if (htmlPath is null && perfettoPath is null) throw new UsageException("give --html FILE, --perfetto FILE or both");
             (long, long)? window = parse.GetValue(events) is string range ? ParseRange(range) : null;
-            using IJournal journal = JournalUri.Open(parse.GetValue(uri)!, create: false);
-            RunInfo info = RunSelection.SelectSimulation(journal, parse.GetValue(run), "export");
-            Timeline timeline = new BackgroundWork().Run($"export {info.RunId}", showBar: true, log, _ => TimelineRecorder.Record(journal, info, window));
+            Timeline timeline = Read(parse.GetValue(uri)!, parse.GetValue(run), window, log);
             if (htmlPath is not null)
             {
                 OutputFile.Write(htmlPath, stream =>
@@ -47,6 +48,20 @@ public static class ExportCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>A simulation run, a trace run of a journal, or a trace file (a path without a journal scheme), as a timeline.</summary>
+    private static Timeline Read(string target, string? runId, (long, long)? window, ILogger log)
+    {
+        if (!target.Contains(':', StringComparison.Ordinal) && File.Exists(target))
+        {
+            FtraceReader.EnsureExists(target);
+            return new BackgroundWork().Run($"export {target}", showBar: false, log, _ => TraceTimeline.FromFile(target, window));
+        }
+        using IJournal journal = JournalUri.Open(target, create: false);
+        RunInfo info = RunSelection.Select(journal, runId);
+        if (TraceJournal.IsTrace(info)) return new BackgroundWork().Run($"export {info.RunId}", showBar: false, log, _ => TraceTimeline.FromJournal(journal, info, window));
+        return new BackgroundWork().Run($"export {info.RunId}", showBar: true, log, _ => TimelineRecorder.Record(journal, info, window));
     }
 
     private static (long, long) ParseRange(string text)

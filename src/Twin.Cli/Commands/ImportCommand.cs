@@ -3,10 +3,13 @@ using System.Text.Json;
 using Serilog;
 using Spectre.Console;
 using Twin.Cli.Presentation;
+using Twin.Checking;
 using Twin.Persistence;
 using Twin.Simulation;
+using Twin.Simulation.Soak;
 using Twin.Traces.Ftrace;
 using Twin.Traces.Journal;
+using Twin.Traces.Replay;
 
 namespace Twin.Cli.Commands;
 
@@ -41,63 +44,45 @@ public static class ImportCommand
 
     private static int ImportIntoJournal(string path, string uri, string runId, bool strict, bool json, ILogger log)
     {
-        var summary = new TraceSummary();
-        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TasksOf(path);
-        TraceChecker checker = CheckerFor(tgids, kthreads);
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceCheck.TasksOf(path);
+        var check = new TraceCheck(tgids, kthreads);
         using IJournal journal = JournalUri.Open(uri, create: true);
         ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ =>
-            TraceJournal.Import(path, journal, runId, CodeVersion.Current, strict, tgids, kthreads, new BothSinks(summary, checker)));
+            TraceJournal.Import(path, journal, runId, CodeVersion.Current, strict, tgids, kthreads, check));
+        check.Finish();
         log.Information("{Path}: {Events:N0} trace events journaled as run {Run} in {Journal}", path, report.Events, runId, journal.Uri);
-        return Present(report, summary, checker, json, log);
+        return Present(report, check, json, log);
     }
 
-    /// <summary><c>twin check URI</c> of an imported trace: the stored lines through the same checker.</summary>
+    /// <summary><c>twin check URI</c> of an imported trace: the stored lines through the same checks.</summary>
     public static int CheckJournaledTrace(IJournal journal, RunInfo run, bool json, ILogger log)
     {
-        var summary = new TraceSummary();
         (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceJournal.Tasks(run);
-        TraceChecker checker = CheckerFor(tgids, kthreads);
-        new BackgroundWork().Run($"check {run.RunId}", showBar: false, log, _ => TraceJournal.Replay(journal, run, new BothSinks(summary, checker)));
-        return Present(TraceJournal.Report(run), summary, checker, json, log);
+        var check = new TraceCheck(tgids, kthreads);
+        new BackgroundWork().Run($"check {run.RunId}", showBar: false, log, _ => TraceJournal.Replay(journal, run, check));
+        check.Finish();
+        return Present(TraceJournal.Report(run), check, json, log);
     }
 
-    private static TraceChecker CheckerFor(IReadOnlyDictionary<int, int> tgids, HashSet<int> kthreads)
-    {
-        var checker = new TraceChecker(kthreads);
-        checker.LearnTgids(tgids);
-        return checker;
-    }
-
-    private static int Present(ReadReport report, TraceSummary summary, TraceChecker checker, bool json, ILogger log)
+    private static int Present(ReadReport report, TraceCheck check, bool json, ILogger log)
     {
         foreach (UnparsedLine u in report.FirstUnparsed) log.Warning("{Path}:{Line}: {Reason}: {Text}", report.Path, u.Line, u.Reason, u.Text);
         if (report.Unparsed > report.FirstUnparsed.Count) log.Warning("... {More} more unparsed lines", report.Unparsed - report.FirstUnparsed.Count);
-        if (json) PrintJson(report, summary, checker);
-        else PrintTable(report, summary, checker);
-        return checker.Properties.Values.Any(p => p.Violated > 0) ? ExitCodes.Violations : ExitCodes.Ok;
+        SortedDictionary<string, PropertyTally> properties = check.Properties();
+        if (json) PrintJson(report, check.Summary, properties);
+        else PrintTable(report, check.Summary, properties);
+        return properties.Values.Any(p => p.Violated > 0) ? ExitCodes.Violations : ExitCodes.Ok;
     }
 
     /// <summary>Reads, summarizes and checks a trace; also what <c>twin check TRACE</c> does. Exit 1 when a property is violated.</summary>
     public static int CheckTrace(string path, bool strict, bool json, ILogger log)
     {
-        var summary = new TraceSummary();
-        TraceChecker checker = CheckerFor(path, log);
-        ReadReport report = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => FtraceReader.Read(path, new BothSinks(summary, checker), strict));
-        return Present(report, summary, checker, json, log);
+        (ReadReport report, TraceCheck check) = new BackgroundWork().Run($"import {path}", showBar: false, log, _ => TraceCheck.Run(path, strict));
+        log.Debug("{Path}: {Cpus} CPUs rebuilt", path, check.Reconstructor.Cpus);
+        return Present(report, check, json, log);
     }
 
-    /// <summary>The checker, told the tgids and kernel threads of a <c>TRACE.tasks</c> side file when there is one.</summary>
-    private static TraceChecker CheckerFor(string path, ILogger log)
-    {
-        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TasksOf(path);
-        log.Debug("{Path}.tasks: {Count} tasks, {Kthreads} kernel threads", path, tgids.Count, kthreads.Count);
-        return CheckerFor(tgids, kthreads);
-    }
-
-    private static (Dictionary<int, int> Tgids, HashSet<int> Kthreads) TasksOf(string path) =>
-        File.Exists(path + ".tasks") ? TraceChecker.ReadTasksFile(path + ".tasks") : ([], []);
-
-    private static void PrintTable(ReadReport r, TraceSummary s, TraceChecker checker)
+    private static void PrintTable(ReadReport r, TraceSummary s, SortedDictionary<string, PropertyTally> properties)
     {
         var table = new Table().Border(TableBorder.Rounded).Title($"twin import {Markup.Escape(Path.GetFileName(r.Path))}").AddColumn("").AddColumn("");
         table.AddRow("lines", $"{r.Lines:N0} ({r.Events:N0} events, {(r.Unparsed == 0 ? "[green]0[/]" : $"[red]{r.Unparsed:N0}[/]")} unparsed)");
@@ -116,17 +101,19 @@ public static class ImportCommand
         AnsiConsole.Write(table);
         var props = new Table().Border(TableBorder.Rounded).Title("membarrier's guarantees on this trace")
             .AddColumn("property").AddColumn(new TableColumn("checked").RightAligned()).AddColumn(new TableColumn("violated").RightAligned())
-            .AddColumn(new TableColumn("undecidable").RightAligned()).AddColumn("first violation");
-        foreach ((string name, PropertyTally t) in checker.Properties)
+            .AddColumn(new TableColumn("undecidable").RightAligned()).AddColumn("first violation, or why most undecidable cases are");
+        foreach ((string name, PropertyTally t) in properties)
         {
             props.AddRow(name, $"{t.Checked:N0}", t.Violated == 0 ? "[green]0[/]" : $"[red]{t.Violated:N0}[/]", $"{t.Undecidable:N0}",
-                t.First.Count == 0 ? (t.Checked + t.Undecidable == 0 ? "not applicable" : "") : Markup.Escape(t.First[0]));
+                t.Violations.Count > 0 ? Markup.Escape(t.Violations[0].Message)
+                : t.Checked + t.Undecidable == 0 ? "not applicable"
+                : t.Undecidable > 0 ? Markup.Escape($"undecidable: {t.UndecidableReasons.MaxBy(p => p.Value).Key}") : "");
         }
         AnsiConsole.Write(props);
     }
 
 
-    private static void PrintJson(ReadReport r, TraceSummary s, TraceChecker checker)
+    private static void PrintJson(ReadReport r, TraceSummary s, SortedDictionary<string, PropertyTally> properties)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var w = new Utf8JsonWriter(stdout))
@@ -152,7 +139,7 @@ public static class ImportCommand
             w.WriteNumber("overwritten", r.Overwritten);
             w.WriteNumber("lost", r.Lost);
             w.WriteNumber("spanNs", r.LastNs - r.FirstNs);
-            w.WriteStartObject("events");
+            w.WriteStartObject("eventsByKind");
             foreach (TraceEventKind k in Enum.GetValues<TraceEventKind>()) w.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(k.ToString()), s.Count(k));
             w.WriteEndObject();
             w.WriteStartObject("membarrier");
@@ -171,16 +158,26 @@ public static class ImportCommand
             w.WriteStartArray("tlbFlushesByReason");
             foreach (long n in s.TlbFlushesByReason) w.WriteNumberValue(n);
             w.WriteEndArray();
+            // The same violation objects as every other verb prints (eventIndex is the trace line).
+            w.WriteStartArray("violations");
+            foreach (Violation v in properties.Values.SelectMany(t => t.Violations).OrderBy(v => v.EventIndex).ThenBy(v => v.Property, StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                ViolationJson.WriteFields(w, v);
+                w.WriteNumber("line", v.EventIndex);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
             w.WriteStartObject("properties");
-            foreach ((string name, PropertyTally t) in checker.Properties)
+            foreach ((string name, PropertyTally t) in properties)
             {
                 w.WriteStartObject(name);
                 w.WriteNumber("checked", t.Checked);
                 w.WriteNumber("violated", t.Violated);
                 w.WriteNumber("undecidable", t.Undecidable);
-                w.WriteStartArray("first");
-                foreach (string v in t.First) w.WriteStringValue(v);
-                w.WriteEndArray();
+                w.WriteStartObject("undecidableReasons");
+                foreach ((string reason, long n) in t.UndecidableReasons) w.WriteNumber(reason, n);
+                w.WriteEndObject();
                 w.WriteEndObject();
             }
             w.WriteEndObject();

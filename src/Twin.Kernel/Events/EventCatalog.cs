@@ -57,5 +57,7 @@ public static class EventCatalog
         Int3Handled.Manifest,
         CtWork.Manifest,
         CpuHotplugged.Manifest,
+        ContextSeen.Manifest,
+        StateUnknown.Manifest,
     ];
 }

@@ -77,7 +77,7 @@ public static class BenchRunner
             {
                 var clock = Stopwatch.StartNew();
                 long n = 0;
-                for (int i = 0; i < 10; i++) n += FtraceReader.Read(tracePath, new BothSinks(new TraceSummary(), new TraceChecker())).Lines;
+                for (int i = 0; i < 10; i++) n += Twin.Traces.Replay.TraceCheck.Run(tracePath).Report.Lines;
                 return n / clock.Elapsed.TotalSeconds;
             });
             figures.Add(new BenchFigure("import + check a real trace", lines, "lines/s", null, Peak(), Path.GetFileName(tracePath)));

@@ -1,7 +1,6 @@
 using Twin.Actors;
 using Twin.Actors.Persistence;
 using Twin.Checking;
-using Twin.Kernel.Cpu;
 using Twin.Persistence;
 using Twin.Simulation.Config;
 using Twin.Simulation.Replay;
@@ -26,7 +25,7 @@ public static class TimelineRecorder
         var system = new ActorSystem(run.Seed);
         var kernel = new Kernel.Kernel(config.Kernel);
         var view = new KernelView();
-        var tap = new WindowTap(from, to, view, config.Kernel.Cpus);
+        var tap = new TimelineWindow(from, to, view, config.Kernel.Cpus);
         system.Persistence.Taps.Add(tap);
         system.Persistence.Taps.Add(view);
         RunReplayer.Replay(system, journal, run, kernel.PropsForStream);
@@ -35,22 +34,5 @@ public static class TimelineRecorder
         {
             Start = tap.Start,
         };
-    }
-
-    private sealed class WindowTap(long from, long to, KernelView view, int cpus) : EventTap
-    {
-        public List<TimelineEvent> Events { get; } = [];
-
-        public List<CpuStart> Start { get; } = [];
-
-        public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
-        {
-            long i = meta.EventIndex;
-            if (i == from)
-            {
-                for (int c = 0; c < cpus; c++) Start.Add(new CpuStart(view.Curr[c], view.Mode[c] == CpuMode.User, view.Lazy[c]));
-            }
-            if (i >= from && i <= to) Events.Add(new TimelineEvent(i, meta.TimestampNs, meta.Stream, evt));
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Twin.Traces.Ftrace;
 
@@ -37,6 +38,7 @@ public struct LineFacts
 /// </summary>
 public static class FtraceLineParser
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static LineKind Parse(ReadOnlySpan<char> line, ref TraceRecord r, ref LineFacts facts)
     {
         facts.Error = null;
@@ -101,14 +103,35 @@ public static class FtraceLineParser
             ? LineKind.Lost : Fail(ref facts, "CPU:n [LOST m EVENTS] marker malformed");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LineKind Event(ReadOnlySpan<char> t, ref TraceRecord r, ref LineFacts facts)
     {
-        // The CPU column "[NNN]" anchors the line: before it TASK-PID and maybe (TGID), after it flags, time, event.
+        // The timestamp ("6799.260564:") ends the prefix. Before it: "[CPU]" and maybe flags
+        // (ftrace, trace-cmd report, perf script), or, in the latency layout (trace-cmd report -l),
+        // one token of the CPU number glued to the flags ("2d..1."). A "[120]" after it is the body's.
+        (int ts, int tsLength) = TimeToken(t);
+        if (ts < 0) return Fail(ref facts, CpuBracket(t) < 0 ? "no [CPU] column" : "no timestamp");
+        if (!Timestamp(t.Slice(ts, tsLength - 1), out r.TimeNs)) return Fail(ref facts, "no timestamp");
+        ReadOnlySpan<char> who;
         int open = CpuBracket(t);
-        if (open < 0) return Fail(ref facts, "no [CPU] column");
-        int close = t[open..].IndexOf(']') + open;
-        if (!Int(t[(open + 1)..close], out r.Cpu)) return Fail(ref facts, "bad CPU number");
-        ReadOnlySpan<char> who = t[..open].TrimEnd();
+        if (open >= 0 && open < ts)
+        {
+            int close = t[open..].IndexOf(']') + open;
+            if (!Int(t[(open + 1)..close], out r.Cpu)) return Fail(ref facts, "bad CPU number");
+            ReadOnlySpan<char> flags = t[(close + 1)..ts].Trim();
+            if (!flags.IsEmpty && !Flags(flags, ref r)) return Fail(ref facts, "neither irq flags nor a timestamp after the CPU column");
+            who = t[..open].TrimEnd();
+        }
+        else
+        {
+            ReadOnlySpan<char> before = t[..ts].TrimEnd();
+            int sp = before.LastIndexOfAny(' ', '\t');
+            ReadOnlySpan<char> cpuFlags = before[(sp + 1)..];
+            int digits = 0;
+            while (digits < cpuFlags.Length && char.IsAsciiDigit(cpuFlags[digits])) digits++;
+            if (sp < 0 || digits == 0 || !Int(cpuFlags[..digits], out r.Cpu) || !Flags(cpuFlags[digits..], ref r)) return Fail(ref facts, "no [CPU] column");
+            who = before[..sp].TrimEnd();
+        }
         r.Tgid = -1;
         if (who.EndsWith(")"))
         {
@@ -118,23 +141,65 @@ public static class FtraceLineParser
             if (!tg.IsEmpty && tg[0] != '-' && !Int(tg, out r.Tgid)) return Fail(ref facts, "bad TGID");
             who = who[..lp].TrimEnd();
         }
-        int dash = who.LastIndexOf('-');
-        if (dash < 0 || !Int(who[(dash + 1)..], out r.Pid)) return Fail(ref facts, "no TASK-PID before the CPU column");
+        if (!TaskPid(who, ref r)) return Fail(ref facts, "no TASK-PID before the CPU column");
+        return Body(t[(ts + tsLength)..].TrimStart(), ref r, ref facts);
+    }
 
-        ReadOnlySpan<char> rest = t[(close + 1)..].TrimStart();
-        int sp = rest.IndexOf(' ');
-        if (sp < 0) return Fail(ref facts, "line ends after the CPU column (truncated?)");
-        ReadOnlySpan<char> token = rest[..sp];
-        if (!token.EndsWith(":"))
+    /// <summary>
+    /// The pid at the end of the task column: "comm-PID" (ftrace, trace-cmd; comm may hold dashes and
+    /// spaces, so the last dash), or perf script's "comm TID" and "comm PID/TID" (no dash).
+    /// </summary>
+    private static bool TaskPid(ReadOnlySpan<char> who, ref TraceRecord r)
+    {
+        int dash = who.LastIndexOf('-');
+        if (dash >= 0 && Int(who[(dash + 1)..], out r.Pid)) return true;
+        int sp = who.LastIndexOfAny(' ', '\t');
+        if (sp < 0) return false;
+        ReadOnlySpan<char> id = who[(sp + 1)..];
+        int slash = id.IndexOf('/');
+        if (slash < 0) return Int(id, out r.Pid);
+        return Int(id[..slash], out r.Tgid) && Int(id[(slash + 1)..], out r.Pid);
+    }
+
+    /// <summary>Start and length (with its colon) of the first token that is a timestamp: "6799.260564:", or digits alone for counter clocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (int Start, int Length) TimeToken(ReadOnlySpan<char> t)
+    {
+        // Every line has one ": " right after its timestamp; a vectorized search finds the colons,
+        // and only the token before each is looked at (a comm may hold one too).
+        for (int from = 0; ;)
         {
-            if (!IsFlags(token)) return Fail(ref facts, "neither irq flags nor a timestamp after the CPU column");
-            rest = rest[sp..].TrimStart();
-            sp = rest.IndexOf(' ');
-            if (sp < 0) return Fail(ref facts, "line ends after the flags (truncated?)");
-            token = rest[..sp];
+            int colon = t[from..].IndexOf(": ");
+            if (colon < 0) return (-1, 0);
+            colon += from;
+            int i = colon, dots = 0;
+            while (i > 0 && (char.IsAsciiDigit(t[i - 1]) || t[i - 1] == '.'))
+            {
+                if (t[i - 1] == '.') dots++;
+                i--;
+            }
+            if (i < colon && i > 0 && t[i - 1] is ' ' or '\t' && dots <= 1 && char.IsAsciiDigit(t[i])) return (i, colon - i + 1);
+            from = colon + 1;
         }
-        if (!token.EndsWith(":") || !Timestamp(token[..^1], out r.TimeNs)) return Fail(ref facts, "no timestamp");
-        return Body(rest[sp..].TrimStart(), ref r, ref facts);
+    }
+
+    /// <summary>
+    /// irq-info flags (trace_print_lat_fmt): 4 or 5 characters (up to 8 on RT kernels), the first
+    /// d/D when IRQs are off, the third the context (Z/z NMI, H/h hardirq, s softirq, . task).
+    /// </summary>
+    private static bool Flags(ReadOnlySpan<char> f, ref TraceRecord r)
+    {
+        if (!IsFlags(f)) return false;
+        r.IrqsOff = f[0] is 'd' or 'D';
+        r.Context = f[2] switch
+        {
+            'h' or 'H' => TraceContext.Hardirq,
+            's' => TraceContext.Softirq,
+            'z' or 'Z' => TraceContext.Nmi,
+            '.' => TraceContext.Task,
+            _ => TraceContext.Unknown,
+        };
+        return true;
     }
 
     /// <summary>Index of the '[' of the first "[digits]" in the line.</summary>
@@ -175,6 +240,7 @@ public static class FtraceLineParser
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LineKind Body(ReadOnlySpan<char> b, ref TraceRecord r, ref LineFacts facts)
     {
         if (b.StartsWith("sys_"))
@@ -182,7 +248,7 @@ public static class FtraceLineParser
             int paren = b.IndexOf('(');
             int arrow = b.IndexOf(" -> ");
             int colon = b.IndexOf(':');
-            if (paren > 0 && (colon < 0 || paren < colon)) return SyscallEnter(b[..paren], b[(paren + 1)..], ref r, ref facts);
+            if (paren > 0 && (colon < 0 || paren < colon)) return SyscallEnter(b[..paren], b[(paren + 1)..], named: false, ref r, ref facts);
             if (arrow > 0 && (colon < 0 || arrow < colon)) return SyscallExit(b[..arrow], b[(arrow + 4)..], ref r, ref facts);
         }
         int c = b.IndexOf(':');
@@ -199,21 +265,30 @@ public static class FtraceLineParser
             }
         }
         ReadOnlySpan<char> body = b[(c + 1)..].Trim();
+        // trace-cmd and perf name the syscall events: "sys_enter_membarrier: cmd: 0x00000008, ...",
+        // "sys_exit_membarrier: 0x0", and with -R "__syscall_nr=324 cmd=0x00000008 ..." / "ret=0x0".
+        if (name.StartsWith("sys_enter_")) return SyscallEnter(name is "sys_enter_membarrier" ? "sys_membarrier" : name, body, named: true, ref r, ref facts);
+        if (name.StartsWith("sys_exit_"))
+        {
+            int ret = body.IndexOf("ret=");
+            return SyscallExit(name is "sys_exit_membarrier" ? "sys_membarrier" : name, ret >= 0 ? Word(body[(ret + 4)..]) : body, ref r, ref facts);
+        }
         r.Kind = KindOf(name);
         return r.Kind switch
         {
             TraceEventKind.SchedSwitch => SchedSwitch(body, ref r, ref facts),
-            TraceEventKind.SchedWakeup or TraceEventKind.SchedWakeupNew or TraceEventKind.SchedWaking =>
-                Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "target_cpu=", out r.TargetCpu), "wakeup without pid= or target_cpu="),
+            TraceEventKind.SchedWakeup or TraceEventKind.SchedWakeupNew or TraceEventKind.SchedWaking => Wakeup(body, ref r, ref facts),
             TraceEventKind.SchedMigrateTask => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "dest_cpu=", out r.TargetCpu), "sched_migrate_task without pid= or dest_cpu="),
-            TraceEventKind.SchedProcessFork => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "child_pid=", out r.Other), "sched_process_fork without pid= or child_pid="),
+            // -R names the raw fields: "parent_comm=sh parent_pid=21698 child_comm=sh child_pid=21699".
+            TraceEventKind.SchedProcessFork => Need(ref facts, (Field(body, " pid=", out r.Task) || Field(body, "parent_pid=", out r.Task)) && Field(body, "child_pid=", out r.Other),
+                "sched_process_fork without pid= or child_pid="),
             TraceEventKind.SchedProcessExec => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "old_pid=", out r.Other), "sched_process_exec without pid= or old_pid="),
             TraceEventKind.SchedProcessExit => Need(ref facts, Field(body, " pid=", out r.Task), "sched_process_exit without pid="),
             TraceEventKind.TlbFlush => TlbFlush(body, ref r, ref facts),
             TraceEventKind.IpiSendCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu), "ipi_send_cpu without cpu="),
             TraceEventKind.IpiSendCpumask => Cpumask(body, ref r, ref facts),
-            TraceEventKind.CsdQueueCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu) && Func(body, ref r), "csd_queue_cpu without cpu= or func="),
-            TraceEventKind.CsdFunctionEntry or TraceEventKind.CsdFunctionExit => Need(ref facts, Func(body, ref r), "csd_function event without func="),
+            TraceEventKind.CsdQueueCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu) && Func(body, ref r) && Csd(body, ref r), "csd_queue_cpu without cpu=, func= or csd="),
+            TraceEventKind.CsdFunctionEntry or TraceEventKind.CsdFunctionExit => Need(ref facts, Func(body, ref r) && Csd(body, ref r), "csd_function event without func= or csd="),
             TraceEventKind.IrqVectorEntry or TraceEventKind.IrqVectorExit => Need(ref facts, Field(body, "vector=", out r.Vector), "irq vector event without vector="),
             _ => LineKind.Event,
         };
@@ -246,11 +321,14 @@ public static class FtraceLineParser
         name.EndsWith(suffix) && name[..^suffix.Length] is "call_function" or "call_function_single" or "reschedule" or "local_timer"
             or "irq_work" or "x86_platform_ipi" or "spurious_apic" or "error_apic" or "threshold_apic" or "deferred_error_apic" or "thermal_apic";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LineKind SchedSwitch(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
     {
+        // "==>" between prev and next, except in trace-cmd's raw layout (-R): "... prev_state=1 next_comm=...".
         int arrow = body.IndexOf("==>");
-        if (arrow < 0) return Fail(ref facts, "sched_switch without ==>");
-        ReadOnlySpan<char> prev = body[..arrow], next = body[(arrow + 3)..];
+        int raw = body.IndexOf(" next_comm=");
+        if (arrow < 0 && raw < 0) return Fail(ref facts, "sched_switch without ==>");
+        ReadOnlySpan<char> prev = arrow >= 0 ? body[..arrow] : body[..raw], next = arrow >= 0 ? body[(arrow + 3)..] : body[raw..];
         if (Field(prev, "prev_pid=", out r.Task) && Field(next, "next_pid=", out r.Other))
         {
             int st = prev.IndexOf("prev_state=");
@@ -268,6 +346,16 @@ public static class FtraceLineParser
             return LineKind.Event;
         }
         return Fail(ref facts, "sched_switch without prev_pid= and next_pid=");
+    }
+
+    /// <summary>sched_wakeup / _new / sched_waking: "comm=x pid=1 prio=120 target_cpu=001", or trace-cmd's plugin "comm:pid [prio] CPU:001".</summary>
+    private static LineKind Wakeup(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
+    {
+        if (Field(body, " pid=", out r.Task) && Field(body, "target_cpu=", out r.TargetCpu)) return LineKind.Event;
+        int bracket = body.LastIndexOf('[');
+        int cpu = body.LastIndexOf("CPU:");
+        if (bracket > 0 && cpu > bracket && PidBeforeBracket(body[..bracket], out r.Task) && Int(Word(body[(cpu + 4)..]), out r.TargetCpu)) return LineKind.Event;
+        return Fail(ref facts, "wakeup without pid= or target_cpu=");
     }
 
     private static bool PidBeforeBracket(ReadOnlySpan<char> s, out int pid)
@@ -289,11 +377,15 @@ public static class FtraceLineParser
     private static LineKind TlbFlush(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
     {
         // pages:%ld reason:%s (%d): key on the trailing "(N)"; the strings changed across kernels.
+        // trace-cmd prints "pages=-1 reason= (4)" (no symbol table), and with -R "reason=4 pages=-1".
         int p = body.IndexOf("pages:");
+        if (p < 0) p = body.IndexOf("pages=");
         int lp = body.LastIndexOf('(');
-        if (p < 0 || lp < 0 || !body.EndsWith(")")) return Fail(ref facts, "tlb_flush without pages: or (reason)");
+        int raw = body.IndexOf("reason=");
+        if (p < 0 || ((lp < 0 || !body.EndsWith(")")) && raw < 0)) return Fail(ref facts, "tlb_flush without pages: or (reason)");
         if (!long.TryParse(Word(body[(p + 6)..]), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out r.Pages)) return Fail(ref facts, "tlb_flush pages: not a number");
-        return Int(body[(lp + 1)..^1], out r.Reason) ? LineKind.Event : Fail(ref facts, "tlb_flush reason (N) not a number");
+        if (lp >= 0 && body.EndsWith(")")) return Int(body[(lp + 1)..^1], out r.Reason) ? LineKind.Event : Fail(ref facts, "tlb_flush reason (N) not a number");
+        return Int(Word(body[(raw + 7)..]), out r.Reason) ? LineKind.Event : Fail(ref facts, "tlb_flush reason= not a number");
     }
 
     private static LineKind Cpumask(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
@@ -377,12 +469,30 @@ public static class FtraceLineParser
             "ipi_sync_core" => CsdFunc.IpiSyncCore,
             "ipi_rseq" => CsdFunc.IpiRseq,
             "ipi_sync_rq_state" => CsdFunc.IpiSyncRqState,
+            "enable_lam_func" => CsdFunc.EnableLamFunc,
+            "do_sync_core" => CsdFunc.DoSyncCore,
             _ => CsdFunc.Other,
         };
         return true;
     }
 
-    private static LineKind SyscallEnter(ReadOnlySpan<char> name, ReadOnlySpan<char> args, ref TraceRecord r, ref LineFacts facts)
+    /// <summary>"csd=00000000314ab26a" (ftrace hashes pointers), "csd=0xffff888627d32660" (trace-cmd, perf), "csd=(nil)" or all zeros: run locally.</summary>
+    private static bool Csd(ReadOnlySpan<char> body, ref TraceRecord r)
+    {
+        int k = body.IndexOf("csd=");
+        if (k < 0) return false;
+        ReadOnlySpan<char> v = Word(body[(k + 4)..]);
+        if (v is "(nil)")
+        {
+            r.Csd = 0;
+            return true;
+        }
+        if (v.StartsWith("0x")) v = v[2..];
+        return ulong.TryParse(v, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out r.Csd);
+    }
+
+    /// <param name="named">trace-cmd's and perf's "sys_enter_membarrier: ..." rather than the kernel's "sys_membarrier(...)".</param>
+    private static LineKind SyscallEnter(ReadOnlySpan<char> name, ReadOnlySpan<char> args, bool named, ref TraceRecord r, ref LineFacts facts)
     {
         if (name is not "sys_membarrier")
         {
@@ -390,26 +500,40 @@ public static class FtraceLineParser
             return LineKind.Event;
         }
         r.Kind = TraceEventKind.SysEnterMembarrier;
-        if (!args.EndsWith(")")) return Fail(ref facts, "sys_membarrier( without closing parenthesis (truncated?)");
-        args = args[..^1];
-        // New kernels print values < 10 in decimal and the rest as 0x..; old ones print bare hex.
+        if (!named)
+        {
+            if (!args.EndsWith(")")) return Fail(ref facts, "sys_membarrier( without closing parenthesis (truncated?)");
+            args = args[..^1];
+        }
+        // New kernels print values < 10 in decimal and the rest as 0x..; old ones print bare hex;
+        // trace-cmd and perf print 0x%08lx, and -R "cmd=0x00000008 flags=0x00000000".
         bool bareHex = args.IndexOf("0x") < 0;
         r.Cmd = r.Flags = 0;
         r.CpuId = -1;
-        foreach (Range part in args.Split(','))
-        {
-            ReadOnlySpan<char> kv = args[part].Trim();
-            int colon = kv.IndexOf(':');
-            if (colon < 0) return Fail(ref facts, "sys_membarrier argument without ':'");
-            if (!SyscallValue(kv[(colon + 1)..].Trim(), bareHex, out long v)) return Fail(ref facts, "sys_membarrier argument not a number");
-            switch (kv[..colon])
-            {
-                case "cmd": r.Cmd = (int)v; break;
-                case "flags": r.Flags = (int)v; break;
-                case "cpu_id": r.CpuId = (int)v; break;
-            }
-        }
+        if (!Arg(args, "cmd", bareHex, out long cmd)) return Fail(ref facts, "sys_membarrier without a numeric cmd");
+        r.Cmd = (int)cmd;
+        if (Arg(args, "flags", bareHex, out long flags)) r.Flags = (int)flags;
+        if (Arg(args, "cpu_id", bareHex, out long cpuId)) r.CpuId = (int)cpuId;
         return LineKind.Event;
+    }
+
+    /// <summary>A syscall argument "key: value" or "key=value", the key at the start or after a space or comma.</summary>
+    private static bool Arg(ReadOnlySpan<char> args, string key, bool bareHex, out long value)
+    {
+        value = 0;
+        for (int k = args.IndexOf(key); k >= 0;)
+        {
+            int end = k + key.Length;
+            if ((k == 0 || args[k - 1] is ' ' or ',') && end < args.Length && args[end] is ':' or '=')
+            {
+                ReadOnlySpan<char> v = args[(end + 1)..].TrimStart();
+                int stop = v.IndexOfAny(", )");
+                return SyscallValue(stop < 0 ? v : v[..stop], bareHex, out value);
+            }
+            int next = args[end..].IndexOf(key);
+            k = next < 0 ? -1 : end + next;
+        }
+        return false;
     }
 
     private static LineKind SyscallExit(ReadOnlySpan<char> name, ReadOnlySpan<char> ret, ref TraceRecord r, ref LineFacts facts)

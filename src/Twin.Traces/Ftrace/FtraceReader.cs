@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Twin.Traces.Ftrace;
@@ -77,6 +78,7 @@ public static class FtraceReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ReadReport Read(TextReader reader, string path, ITraceSink sink, bool strict = false)
     {
         var record = default(TraceRecord);
@@ -88,9 +90,19 @@ public static class FtraceReader
         while ((line = reader.ReadLine()) is not null)
         {
             lines++;
-            if (line.Contains('\0')) throw new TraceFormatException($"{path}:{lines}: binary data (a NUL byte); expected ftrace text (/sys/kernel/tracing/trace or trace-cmd report)");
             record = default;
-            LineKind kind = FtraceLineParser.Parse(line, ref record, ref facts);
+            LineKind kind;
+            if (line.Contains('\0'))
+            {
+                // A file binary from its start is not a trace; a stray binary line inside one is just a line it cannot parse.
+                if (lines == 1) throw new TraceFormatException($"{path}: {BinaryKind(line)}");
+                facts.Error = "binary data (a NUL byte)";
+                kind = LineKind.Unparsed;
+            }
+            else
+            {
+                kind = FtraceLineParser.Parse(line, ref record, ref facts);
+            }
             switch (kind)
             {
                 case LineKind.Event:
@@ -106,7 +118,14 @@ public static class FtraceReader
                     facts = default;
                     break;
                 case LineKind.Lost:
+                    // Passed on (not counted as an event) so what follows knows where the trace is blind.
                     lost += facts.Count;
+                    record.Kind = TraceEventKind.Lost;
+                    record.Cpu = facts.Cpu;
+                    record.Ret = facts.Count;
+                    record.Line = lines;
+                    record.TimeNs = lastNs;
+                    sink.OnEvent(in record);
                     break;
                 case LineKind.Unparsed:
                     if (strict) throw new TraceFormatException($"{path}:{lines}: {facts.Error}: {Excerpt(line)}");
@@ -136,5 +155,17 @@ public static class FtraceReader
         };
     }
 
-    private static string Excerpt(string line) => line.Length <= 120 ? line.Trim() : line[..117].Trim() + "...";
+    private static string Excerpt(string line)
+    {
+        string text = line.Replace('\0', '\u2400');
+        return text.Length <= 120 ? text.Trim() : text[..117].Trim() + "...";
+    }
+
+    /// <summary>What a binary file is, by its magic, and what to run on it.</summary>
+    private static string BinaryKind(string firstLine)
+    {
+        if (firstLine.StartsWith("\u0017\u0008Dtracing", StringComparison.Ordinal)) return "a trace-cmd binary trace.dat; give the text of 'trace-cmd report' on it";
+        if (firstLine.StartsWith("PERFILE2", StringComparison.Ordinal)) return "a perf.data file; give the text of 'perf script' on it";
+        return "binary data (a NUL byte on line 1); expected ftrace text (/sys/kernel/tracing/trace, trace-cmd report or perf script)";
+    }
 }

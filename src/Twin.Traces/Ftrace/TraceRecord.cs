@@ -25,9 +25,11 @@ public enum TraceEventKind : byte
     SysExitMembarrier,
     /// <summary>Another syscall, printed without an event name (<c>sys_x(...)</c>, <c>sys_x -> 0x..</c>).</summary>
     OtherSyscall,
+    /// <summary><c>CPU:n [LOST m EVENTS]</c>: not an event of the kernel, but where the trace is blind (Cpu, and Ret = m).</summary>
+    Lost,
 }
 
-/// <summary>The IPI callback a <c>csd_*</c> event names (kernel/sched/membarrier.c, arch/x86/mm/tlb.c).</summary>
+/// <summary>The IPI callback a <c>csd_*</c> event names (kernel/sched/membarrier.c, arch/x86/mm/tlb.c, arch/x86/kernel/alternative.c).</summary>
 public enum CsdFunc : byte
 {
     Other,
@@ -36,6 +38,21 @@ public enum CsdFunc : byte
     IpiSyncCore,
     IpiRseq,
     IpiSyncRqState,
+    /// <summary>x86 <c>mm_enable_lam()</c>'s cross-call.</summary>
+    EnableLamFunc,
+    /// <summary>x86 text_poke's <c>on_each_cpu(do_sync_core, NULL, 1)</c>.</summary>
+    DoSyncCore,
+}
+
+/// <summary>Where a line was logged, from its irq-info flags (trace_print_lat_fmt: the third character).</summary>
+public enum TraceContext : byte
+{
+    /// <summary>The layout has no flags column (trace-cmd report, perf script).</summary>
+    Unknown,
+    Task,
+    Softirq,
+    Hardirq,
+    Nmi,
 }
 
 /// <summary>The kernel's names of the IPI callbacks.</summary>
@@ -48,6 +65,8 @@ public static class CsdFuncNames
         CsdFunc.IpiSyncCore => "ipi_sync_core",
         CsdFunc.IpiRseq => "ipi_rseq",
         CsdFunc.IpiSyncRqState => "ipi_sync_rq_state",
+        CsdFunc.EnableLamFunc => "enable_lam_func",
+        CsdFunc.DoSyncCore => "do_sync_core",
         _ => "other",
     };
 }
@@ -65,6 +84,10 @@ public struct TraceRecord
     public int Cpu;
     public long TimeNs;
     public TraceEventKind Kind;
+    /// <summary>From the irq-info flags; <see cref="TraceContext.Unknown"/> when the layout has none.</summary>
+    public TraceContext Context;
+    /// <summary>The flags' first character is <c>d</c> or <c>D</c> (meaningful when <see cref="Context"/> is known).</summary>
+    public bool IrqsOff;
 
     /// <summary>sched_switch: prev; wakeup/migrate/exit/fork parent/exec: the task.</summary>
     public int Task;
@@ -78,6 +101,8 @@ public struct TraceRecord
     public ulong Mask;
     public bool MaskWide;
     public CsdFunc Func;
+    /// <summary>csd_*: the csd's address as printed (ftrace hashes it, trace-cmd prints it); 0 for <c>(nil)</c>: run locally.</summary>
+    public ulong Csd;
     /// <summary>irq vector number, e.g. 251 call_function_single.</summary>
     public int Vector;
     /// <summary>membarrier entry.</summary>

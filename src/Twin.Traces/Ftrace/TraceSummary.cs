@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Twin.Kernel.Membarrier;
 
 namespace Twin.Traces.Ftrace;
@@ -15,6 +16,7 @@ public sealed class TraceSummary : ITraceSink
     private readonly Dictionary<int, int> _pendingCmd = [];
     private readonly HashSet<int> _tasks = [];
     private ulong _cpus;
+    private int _lastPid;
 
     public long Count(TraceEventKind kind) => _byKind[(int)kind];
 
@@ -30,11 +32,17 @@ public sealed class TraceSummary : ITraceSink
 
     public int CpusSeen => System.Numerics.BitOperations.PopCount(_cpus);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnEvent(in TraceRecord r)
     {
         _byKind[(int)r.Kind]++;
+        if (r.Kind == TraceEventKind.Lost) return;
         if (r.Cpu < 64) _cpus |= 1UL << r.Cpu;
-        if (r.Pid > 0) _tasks.Add(r.Pid);
+        if (r.Pid > 0 && r.Pid != _lastPid)
+        {
+            _lastPid = r.Pid; // one set lookup a run of a task's lines
+            _tasks.Add(r.Pid);
+        }
         switch (r.Kind)
         {
             case TraceEventKind.CsdFunctionEntry:

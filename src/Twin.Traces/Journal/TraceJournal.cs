@@ -85,13 +85,13 @@ public static class TraceJournal
         while (cursor.MoveNext())
         {
             JournalEntry e = cursor.Current;
-            if (e.Manifest != TraceLineCodec.Manifest.Column)
+            if (e.Manifest != TraceLineCodec.Manifest.Column && e.Manifest != TraceLineCodec.ManifestV1.Column)
             {
                 throw new JournalCorruptException($"{journal.Uri}: row {e.Ordering} of trace run '{run.RunId}' has manifest {e.Manifest}, not a trace line");
             }
             try
             {
-                TraceLineCodec.Read(e.Payload, e.TimestampNs, ref record);
+                TraceLineCodec.Read(e.Payload, e.TimestampNs, EventManifest.VersionOf(e.Manifest), ref record);
             }
             catch (CorruptPayloadException x)
             {
