@@ -21,14 +21,26 @@ public readonly record struct EventManifest(ushort Code, byte Version, string Na
 }
 
 /// <summary>
+/// A journaled event seen as an object (boxed, as Akka.Persistence carries it): its manifest and
+/// its encoder. Akka's serializer for Twin's events is bound to this interface.
+/// </summary>
+public interface IJournaledEvent
+{
+    /// <summary>The journal's manifest column for this event type.</summary>
+    int ManifestColumn { get; }
+
+    void Write(ref PayloadWriter writer);
+}
+
+/// <summary>
 /// An event that knows its own binary layout. Implemented by sealed record structs, so encoding
 /// and decoding go through static dispatch without boxing.
 /// </summary>
-public interface IJournaledEvent<TSelf> where TSelf : struct, IJournaledEvent<TSelf>
+public interface IJournaledEvent<TSelf> : IJournaledEvent where TSelf : struct, IJournaledEvent<TSelf>
 {
     static abstract EventManifest Manifest { get; }
 
-    void Write(ref PayloadWriter writer);
+    int IJournaledEvent.ManifestColumn => TSelf.Manifest.Column;
 
     static abstract TSelf Read(ref PayloadReader reader);
 }

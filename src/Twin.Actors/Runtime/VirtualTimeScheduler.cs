@@ -1,0 +1,177 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Dispatch;
+using Akka.Event;
+
+namespace Twin.Actors.Runtime;
+
+/// <summary>
+/// Akka's scheduler for a run (<c>akka.scheduler.implementation</c>): virtual time in nanoseconds,
+/// a heap of (due time, insertion order), and no thread. Time moves only when the run loop finds
+/// nothing ready; then every entry due at the earliest instant is released, in insertion order.
+/// Akka's TimeSpan overloads have 100 ns ticks; Twin's actors use <see cref="ScheduleTellOnceNs"/>
+/// for nanosecond delays. It also owns the run's <see cref="RunLoop"/>, which Akka builds before
+/// any dispatcher or mailbox: they find it here.
+/// </summary>
+public sealed class VirtualTimeScheduler : SchedulerBase, IDateTimeOffsetNowTimeProvider
+{
+    private static readonly DateTimeOffset Epoch = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private Entry[] _heap = new Entry[64];
+    private int _count;
+    private long _seq;
+
+    public VirtualTimeScheduler(Config config, ILoggingAdapter log) : base(config, log)
+    {
+        Config run = config.GetConfig("twin.run") ?? Config.Empty;
+        ulong seed = ulong.Parse(run.GetString("seed", "1"), System.Globalization.CultureInfo.InvariantCulture);
+        ISchedulingStrategy strategy = run.GetString("strategy", "random") switch
+        {
+            "random" => RandomSchedulingStrategy.Instance,
+            "pct" => new PctSchedulingStrategy(seed, run.GetInt("pct-depth", 3), run.GetLong("pct-horizon", 100_000)),
+            string other => throw new ConfigurationException($"twin.run.strategy: '{other}' is neither 'random' nor 'pct'"),
+        };
+        Loop = new RunLoop(this, seed, strategy);
+    }
+
+    public RunLoop Loop { get; }
+
+    /// <summary>Virtual time in nanoseconds since the run began.</summary>
+    public long NowNs { get; private set; }
+
+    /// <summary>Due time of the earliest live entry, or null.</summary>
+    public long? NextDueNs
+    {
+        get
+        {
+            DropCancelledTop();
+            return _count > 0 ? _heap[0].DueNs : null;
+        }
+    }
+
+    /// <summary>Entries waiting, cancelled ones included until they reach the top.</summary>
+    public int Pending => _count;
+
+    public override TimeSpan MonotonicClock => TimeSpan.FromTicks(NowNs / 100);
+
+    public override TimeSpan HighResMonotonicClock => TimeSpan.FromTicks(NowNs / 100);
+
+    protected override DateTimeOffset TimeNow => Epoch.AddTicks(NowNs / 100);
+
+    /// <summary>Delivers <paramref name="message"/> to <paramref name="receiver"/> after <paramref name="delayNs"/> of virtual time.</summary>
+    public void ScheduleTellOnceNs(long delayNs, ICanTell receiver, object message, IActorRef? sender)
+    {
+        if (delayNs < 0) throw new ArgumentOutOfRangeException(nameof(delayNs), delayNs, "cannot deliver in the past");
+        Push(new Entry { DueNs = NowNs + delayNs, Receiver = receiver, Message = message, Sender = sender ?? ActorRefs.NoSender });
+    }
+
+    /// <summary>
+    /// Moves the clock to the earliest due entry and delivers every entry due then, in insertion
+    /// order. False when no live entry is left.
+    /// </summary>
+    internal bool ReleaseNextDue()
+    {
+        DropCancelledTop();
+        if (_count == 0) return false;
+        long due = _heap[0].DueNs;
+        Invariant.Assert(due >= NowNs, "virtual time never goes back");
+        NowNs = due;
+        while (_count > 0 && _heap[0].DueNs == due)
+        {
+            Entry e = Pop();
+            if (e.Cancelable?.IsCancellationRequested == true) continue;
+            if (e.IntervalNs > 0)
+            {
+                Entry again = e;
+                again.DueNs = due + e.IntervalNs;
+                Push(again);
+            }
+            if (e.Action is not null) e.Action.Run();
+            else e.Receiver!.Tell(e.Message!, e.Sender!);
+        }
+        return true;
+    }
+
+    /// <summary>Replay sets the clock to each stored event's time, so that observers see the run's clock.</summary>
+    public void MoveToForReplay(long ns)
+    {
+        Invariant.Assert(ns >= NowNs, "virtual time never goes back");
+        NowNs = ns;
+    }
+
+    protected override void InternalScheduleTellOnce(TimeSpan delay, ICanTell receiver, object message, IActorRef sender, ICancelable cancelable) =>
+        Push(new Entry { DueNs = Due(delay), Receiver = receiver, Message = message, Sender = sender, Cancelable = cancelable });
+
+    protected override void InternalScheduleTellRepeatedly(TimeSpan initialDelay, TimeSpan interval, ICanTell receiver, object message, IActorRef sender, ICancelable cancelable) =>
+        Push(new Entry { DueNs = Due(initialDelay), IntervalNs = Interval(interval), Receiver = receiver, Message = message, Sender = sender, Cancelable = cancelable });
+
+    protected override void InternalScheduleOnce(TimeSpan delay, Action action, ICancelable cancelable) =>
+        Push(new Entry { DueNs = Due(delay), Action = new ActionRunnable(action), Cancelable = cancelable });
+
+    protected override void InternalScheduleOnce(TimeSpan delay, IRunnable action, ICancelable cancelable) =>
+        Push(new Entry { DueNs = Due(delay), Action = action, Cancelable = cancelable });
+
+    protected override void InternalScheduleRepeatedly(TimeSpan initialDelay, TimeSpan interval, Action action, ICancelable cancelable) =>
+        Push(new Entry { DueNs = Due(initialDelay), IntervalNs = Interval(interval), Action = new ActionRunnable(action), Cancelable = cancelable });
+
+    protected override void InternalScheduleRepeatedly(TimeSpan initialDelay, TimeSpan interval, IRunnable action, ICancelable cancelable) =>
+        Push(new Entry { DueNs = Due(initialDelay), IntervalNs = Interval(interval), Action = action, Cancelable = cancelable });
+
+    private long Due(TimeSpan delay) => NowNs + Math.Max(0, delay.Ticks) * 100;
+
+    private static long Interval(TimeSpan interval) => Math.Max(1, interval.Ticks * 100);
+
+    private void DropCancelledTop()
+    {
+        while (_count > 0 && _heap[0].Cancelable?.IsCancellationRequested == true) Pop();
+    }
+
+    private void Push(Entry e)
+    {
+        e.Seq = _seq++;
+        if (_count == _heap.Length) Array.Resize(ref _heap, _count * 2);
+        int i = _count++;
+        while (i > 0)
+        {
+            int parent = (i - 1) >> 1;
+            if (Before(in _heap[parent], in e)) break;
+            _heap[i] = _heap[parent];
+            i = parent;
+        }
+        _heap[i] = e;
+    }
+
+    private Entry Pop()
+    {
+        Entry top = _heap[0];
+        Entry last = _heap[--_count];
+        _heap[_count] = default;
+        if (_count == 0) return top;
+        int i = 0;
+        while (true)
+        {
+            int child = 2 * i + 1;
+            if (child >= _count) break;
+            if (child + 1 < _count && Before(in _heap[child + 1], in _heap[child])) child++;
+            if (Before(in last, in _heap[child])) break;
+            _heap[i] = _heap[child];
+            i = child;
+        }
+        _heap[i] = last;
+        return top;
+    }
+
+    private static bool Before(in Entry a, in Entry b) => a.DueNs < b.DueNs || (a.DueNs == b.DueNs && a.Seq < b.Seq);
+
+    private struct Entry
+    {
+        public long DueNs;
+        public long Seq;
+        public long IntervalNs;
+        public ICanTell? Receiver;
+        public object? Message;
+        public IActorRef? Sender;
+        public IRunnable? Action;
+        public ICancelable? Cancelable;
+    }
+}

@@ -1,0 +1,63 @@
+namespace Twin.Persistence.Codec;
+
+/// <summary>
+/// Decoders of every registered event type by manifest column, for readers that get a row and
+/// must produce the event as an object (Akka's serializer, recovery through Akka's protocol).
+/// The typed path (<see cref="IJournaledEvent{TSelf}.Read"/>) needs no table; this one exists for
+/// the boxed world. Registration is idempotent; codes are global, like protobuf field numbers.
+/// </summary>
+public static class EventCodecs
+{
+    // Copy on write: registrations happen at start-up, lookups on every decoded row.
+    private static volatile Dictionary<int, Entry> _byColumn = [];
+    private static readonly Lock Gate = new();
+
+    private delegate object Decoder(ReadOnlySpan<byte> payload);
+
+    private sealed record Entry(EventManifest Manifest, Decoder Decode);
+
+    public static void Register<TEvent>() where TEvent : struct, IJournaledEvent<TEvent>
+    {
+        EventManifest m = TEvent.Manifest;
+        lock (Gate)
+        {
+            if (_byColumn.TryGetValue(m.Column, out Entry? known))
+            {
+                if (known.Manifest != m) throw new InvalidOperationException($"event manifest {m.Column} is registered as {known.Manifest} and as {m}");
+                return;
+            }
+            _byColumn = new Dictionary<int, Entry>(_byColumn)
+            {
+                [m.Column] = new Entry(m, static payload =>
+                {
+                    var reader = new PayloadReader(payload);
+                    TEvent e = TEvent.Read(ref reader);
+                    reader.EnsureConsumed();
+                    return e;
+                }),
+            };
+        }
+    }
+
+    /// <summary>The registered manifest of <paramref name="column"/>, or null.</summary>
+    public static EventManifest? Find(int column)
+    {
+        return _byColumn.TryGetValue(column, out Entry? e) ? e.Manifest : null;
+    }
+
+    /// <summary>Decodes a payload stored under <paramref name="column"/>.</summary>
+    /// <exception cref="CorruptPayloadException">the manifest is unknown, or the payload does not decode.</exception>
+    public static object Decode(int column, ReadOnlySpan<byte> payload)
+    {
+        if (!_byColumn.TryGetValue(column, out Entry? e)) throw new CorruptPayloadException($"unknown event manifest {column} (code {EventManifest.CodeOf(column)} v{EventManifest.VersionOf(column)})");
+        return e.Decode(payload);
+    }
+
+    /// <summary>Encodes <paramref name="evt"/> into <paramref name="buffer"/>; returns the payload's length.</summary>
+    public static int Encode(IJournaledEvent evt, Span<byte> buffer)
+    {
+        var writer = new PayloadWriter(buffer);
+        evt.Write(ref writer);
+        return writer.Length;
+    }
+}
