@@ -97,7 +97,8 @@ internal abstract class GroupCommitWriter : IJournalWriter
         batch.BytesUsed += row.Length;
         batch.EventCount++;
         _appendedEvents++;
-        if (batch.IsFull) HandOffCurrent();
+        // An atomic group that fills the batch exactly is handed off whole, at EndAtomic.
+        if (batch.IsFull && _atomicDepth == 0) HandOffCurrent();
     }
 
     public void AppendCheckpoint(Checkpoint checkpoint)
@@ -175,8 +176,7 @@ internal abstract class GroupCommitWriter : IJournalWriter
 
     private void HandOffCurrent()
     {
-        // Inside an atomic group the batch cannot be full: BeginAtomic made room for it.
-        if (_atomicDepth > 0 && !_current.IsFull) return;
+        // A batch is never split inside an atomic group: BeginAtomic made room for all of it.
         Invariant(_atomicDepth == 0, "an atomic group overflowed its batch");
         RowBatch full = _current;
         if (_committer is null)

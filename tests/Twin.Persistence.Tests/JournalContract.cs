@@ -270,6 +270,26 @@ public abstract class JournalContract : IDisposable
     }
 
     [Fact]
+    public void Writer_should_commit_an_atomic_write_that_ends_exactly_at_a_batch_boundary()
+    {
+        IJournal j = Journal();
+        using IJournalWriter w = j.StartRun(Start("r1"));
+        int h = w.RegisterStream("cpu-0");
+        // Batches hold 4096 (memory) or 8192 (SQL) rows: groups of two end exactly at 4096 and at 8192.
+        long seq = 0;
+        foreach (long boundary in new long[] { 4096, 8192 })
+        {
+            while (seq < boundary - 2) w.Append(h, ++seq, 0x11, seq, [1]);
+            w.BeginAtomic(2);
+            w.Append(h, ++seq, 0x11, seq, [2]);
+            w.Append(h, ++seq, 0x11, seq, [2]);
+            w.EndAtomic();
+        }
+        w.Flush();
+        Assert.Equal(8192, ReadAll(j.ReadMessages(w.Run.PersistenceIdOf("cpu-0"), 1, long.MaxValue, long.MaxValue)).Count);
+    }
+
+    [Fact]
     public void Writer_should_refuse_an_atomic_write_larger_than_a_batch()
     {
         IJournal j = Journal();
