@@ -1,39 +1,45 @@
+using Akka.Actor;
 using BenchmarkDotNet.Attributes;
-using Twin.Actors;
+using Twin.Actors.Runtime;
 
 namespace Twin.Benchmarks;
 
-/// <summary>The runtime's dispatch: a struct message told, queued by virtual time, and handled.</summary>
+/// <summary>The run loop's dispatch on Akka: a simulation message told, picked from the ready mailboxes, and handled.</summary>
 [MemoryDiagnoser]
 public class DispatchBenchmarks
 {
     private const int Messages = 100_000;
 
-    private readonly record struct Ping(int Left);
+    private sealed record Ping(int Left) : ISimulationMessage;
 
-    private sealed class Bouncer : ActorBase
+    private sealed class Bouncer : UntypedActor
     {
-        public Bouncer() => Receive<Ping>(p =>
+        protected override void OnReceive(object message)
         {
-            if (p.Left > 0) Self.Tell(new Ping(p.Left - 1));
-        });
+            if (message is Ping { Left: > 0 } p) Self.Tell(new Ping(p.Left - 1));
+        }
     }
 
     private ActorSystem _system = null!;
-    private ActorRef _bouncer;
+    private RunLoop _loop = null!;
+    private IActorRef _bouncer = null!;
 
     [GlobalSetup]
     public void Setup()
     {
-        _system = new ActorSystem(seed: 1);
+        _system = SimulationSystem.Create(SimulationHocon.For(1));
+        _loop = RunLoop.Of(_system);
         _bouncer = _system.ActorOf(Props.Create(() => new Bouncer()), "bouncer");
-        _system.Run();
+        _loop.Run();
     }
 
-    [Benchmark(OperationsPerInvoke = Messages, Description = "tell + dispatch one struct message")]
+    [GlobalCleanup]
+    public void Cleanup() => SimulationSystem.Shutdown(_system);
+
+    [Benchmark(OperationsPerInvoke = Messages, Description = "tell + dispatch one simulation message")]
     public long TellAndDispatch()
     {
         _bouncer.Tell(new Ping(Messages - 1));
-        return _system.Run();
+        return _loop.Run();
     }
 }

@@ -1,56 +1,69 @@
+using Akka.Actor;
 using Twin.Actors;
+using Twin.Actors.Runtime;
 using Twin.Kernel.Cpu;
-using Twin.Kernel.Events;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Ipi;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Mm;
+using Twin.Kernel.Runqueue;
 using Twin.Kernel.Tasks;
 using Twin.Kernel.Text;
 
 namespace Twin.Kernel;
 
 /// <summary>
-/// The simulated machine: how its actors find one another, plus the few pieces of shared kernel
-/// memory that belong to no single actor (the membarrier IPI mutex, RCU's view of quiescent
-/// states). A CPU reading <c>rq->curr</c> of another CPU, or setting a bit in an
-/// <c>mm_cpumask</c>, acts at one instant on shared memory; the twin models that as a direct call
-/// into the owning actor within the caller's step, which journals the change in the owner's
-/// stream. Message passing (IPIs, wakeups, timers) is for everything that takes time. Nothing in
-/// here decides anything: all choices come from the actor system's seeded random source.
+/// The simulated machine's description and directory: its config, where each actor is (to send
+/// it a message, or to read its state at an instant, as a CPU loads another CPU's rq->curr), and
+/// the tasks' programs. It holds no kernel state of its own: every piece of kernel memory belongs
+/// to one actor (a CPU, a runqueue, an mm, a csd, the machine's task table, the kernel text),
+/// which alone changes it, through its own events; others write to it by message (docs/model.md).
+/// Nothing in here decides anything: all choices come from the run's seeded random source.
 /// </summary>
 public sealed class Kernel
 {
     private readonly Dictionary<int, MmActor> _mms = [];
-    private readonly List<IpiActor> _ipis = [];
-    private readonly Stack<IpiActor> _freeIpis = new();
-    private readonly List<int> _processLeaders = [];
+    private readonly Dictionary<int, IActorRef> _mmRefs = [];
+    private readonly Dictionary<int, IpiActor> _csds = [];
     private TaskRuntime?[] _runtimes = new TaskRuntime?[64];
-    private ActorSystem? _system;
-    private int _nextMm = 1;
-    private int _nextTask = 1;
 
-    public Kernel(KernelConfig config)
+    /// <param name="replica">The actors only rebuild their state from a journal (whole-run replay): after recovery they do nothing.</param>
+    public Kernel(KernelConfig config, bool replica = false)
     {
         Config = config;
+        IsReplica = replica;
         Cpus = new CpuActor[config.Cpus];
-        CpuRefs = new ActorRef[config.Cpus];
-        QuiescentStates = new long[config.Cpus];
+        CpuRefs = new IActorRef[config.Cpus];
+        Rqs = new RunqueueActor[config.Cpus];
+        RqRefs = new IActorRef[config.Cpus];
     }
 
     public KernelConfig Config { get; }
 
-    /// <summary>The virtual clock, for observers (the shrinker notes when each step was handed out).</summary>
-    public long NowNs => _system?.NowNs ?? 0;
+    public bool IsReplica { get; }
 
-    public MachineActor Machine { get; internal set; } = null!;
+    /// <summary>The run loop the actors run on (their clock and random source); set by <see cref="Boot"/>.</summary>
+    public RunLoop Loop { get; private set; } = null!;
+
+    /// <summary>The virtual clock, for observers (the shrinker notes when each step was handed out).</summary>
+    public long NowNs => Loop?.NowNs ?? 0;
 
     public CpuActor[] Cpus { get; }
 
-    public ActorRef[] CpuRefs { get; }
+    public IActorRef[] CpuRefs { get; }
+
+    public RunqueueActor[] Rqs { get; }
+
+    public IActorRef[] RqRefs { get; }
+
+    public MachineActor Machine { get; internal set; } = null!;
+
+    public IActorRef MachineRef { get; private set; } = ActorRefs.Nobody;
 
     /// <summary>Patchable kernel text and text_poke's state; null unless <c>textPoke</c> is configured.</summary>
     public TextActor? Text { get; internal set; }
+
+    public IActorRef TextRef { get; private set; } = ActorRefs.Nobody;
 
     /// <summary>The run's fault injector; null without a fault plan.</summary>
     public FaultInjector? Faults { get; private set; }
@@ -61,12 +74,6 @@ public sealed class Kernel
 
     public int LiveTasks => Tasks.Live;
 
-    /// <summary>The CPU holding <c>membarrier_ipi_mutex</c> (SERIALIZE_IPI), or -1.</summary>
-    public int MembarrierIpiMutexOwner { get; set; } = -1;
-
-    /// <summary>Per CPU, context switches so far: RCU's quiescent states (with user mode and idle).</summary>
-    public long[] QuiescentStates { get; }
-
     /// <summary>Every membarrier call in issue order, when <see cref="RecordSyscalls"/> is set (scenarios).</summary>
     public List<SyscallRecord> Syscalls { get; } = [];
 
@@ -75,13 +82,23 @@ public sealed class Kernel
     /// <summary>Sees every step and fork (the shrinker records runs this way); null normally.</summary>
     public IStepObserver? Observer { get; private set; }
 
-    /// <summary>IPIs sent so far; IPI ids count from 1.</summary>
-    public long IpisSent { get; private set; }
-
     public MmActor Mm(int mm)
     {
         Invariant.Assert(_mms.ContainsKey(mm), "known mm");
         return _mms[mm];
+    }
+
+    public IActorRef MmRef(int mm)
+    {
+        Invariant.Assert(_mmRefs.ContainsKey(mm), "known mm");
+        return _mmRefs[mm];
+    }
+
+    /// <summary>The csd in slot <paramref name="slot"/> (<see cref="IpiActor.SlotOf"/>).</summary>
+    public IpiActor Csd(int slot)
+    {
+        Invariant.Assert(_csds.ContainsKey(slot), "a csd that was queued");
+        return _csds[slot];
     }
 
     public TaskRuntime Runtime(int task)
@@ -91,164 +108,93 @@ public sealed class Kernel
         return r!;
     }
 
-    internal void Register(MmActor mm) => _mms[mm.Id] = mm;
-
-    /// <summary>Creates every actor of the machine; the workload starts as the system runs.</summary>
-    public static Kernel Boot(ActorSystem system, KernelConfig config, IStepObserver? observer = null)
+    /// <summary>Creates every actor of the machine on <paramref name="system"/>; the workload starts as the loop runs.</summary>
+    public static Kernel Boot(ActorSystem system, KernelConfig config, IStepObserver? observer = null, bool replica = false)
     {
-        var kernel = new Kernel(config) { _system = system, Observer = observer };
+        var kernel = new Kernel(config, replica) { Observer = observer };
+        kernel.Attach(system);
+        if (replica) return kernel;
         for (int c = 0; c < config.Cpus; c++)
         {
             int cpu = c;
-            kernel.CpuRefs[cpu] = system.ActorOf(Props.Create(() => new CpuActor(kernel, cpu)), CpuActor.StreamOf(cpu));
+            kernel.RqRefs[cpu] = system.ActorOf(ActorFactory.Props(() => new RunqueueActor(kernel, cpu)), RunqueueActor.StreamOf(cpu));
+            kernel.CpuRefs[cpu] = system.ActorOf(ActorFactory.Props(() => new CpuActor(kernel, cpu)), CpuActor.StreamOf(cpu));
         }
-        system.ActorOf(Props.Create(() => new MachineActor(kernel)), MachineActor.Stream);
-        if (config.TextPoke is not null) system.ActorOf(Props.Create(() => new TextActor(kernel)), TextActor.Stream);
+        if (config.TextPoke is not null) kernel.TextRef = system.ActorOf(ActorFactory.Props(() => new TextActor(kernel)), TextActor.StreamName);
+        kernel.MachineRef = system.ActorOf(ActorFactory.Props(() => new MachineActor(kernel)), MachineActor.StreamName);
         if (config.Faults.Count > 0)
         {
-            kernel.Faults = new FaultInjector(config.Faults, system.Seed);
-            foreach ((long atNs, int cpu) in kernel.Faults.StormInterrupts(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new SpuriousIrq(Storm: true));
-            foreach ((long atNs, int cpu) in kernel.Faults.StormNmis(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new NmiArrived(Storm: true));
-            foreach ((long atNs, int cpu, long downNs) in kernel.Faults.TimedHotplugs(config.Cpus)) system.ScheduleTellOnce(atNs, kernel.CpuRefs[cpu], new CpuHotplug(Online: false, downNs));
+            RunLoop loop = kernel.Loop;
+            kernel.Faults = new FaultInjector(config.Faults, loop.Seed);
+            foreach ((long atNs, int cpu) in kernel.Faults.StormInterrupts(config.Cpus)) loop.Scheduler.ScheduleTellOnceNs(atNs, kernel.CpuRefs[cpu], new SpuriousIrq(Storm: true), null);
+            foreach ((long atNs, int cpu) in kernel.Faults.StormNmis(config.Cpus)) loop.Scheduler.ScheduleTellOnceNs(atNs, kernel.CpuRefs[cpu], new NmiArrived(Storm: true), null);
+            foreach ((long atNs, int cpu, long downNs) in kernel.Faults.TimedHotplugs(config.Cpus)) loop.Scheduler.ScheduleTellOnceNs(atNs, kernel.CpuRefs[cpu], new CpuHotplug(Online: false, downNs), null);
         }
         return kernel;
     }
 
-    /// <summary>The actor owning a journal stream, for whole-run replay; null if the name is not a kernel stream.</summary>
-    public Props? PropsForStream(string stream)
+    private void Attach(ActorSystem system)
     {
-        if (stream == MachineActor.Stream) return Props.Create(() => new MachineActor(this));
-        if (stream == TextActor.Stream && Config.TextPoke is not null) return Props.Create(() => new TextActor(this));
-        if (TryParse(stream, "cpu-", out int cpu) && cpu < Config.Cpus) return Props.Create(() => new CpuActor(this, cpu));
-        if (TryParse(stream, "mm-", out int mm) && mm > 0) return Props.Create(() => new MmActor(this, mm, tgid: 0));
-        if (TryParse(stream, "ipi-", out int slot)) return Props.Create(() => new IpiActor(this, slot));
-        return null;
+        _system = system;
+        Loop = RunLoop.Of(system);
     }
 
-    /// <summary>Creates the boot tasks (scenario tasks not started by a fork, or the random workload); returns their ids.</summary>
-    internal List<int> CreateBootTasks(MachineActor machine)
-    {
-        var booted = new List<int>();
-        if (Config.Tasks is { } specs)
-        {
-            RecordSyscalls = true;
-            var leaders = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < specs.Count; i++)
-            {
-                TaskSpec s = specs[i];
-                int id = i + 1;
-                SetRuntime(new TaskRuntime(id, s.Name, new ScriptedProgram(s.Steps), s.Affinity));
-                if (s.Process is not null && !leaders.ContainsKey(s.Process)) leaders[s.Process] = id;
-            }
-            _nextTask = specs.Count + 1;
-            var mmOfProcess = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < specs.Count; i++)
-            {
-                TaskSpec s = specs[i];
-                if (s.ForkedBy) continue;
-                int id = i + 1;
-                if (s.Process is null)
-                {
-                    machine.CreateTask(id, id, KernelIds.None, kthread: true);
-                }
-                else
-                {
-                    int tgid = leaders[s.Process];
-                    if (!mmOfProcess.TryGetValue(s.Process, out int mm))
-                    {
-                        mmOfProcess[s.Process] = mm = SpawnMm(tgid, 0).Id;
-                        _processLeaders.Add(tgid);
-                    }
-                    else
-                    {
-                        CopyThreadLocksLam(Mm(mm));
-                        Mm(mm).UsersChanged(+1);
-                    }
-                    machine.CreateTask(id, tgid, mm, kthread: false);
-                }
-                booted.Add(id);
-            }
-            return booted;
-        }
-        WorkloadConfig w = Config.Workload;
-        for (int p = 0; p < w.Processes; p++)
-        {
-            int tgid = _nextTask;
-            MmActor mm = SpawnMm(tgid, 0);
-            _processLeaders.Add(tgid);
-            for (int t = 0; t < w.ThreadsPerProcess; t++)
-            {
-                int id = _nextTask++;
-                if (t > 0)
-                {
-                    CopyThreadLocksLam(mm);
-                    mm.UsersChanged(+1);
-                }
-                machine.CreateTask(id, tgid, mm.Id, kthread: false);
-                Observer?.OnBoot(id, tgid, kthread: false);
-                SetRuntime(new TaskRuntime(id, $"p{p}.t{t}", new RandomProgram(w, kthread: false, child: false, registers: t == 0, WorkloadRandom(id)), -1));
-                booted.Add(id);
-            }
-        }
-        for (int k = 0; k < w.Kthreads; k++)
-        {
-            int id = _nextTask++;
-            machine.CreateTask(id, id, KernelIds.None, kthread: true);
-            Observer?.OnBoot(id, id, kthread: true);
-            SetRuntime(new TaskRuntime(id, $"kthread{k}", new RandomProgram(w, kthread: true, child: false, registers: false, WorkloadRandom(id)), -1));
-            booted.Add(id);
-        }
-        return booted;
-    }
-
-    /// <summary><c>fork()</c> of a new process: a copy of the parent's mm (membarrier_state included) and one task; returns the child's id.</summary>
-    internal int Fork(int parent, int reservedChild)
-    {
-        TaskInfo p = Tasks.Get(parent);
-        int child = reservedChild > 0 ? reservedChild : _nextTask++;
-        MmActor parentMm = Mm(p.Mm);
-        MmActor mm = SpawnMm(child, parentMm.State.MembarrierState);
-        if (Config.Lam)
-        {
-            // dup_mm() copies mm->context: dup_lam() the mask, the memcpy the LOCK_LAM flag.
-            if (parentMm.State.LamBits != 0) mm.EnableLam(parentMm.State.LamBits);
-            if (parentMm.State.LamLocked) mm.LockLam();
-        }
-        _processLeaders.Add(child);
-        Machine.CreateTask(child, child, mm.Id, kthread: false);
-        if (reservedChild <= 0)
-        {
-            SetRuntime(new TaskRuntime(child, $"child{child}", new RandomProgram(Config.Workload, kthread: false, child: true, registers: false, WorkloadRandom(child)), -1));
-        }
-        Observer?.OnFork(parent, child);
-        return child;
-    }
+    private ActorSystem? _system;
 
     /// <summary>
-    /// clone(CLONE_VM | CLONE_THREAD) of <paramref name="parent"/>: task <paramref name="thread"/>
-    /// (reserved by the scenario) becomes a new thread of its process, sharing the mm.
+    /// Whole-run replay: starts the actor that owns <paramref name="stream"/> (its recovery then
+    /// waits for the stored events); false if the name is not a kernel stream.
     /// </summary>
-    internal int CloneThread(int parent, int thread)
+    public bool StartReplica(string stream)
     {
-        TaskInfo p = Tasks.Get(parent);
-        MmActor mm = Mm(p.Mm);
-        CopyThreadLocksLam(mm);
-        mm.UsersChanged(+1);
-        Machine.CreateTask(thread, p.Tgid, mm.Id, kthread: false);
-        return thread;
+        ActorSystem system = _system!;
+        Props? props = null;
+        if (stream == MachineActor.StreamName) props = ActorFactory.Props(() => new MachineActor(this));
+        else if (stream == TextActor.StreamName && Config.TextPoke is not null) props = ActorFactory.Props(() => new TextActor(this));
+        else if (TryParse(stream, "cpu-", out int cpu) && cpu < Config.Cpus) props = ActorFactory.Props(() => new CpuActor(this, cpu));
+        else if (TryParse(stream, "rq-", out int rq) && rq < Config.Cpus) props = ActorFactory.Props(() => new RunqueueActor(this, rq));
+        else if (TryParse(stream, "mm-", out int mm) && mm > 0) props = ActorFactory.Props(() => new MmActor(this, mm, MmStart.Replica));
+        else if (TryParse(stream, "ipi-", out int slot) && slot < Config.Cpus * Config.Cpus) props = ActorFactory.Props(() => new IpiActor(this, slot));
+        if (props is null) return false;
+        system.ActorOf(props, stream);
+        return true;
     }
 
-    /// <summary>copy_thread(): a CLONE_VM (not vfork) child sets MM_CONTEXT_LOCK_LAM (journaled only with the LAM feature modelled).</summary>
-    private void CopyThreadLocksLam(MmActor mm)
+    /// <summary>Creates the actor of a new mm (boot, fork, exec) with what it starts with; its events follow as it starts.</summary>
+    internal IActorRef SpawnMm(IActorContext by, int mm, MmStart start)
     {
-        if (Config.Lam && !Config.Has(BugSet.B15)) mm.LockLam();
+        IActorRef actor = by.System.ActorOf(ActorFactory.Props(() => new MmActor(this, mm, start)), MmActor.StreamOf(mm));
+        _mmRefs[mm] = actor;
+        return actor;
     }
 
-    /// <summary>Task <paramref name="task"/>'s own random stream for its workload decisions, derived from the run's seed.</summary>
-    private DeterministicRandom WorkloadRandom(int task) => new(_system!.Seed ^ (0x9E3779B97F4A7C15UL * (ulong)task));
+    /// <summary>The csd of <paramref name="from"/> for <paramref name="to"/> (cfd_data's per-CPU csd), created at its first use.</summary>
+    internal IActorRef CsdFor(IActorContext by, int from, int to, ref IActorRef?[]? cache)
+    {
+        cache ??= new IActorRef?[Config.Cpus];
+        if (cache[to] is { } known) return known;
+        int slot = IpiActor.SlotOf(from, to, Config.Cpus);
+        IActorRef actor = by.System.ActorOf(ActorFactory.Props(() => new IpiActor(this, slot)), IpiActor.StreamOf(slot));
+        cache[to] = actor;
+        return actor;
+    }
 
-    /// <summary>A fresh mm, e.g. for exec; returns its id.</summary>
-    internal int NewMm(int tgid) => SpawnMm(tgid, 0).Id;
+    internal void Register(MmActor mm) => _mms[mm.Id] = mm;
+
+    internal void Register(IpiActor csd) => _csds[csd.Slot] = csd;
+
+    internal void Register(CpuActor cpu) => Cpus[cpu.Id] = cpu;
+
+    internal void Register(RunqueueActor rq) => Rqs[rq.Cpu] = rq;
+
+    internal void RegisterRef(string stream, IActorRef self)
+    {
+        if (TryParse(stream, "mm-", out int mm)) _mmRefs[mm] = self;
+        else if (TryParse(stream, "cpu-", out int cpu)) CpuRefs[cpu] = self;
+        else if (TryParse(stream, "rq-", out int rq)) RqRefs[rq] = self;
+        else if (stream == MachineActor.StreamName) MachineRef = self;
+        else if (stream == TextActor.StreamName) TextRef = self;
+    }
 
     /// <summary>The CPU a waking task goes to: its affinity, or one drawn at random; an online one if that is offline (select_fallback_rq()).</summary>
     public int WakeTargetCpu(int task, DeterministicRandom random)
@@ -277,8 +223,9 @@ public sealed class Kernel
     /// <summary>A process for a kthread to kthread_use_mm: tgid of a live one, or 0.</summary>
     public int RandomLiveProcess(DeterministicRandom random)
     {
-        if (_processLeaders.Count == 0) return 0;
-        int tgid = _processLeaders[random.NextInt(_processLeaders.Count)];
+        IReadOnlyList<int> leaders = Machine.ProcessLeaders;
+        if (leaders.Count == 0) return 0;
+        int tgid = leaders[random.NextInt(leaders.Count)];
         return MmOfProcess(tgid) == KernelIds.None ? 0 : tgid;
     }
 
@@ -291,48 +238,17 @@ public sealed class Kernel
         return Mm(leader.Mm).State.Users > 0 ? leader.Mm : KernelIds.None;
     }
 
-    /// <summary>Sends an IPI through a free csd; the sender is acknowledged with <paramref name="waitToken"/> (0: no wait).</summary>
-    internal void SendIpi(int from, int to, IpiKind kind, int mm, long tlbGen, long waitToken, long latencyNs)
-    {
-        IpiActor ipi;
-        if (_freeIpis.Count > 0)
-        {
-            ipi = _freeIpis.Pop();
-        }
-        else
-        {
-            int slot = _ipis.Count;
-            _system!.ActorOf(Props.Create(() => new IpiActor(this, slot)), IpiActor.StreamOf(slot));
-            ipi = _ipis[slot];
-        }
-        ipi.Send(new IpiSent(++IpisSent, from, to, kind, mm, tlbGen), waitToken, latencyNs);
-    }
+    /// <summary>Task <paramref name="task"/>'s own random stream for its workload decisions, derived from the run's seed.</summary>
+    internal DeterministicRandom WorkloadRandom(int task) => new(Loop.Seed ^ (0x9E3779B97F4A7C15UL * (ulong)task));
 
-    internal void RegisterIpi(IpiActor ipi)
-    {
-        while (_ipis.Count <= ipi.Slot) _ipis.Add(null!);
-        _ipis[ipi.Slot] = ipi;
-    }
-
-    internal IpiActor IpiInSlot(int slot) => _ipis[slot];
-
-    internal void ReleaseIpi(IpiActor ipi) => _freeIpis.Push(ipi);
-
-    private MmActor SpawnMm(int tgid, int membarrierState)
-    {
-        int id = _nextMm++;
-        _system!.ActorOf(Props.Create(() => new MmActor(this, id, tgid, membarrierState)), MmActor.StreamOf(id));
-        return _mms[id];
-    }
-
-    private void SetRuntime(TaskRuntime runtime)
+    internal void SetRuntime(TaskRuntime runtime)
     {
         if (Observer is not null) runtime.Program = new ObservedProgram(runtime.Program, Observer, this);
         if (runtime.Task >= _runtimes.Length) Array.Resize(ref _runtimes, Math.Max(runtime.Task + 1, _runtimes.Length * 2));
         _runtimes[runtime.Task] = runtime;
     }
 
-    private static bool TryParse(string stream, string prefix, out int n)
+    internal static bool TryParse(string stream, string prefix, out int n)
     {
         n = -1;
         return stream.StartsWith(prefix, StringComparison.Ordinal)

@@ -1,6 +1,6 @@
-using Twin.Actors;
 using Twin.Checking;
 using Twin.Kernel;
+using Twin.Kernel.Tests;
 
 namespace Twin.Checking.Tests;
 
@@ -10,11 +10,8 @@ public static class MonitorMachines
     /// <summary>Runs the machine to quiet with all monitors; returns their violations.</summary>
     public static IReadOnlyList<Violation> Check(KernelConfig config, ulong seed = 1)
     {
-        var system = new ActorSystem(seed, guardianStrategy: Twin.Actors.Supervision.SupervisorStrategy.StoppingEscalate);
         MonitorSet monitors = MonitorSet.All(new MachineFacts(config.Cpus, config.NohzFull));
-        system.Persistence.Taps.AddRange(monitors.Taps);
-        Kernel.Kernel.Boot(system, config);
-        system.Run();
+        EventLog.Run(config, seed: seed, taps: [.. monitors.Taps]);
         return monitors.Violations();
     }
 }

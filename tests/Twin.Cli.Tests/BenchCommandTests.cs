@@ -9,10 +9,11 @@ public sealed class BenchCommandTests
         var r = TwinProcess.Run(Path.GetTempPath(), "bench", "--events", "20000", "--reps", "1", "--trace", TwinProcess.Repo("replays/ftrace/mb-3t.trace"), "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var figures = r.Json.GetProperty("figures").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f);
-        Assert.Equal(5, figures.Count);
+        Assert.Equal(6, figures.Count);
         Assert.Equal(1.0, figures["bare seeded event loop"].GetProperty("ratioToBareLoop").GetDouble());
         Assert.All(figures.Values, f => Assert.True(f.GetProperty("value").GetDouble() > 0));
         Assert.Contains("bytes/event", figures["simulate into SQLite"].GetProperty("note").GetString());
+        Assert.Matches("^[0-9]+ bytes/event allocated$", figures["soak run, events discarded, checkers on"].GetProperty("note").GetString());
         Assert.Equal("mb-3t.trace", figures["import + check a real trace"].GetProperty("note").GetString());
     }
 

@@ -1,4 +1,4 @@
-using Twin.Actors.Supervision;
+using Twin.Actors;
 using Twin.Kernel;
 using Twin.Kernel.Cpu;
 using Twin.Kernel.Events;
@@ -22,56 +22,6 @@ public sealed class CpuStateTests
         s.Apply(new MmSwitchBegan(0, mm, gen));
         s.Apply(new MmSwitched(0, 0, mm, Cr3Written: true, WasLazy: false, gen));
         return s;
-    }
-
-    [Fact]
-    public void sched_switch_from_a_task_that_is_not_rq_curr_is_refused()
-    {
-        CpuState s = Booted();
-        s.Apply(new TaskEnqueued(0, 5));
-        var e = Assert.Throws<InvariantViolationException>(() => s.Apply(new SchedSwitched(0, 7, 5, PrevState.Runnable, -1)));
-        Assert.Contains("prev is rq->curr", e.Message);
-    }
-
-    [Fact]
-    public void switching_in_a_task_that_was_not_queued_is_refused()
-    {
-        CpuState s = Booted();
-        Assert.Throws<InvariantViolationException>(() => s.Apply(new SchedSwitched(0, -1, 5, PrevState.Runnable, 0)));
-    }
-
-    [Fact]
-    public void a_task_is_enqueued_once()
-    {
-        CpuState s = Booted();
-        s.Apply(new TaskEnqueued(0, 5));
-        Assert.Throws<InvariantViolationException>(() => s.Apply(new TaskEnqueued(0, 5)));
-    }
-
-    [Fact]
-    public void a_runnable_prev_goes_back_to_the_runqueue_tail_and_a_sleeping_one_leaves()
-    {
-        CpuState s = Booted();
-        s.Apply(new TaskEnqueued(0, 1));
-        s.Apply(new TaskEnqueued(0, 2));
-        s.Apply(new SchedSwitched(0, -1, 1, PrevState.Runnable, 0));
-        s.Apply(new SchedSwitched(0, 1, 2, PrevState.Runnable, 0));
-        Assert.Equal([1], s.Runqueue);
-        s.Apply(new SchedSwitched(0, 2, 1, PrevState.Sleeping, 0));
-        Assert.Empty(s.Runqueue);
-        Assert.Equal(1, s.Curr);
-        Assert.Equal(CpuMode.Kernel, s.Mode);
-    }
-
-    [Fact]
-    public void rq_prev_mm_is_set_by_the_switch_and_dropped_by_mmdrop_lazy_tlb()
-    {
-        CpuState s = Booted();
-        s.Apply(new TaskEnqueued(0, 1));
-        s.Apply(new SchedSwitched(0, -1, 1, PrevState.Runnable, PrevMm: 3));
-        Assert.Equal(3, s.PrevMm);
-        s.Apply(new FullBarrier(0, BarrierReason.MmdropLazyTlb));
-        Assert.Equal(KernelIds.NoPrevMm, s.PrevMm);
     }
 
     [Fact]
@@ -140,10 +90,8 @@ public sealed class CpuStateTests
     public void user_mode_is_entered_from_the_kernel_on_loaded_non_lazy_page_tables()
     {
         CpuState s = Loaded();
-        s.Apply(new TaskEnqueued(0, 1));
-        s.Apply(new SchedSwitched(0, -1, 1, PrevState.Runnable, 0));
         s.Apply(new ReturnedToUser(0, 1, ReturnPath.Sysret));
-        Assert.Equal(CpuMode.User, s.Mode);
+        Assert.True(s.InUser);
         Assert.Throws<InvariantViolationException>(() => s.Apply(new ReturnedToUser(0, 1, ReturnPath.Sysret)));
         s.Apply(new KernelEntered(0, 1, EntryReason.Syscall));
         s.Apply(new LazyTlbEntered(0, 3));

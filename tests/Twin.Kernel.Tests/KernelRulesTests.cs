@@ -68,7 +68,7 @@ public sealed class KernelRulesTests
             Kthread("k", 1, Spin(10000), Do(StepKind.UseMm, target: 1), Spin(50000)));
         List<string> log = Run(config);
         Assert.Contains("MembarrierSampled { Cpu = 0, Targets = {0,1} }", log);
-        Assert.Contains("IpiHandled { Cpu = 1, Ipi = 2, Kind = Mb, From = 0 }", log);
+        Assert.Contains("IpiHandled { Cpu = 1, Ipi = 2000, Kind = Mb, From = 0 }", log);
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class KernelRulesTests
             User("b", "p", 1, Spin(20000))));
         Assert.Contains("MembarrierSampled { Cpu = 0, Targets = {} }", log);
         Assert.Contains("MembarrierExited { Cpu = 0, Task = 1, Ret = 0 }", log.Where(l => l.Contains("Ret = 0")).ToList());
-        Assert.DoesNotContain(log, l => l.StartsWith("IpiSent { Ipi = 2", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, l => l.StartsWith("IpiSent { Ipi = 2000", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -194,11 +194,11 @@ public sealed class KernelRulesTests
             User("a", "p", 0, Mb(MembarrierCmd.RegisterPrivateExpedited), Spin(30000), Mb(MembarrierCmd.PrivateExpedited)),
             User("b", "p", 1, Spin(60000)),
             User("c", "p", 1, Sleep(10000), Spin(10000))) with { Timing = Fixed with { ReschedOnIrqExit = 1 } };
-        List<string> cpu1 = EventLog.Run(config).Log.Lines(stream: "cpu-1");
+        List<string> cpu1 = EventLog.Run(config).Log.CpuLines(1);
         Subsequence.AssertIn(
         [
             "KernelEntered { Cpu = 1, Task = 2, Reason = Interrupt }",
-            "IpiHandled { Cpu = 1, Ipi = 2, Kind = Mb, From = 0 }",
+            "IpiHandled { Cpu = 1, Ipi = 2000, Kind = Mb, From = 0 }",
             "SchedSwitched { Cpu = 1, Prev = 2, Next = 3, PrevState = Runnable, PrevMm = -1 }",
             "ReturnedToUser { Cpu = 1, Task = 3, Path = Sysret }",
         ], cpu1);
@@ -244,14 +244,14 @@ public sealed class KernelRulesTests
             User("a", "p", 0, Mb(MembarrierCmd.RegisterPrivateExpeditedSyncCore), Spin(20000), Mb(MembarrierCmd.PrivateExpeditedSyncCore)),
             User("b", "p", 1, Spin(60000))) with { Arch = ArchProfile.X86_64Pti };
         List<string> log = Run(config);
-        Assert.Contains("IpiHandled { Cpu = 1, Ipi = 2, Kind = SyncCore, From = 0 }", log);
+        Assert.Contains("IpiHandled { Cpu = 1, Ipi = 2000, Kind = SyncCore, From = 0 }", log);
         Assert.DoesNotContain(log, l => l.Contains("Reason = IpiSyncCore", StringComparison.Ordinal));
         Assert.Contains("CoreSerialized { Cpu = 1, Reason = PtiCr3 }", log);
     }
 
     [Theory]
-    [InlineData(BugSet.B5, "IpiHandled { Cpu = 1, Ipi = 2, Kind = Mb, From = 0 }")]
-    [InlineData(BugSet.None, "IpiHandled { Cpu = 1, Ipi = 2, Kind = SyncCore, From = 0 }")]
+    [InlineData(BugSet.B5, "IpiHandled { Cpu = 1, Ipi = 2000, Kind = Mb, From = 0 }")]
+    [InlineData(BugSet.None, "IpiHandled { Cpu = 1, Ipi = 2000, Kind = SyncCore, From = 0 }")]
     public void b5_sends_ipi_mb_for_sync_core(BugSet bugs, string handled)
     {
         KernelConfig config = With(2,
@@ -311,7 +311,7 @@ public sealed class KernelRulesTests
         Assert.Contains("TlbGenIncremented { Mm = 1, TlbGen = 2, FreedTables = False }", fixedLog);
         Subsequence.AssertIn(
         [
-            "IpiSent { Ipi = 1, From = 0, To = 1, Kind = FlushTlb, Mm = 1, TlbGen = 2 }",
+            "IpiSent { Ipi = 1000, From = 0, To = 1, Kind = FlushTlb, Mm = 1, TlbGen = 2 }",
             "MmSwitched { Cpu = 1, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "TlbFlushed { Cpu = 1, Mm = 1, TlbGen = 2, Full = False }",
         ], fixedLog);

@@ -22,18 +22,19 @@ public sealed class TransitionTests
     public void user_to_kernel_is_lazy_kernel_to_kernel_stays_lazy_and_kernel_to_user_of_the_borrowed_mm_unlazies_without_CR3()
     {
         var (log, _, _) = EventLog.Run(With(1, User("t", "p", 0, Spin(1000), Sleep(5000), Spin(1000)), Kthread("k", 0, Spin(3000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 0 }",
             "TaskEnqueued { Cpu = 0, Task = 1 }",
+            "TaskEnqueued { Cpu = 0, Task = 2 }",
             "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 0, Prev = -1, Next = 1, PrevState = Runnable, PrevMm = 0 }",
-            "TaskEnqueued { Cpu = 0, Task = 2 }",
             "FullBarrier { Cpu = 0, Reason = AtomicRmw }",
             "MmSwitchBegan { Cpu = 0, Next = 1, NextTlbGen = 1 }",
             "MmSwitched { Cpu = 0, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 0, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 0, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 0, Mm = 0 }",
             "FullBarrier { Cpu = 0, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 0, Reason = Iret }",
             "ReturnedToUser { Cpu = 0, Task = 1, Path = Iret }",
@@ -49,13 +50,14 @@ public sealed class TransitionTests
             "SchedSwitched { Cpu = 0, Prev = -1, Next = 1, PrevState = Runnable, PrevMm = 1 }",
             "FullBarrier { Cpu = 0, Reason = UnlazyTlbGen }",
             "MmSwitched { Cpu = 0, Prev = 1, Next = 1, Cr3Written = False, WasLazy = True, TlbGen = 1 }",
+            "RqPrevMmCleared { Cpu = 0, Mm = 1 }",
             "FullBarrier { Cpu = 0, Reason = MmdropLazyTlb }",
             "ReturnedToUser { Cpu = 0, Task = 1, Path = Sysret }",
             "KernelEntered { Cpu = 0, Task = 1, Reason = Syscall }",
             "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 0, Prev = 1, Next = -1, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 0, Mm = 1 }",
-        ], log.Lines(stream: "cpu-0"));
+        ], log.CpuLines(0));
     }
 
     /// <summary>
@@ -71,19 +73,20 @@ public sealed class TransitionTests
             User("a", "p", 0, Spin(1000), Do(StepKind.Yield), Spin(1000)),
             User("b", "p", 0, Spin(1000), Do(StepKind.Yield), Spin(1000)),
             User("c", "q", 0, Spin(1000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 0 }",
             "TaskEnqueued { Cpu = 0, Task = 1 }",
-            "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
-            "SchedSwitched { Cpu = 0, Prev = -1, Next = 1, PrevState = Runnable, PrevMm = 0 }",
             "TaskEnqueued { Cpu = 0, Task = 2 }",
             "TaskEnqueued { Cpu = 0, Task = 3 }",
+            "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
+            "SchedSwitched { Cpu = 0, Prev = -1, Next = 1, PrevState = Runnable, PrevMm = 0 }",
             "FullBarrier { Cpu = 0, Reason = AtomicRmw }",
             "MmSwitchBegan { Cpu = 0, Next = 1, NextTlbGen = 1 }",
             "MmSwitched { Cpu = 0, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 0, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 0, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 0, Mm = 0 }",
             "FullBarrier { Cpu = 0, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 0, Reason = Iret }",
             "ReturnedToUser { Cpu = 0, Task = 1, Path = Iret }",
@@ -119,7 +122,7 @@ public sealed class TransitionTests
             "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 0, Prev = 2, Next = -1, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 0, Mm = 1 }",
-        ], log.Lines(stream: "cpu-0"));
+        ], log.CpuLines(0));
     }
 
     /// <summary>
@@ -134,7 +137,7 @@ public sealed class TransitionTests
         var (log, _, _) = EventLog.Run(With(2,
             User("a", "p", 0, Mb(MembarrierCmd.RegisterPrivateExpedited), Spin(20000), Mb(MembarrierCmd.PrivateExpedited)),
             User("b", "p", 1, Spin(40000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 0 }",
             "TaskEnqueued { Cpu = 0, Task = 1 }",
@@ -145,6 +148,7 @@ public sealed class TransitionTests
             "MmSwitched { Cpu = 0, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 0, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 0, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 0, Mm = 0 }",
             "FullBarrier { Cpu = 0, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 0, Reason = Iret }",
             "ReturnedToUser { Cpu = 0, Task = 1, Path = Iret }",
@@ -167,7 +171,7 @@ public sealed class TransitionTests
             "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 0, Prev = 1, Next = -1, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 0, Mm = 1 }",
-        ], log.Lines(stream: "cpu-0"));
+        ], log.CpuLines(0));
     }
 
     /// <summary>
@@ -180,7 +184,7 @@ public sealed class TransitionTests
         var (log, _, _) = EventLog.Run(With(2,
             User("a", "p", 0, Mb(MembarrierCmd.RegisterPrivateExpedited), Spin(20000), Mb(MembarrierCmd.PrivateExpedited)),
             User("b", "p", 1, Spin(40000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 1 }",
             "TaskEnqueued { Cpu = 1, Task = 2 }",
@@ -191,25 +195,26 @@ public sealed class TransitionTests
             "MmSwitched { Cpu = 1, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 1, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 1, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 1, Mm = 0 }",
             "FullBarrier { Cpu = 1, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 1, Reason = Iret }",
             "ReturnedToUser { Cpu = 1, Task = 2, Path = Iret }",
             "KernelEntered { Cpu = 1, Task = 2, Reason = Interrupt }",
             "RqMembarrierStateSet { Cpu = 1, State = 2, Reason = IpiSyncRqState }",
             "FullBarrier { Cpu = 1, Reason = IpiHandler }",
-            "IpiHandled { Cpu = 1, Ipi = 1, Kind = SyncRqState, From = 0 }",
+            "IpiHandled { Cpu = 1, Ipi = 1000, Kind = SyncRqState, From = 0 }",
             "CoreSerialized { Cpu = 1, Reason = Iret }",
             "ReturnedToUser { Cpu = 1, Task = 2, Path = Iret }",
             "KernelEntered { Cpu = 1, Task = 2, Reason = Interrupt }",
             "FullBarrier { Cpu = 1, Reason = IpiHandler }",
-            "IpiHandled { Cpu = 1, Ipi = 2, Kind = Mb, From = 0 }",
+            "IpiHandled { Cpu = 1, Ipi = 2000, Kind = Mb, From = 0 }",
             "CoreSerialized { Cpu = 1, Reason = Iret }",
             "ReturnedToUser { Cpu = 1, Task = 2, Path = Iret }",
             "KernelEntered { Cpu = 1, Task = 2, Reason = Syscall }",
             "FullBarrier { Cpu = 1, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 1, Prev = 2, Next = -2, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 1, Mm = 1 }",
-        ], log.Lines(stream: "cpu-1"));
+        ], log.CpuLines(1));
     }
 
     /// <summary>
@@ -224,7 +229,7 @@ public sealed class TransitionTests
             User("a", "p", 0, Mb(MembarrierCmd.RegisterPrivateExpeditedSyncCore), Spin(20000), Do(StepKind.WriteCode), Mb(MembarrierCmd.PrivateExpeditedSyncCore)),
             User("b", "p", 1, Sleep(15000), Spin(1000)),
             Kthread("k", 1, Spin(30000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 0 }",
             "TaskEnqueued { Cpu = 0, Task = 1 }",
@@ -235,6 +240,7 @@ public sealed class TransitionTests
             "MmSwitched { Cpu = 0, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 0, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 0, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 0, Mm = 0 }",
             "FullBarrier { Cpu = 0, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 0, Reason = Iret }",
             "ReturnedToUser { Cpu = 0, Task = 1, Path = Iret }",
@@ -261,7 +267,7 @@ public sealed class TransitionTests
             "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 0, Prev = 1, Next = -1, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 0, Mm = 1 }",
-        ], log.Lines(stream: "cpu-0"));
+        ], log.CpuLines(0));
     }
 
     /// <summary>
@@ -277,18 +283,19 @@ public sealed class TransitionTests
             User("a", "p", 0, Mb(MembarrierCmd.RegisterPrivateExpeditedSyncCore), Spin(20000), Do(StepKind.WriteCode), Mb(MembarrierCmd.PrivateExpeditedSyncCore)),
             User("b", "p", 1, Sleep(15000), Spin(1000)),
             Kthread("k", 1, Spin(30000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 1 }",
             "TaskEnqueued { Cpu = 1, Task = 2 }",
+            "TaskEnqueued { Cpu = 1, Task = 3 }",
             "FullBarrier { Cpu = 1, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 1, Prev = -2, Next = 2, PrevState = Runnable, PrevMm = 0 }",
-            "TaskEnqueued { Cpu = 1, Task = 3 }",
             "FullBarrier { Cpu = 1, Reason = AtomicRmw }",
             "MmSwitchBegan { Cpu = 1, Next = 1, NextTlbGen = 1 }",
             "MmSwitched { Cpu = 1, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 1, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 1, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 1, Mm = 0 }",
             "FullBarrier { Cpu = 1, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 1, Reason = Iret }",
             "ReturnedToUser { Cpu = 1, Task = 2, Path = Iret }",
@@ -302,6 +309,7 @@ public sealed class TransitionTests
             "RqMembarrierStateSet { Cpu = 1, State = 50, Reason = SwitchMm }",
             "FullBarrier { Cpu = 1, Reason = UnlazyTlbGen }",
             "MmSwitched { Cpu = 1, Prev = 1, Next = 1, Cr3Written = False, WasLazy = True, TlbGen = 1 }",
+            "RqPrevMmCleared { Cpu = 1, Mm = 1 }",
             "CoreSerialized { Cpu = 1, Reason = SyncCore }",
             "FullBarrier { Cpu = 1, Reason = MmdropLazyTlb }",
             "ReturnedToUser { Cpu = 1, Task = 2, Path = Sysret }",
@@ -309,7 +317,7 @@ public sealed class TransitionTests
             "FullBarrier { Cpu = 1, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 1, Prev = 2, Next = -2, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 1, Mm = 1 }",
-        ], log.Lines(stream: "cpu-1"));
+        ], log.CpuLines(1));
     }
 
     /// <summary>
@@ -324,7 +332,7 @@ public sealed class TransitionTests
             User("a", "p", 0, Spin(5000), Do(StepKind.Mprotect), Do(StepKind.Munmap)),
             User("b", "p", 1, Sleep(1000)),
             Kthread("k", 1, Spin(30000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 0 }",
             "TaskEnqueued { Cpu = 0, Task = 1 }",
@@ -335,6 +343,7 @@ public sealed class TransitionTests
             "MmSwitched { Cpu = 0, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 0, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 0, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 0, Mm = 0 }",
             "FullBarrier { Cpu = 0, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 0, Reason = Iret }",
             "ReturnedToUser { Cpu = 0, Task = 1, Path = Iret }",
@@ -356,7 +365,7 @@ public sealed class TransitionTests
             "FullBarrier { Cpu = 0, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 0, Prev = 1, Next = -1, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 0, Mm = 1 }",
-        ], log.Lines(stream: "cpu-0"));
+        ], log.CpuLines(0));
     }
 
     /// <summary>
@@ -371,18 +380,19 @@ public sealed class TransitionTests
             User("a", "p", 0, Spin(5000), Do(StepKind.Mprotect), Do(StepKind.Munmap)),
             User("b", "p", 1, Sleep(1000)),
             Kthread("k", 1, Spin(30000))));
-        Assert.Equal(
+        Journal.Expect(
         [
             "CpuBooted { Cpu = 1 }",
             "TaskEnqueued { Cpu = 1, Task = 2 }",
+            "TaskEnqueued { Cpu = 1, Task = 3 }",
             "FullBarrier { Cpu = 1, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 1, Prev = -2, Next = 2, PrevState = Runnable, PrevMm = 0 }",
-            "TaskEnqueued { Cpu = 1, Task = 3 }",
             "FullBarrier { Cpu = 1, Reason = AtomicRmw }",
             "MmSwitchBegan { Cpu = 1, Next = 1, NextTlbGen = 1 }",
             "MmSwitched { Cpu = 1, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 1 }",
             "FullBarrier { Cpu = 1, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 1, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 1, Mm = 0 }",
             "FullBarrier { Cpu = 1, Reason = MmdropLazyTlb }",
             "CoreSerialized { Cpu = 1, Reason = Iret }",
             "ReturnedToUser { Cpu = 1, Task = 2, Path = Iret }",
@@ -395,7 +405,7 @@ public sealed class TransitionTests
             "MmSwitched { Cpu = 1, Prev = 1, Next = 0, Cr3Written = True, WasLazy = True, TlbGen = 0 }",
             "FullBarrier { Cpu = 1, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 1, Reason = Cr3Write }",
-            "IpiHandled { Cpu = 1, Ipi = 1, Kind = FlushTlb, From = 0 }",
+            "IpiHandled { Cpu = 1, Ipi = 1000, Kind = FlushTlb, From = 0 }",
             "CoreSerialized { Cpu = 1, Reason = Iret }",
             "FullBarrier { Cpu = 1, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 1, Prev = 3, Next = 2, PrevState = Sleeping, PrevMm = 1 }",
@@ -404,12 +414,13 @@ public sealed class TransitionTests
             "MmSwitched { Cpu = 1, Prev = 0, Next = 1, Cr3Written = True, WasLazy = False, TlbGen = 3 }",
             "FullBarrier { Cpu = 1, Reason = Cr3Write }",
             "CoreSerialized { Cpu = 1, Reason = Cr3Write }",
+            "RqPrevMmCleared { Cpu = 1, Mm = 1 }",
             "FullBarrier { Cpu = 1, Reason = MmdropLazyTlb }",
             "ReturnedToUser { Cpu = 1, Task = 2, Path = Sysret }",
             "KernelEntered { Cpu = 1, Task = 2, Reason = Syscall }",
             "FullBarrier { Cpu = 1, Reason = SchedSpinlock }",
             "SchedSwitched { Cpu = 1, Prev = 2, Next = -2, PrevState = Sleeping, PrevMm = -1 }",
             "LazyTlbEntered { Cpu = 1, Mm = 1 }",
-        ], log.Lines(stream: "cpu-1"));
+        ], log.CpuLines(1));
     }
 }

@@ -31,7 +31,9 @@ public sealed class HotplugTests
         // migrated at once (select_fallback_rq breaks its affinity) and runs on another CPU later.
         Assert.DoesNotContain(offline, e => e is IpiSent { To: 2 });
         Assert.DoesNotContain(offline, e => e is SchedSwitched { Cpu: 2 });
-        Assert.True(events[down + 1].Event is TaskEnqueued { Task: 3 } q && q.Cpu != 2, $"{events[down + 1].Event}");
+        // migrate_tasks() on CPU 2's runqueue: its one queued task goes, next, to an online CPU.
+        Assert.Equal(new RqTasksMigrated(2, 1), events[down + 1].Event);
+        Assert.True(events[down + 2].Event is TaskEnqueued { Task: 3 } q && q.Cpu != 2, $"{events[down + 2].Event}");
         Assert.Contains(events.Skip(down).Select(e => e.Event), e => e is SchedSwitched { Next: 3 } s && s.Cpu != 2);
         Assert.Equal(new CoreSerialized(2, CoreSerializeReason.CpuBoot), events[up + 1].Event);
         // The dying CPU left every user mm: idle_task_exit() switched it to init_mm.

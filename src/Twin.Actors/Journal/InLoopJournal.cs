@@ -7,7 +7,6 @@ using Twin.Persistence.Codec;
 
 namespace Twin.Actors.Journal;
 
-using ActorBase = Akka.Actor.ActorBase;
 
 /// <summary>
 /// The journal plugin of a run: a plain actor speaking Akka's journal protocol, answering inside
@@ -73,8 +72,11 @@ public sealed class InLoopJournal : ActorBase
         // Akka's order: the batch's success, then one success per event, in order.
         IActorRef actor = w.PersistentActor;
         actor.Tell(WriteMessagesSuccessful.Instance, Self);
-        foreach (IPersistentEnvelope envelope in (IReadOnlyList<IPersistentEnvelope>)w.Messages)
+        // Indexed, not foreach: an interface's enumerator is a boxed object per batch.
+        var envelopes = (IReadOnlyList<IPersistentEnvelope>)w.Messages;
+        for (int e = 0; e < envelopes.Count; e++)
         {
+            IPersistentEnvelope envelope = envelopes[e];
             if (envelope is AtomicWrite atomic)
             {
                 IReadOnlyList<IPersistentRepresentation> events = Events(atomic);
@@ -98,9 +100,10 @@ public sealed class InLoopJournal : ActorBase
         long now = _loop.NowNs;
         try
         {
-            foreach (IPersistentEnvelope envelope in (IReadOnlyList<IPersistentEnvelope>)w.Messages)
+            var envelopes = (IReadOnlyList<IPersistentEnvelope>)w.Messages;
+            for (int e = 0; e < envelopes.Count; e++)
             {
-                if (envelope is not AtomicWrite atomic) continue;
+                if (envelopes[e] is not AtomicWrite atomic) continue;
                 IReadOnlyList<IPersistentRepresentation> events = Events(atomic);
                 if (events.Count > 1) writer.BeginAtomic(events.Count);
                 for (int i = 0; i < events.Count; i++)

@@ -1,4 +1,5 @@
 using Akka.Persistence;
+using Twin.Actors.Persistence;
 using Twin.Actors.Runtime;
 using Twin.Persistence.Codec;
 
@@ -6,16 +7,25 @@ namespace Twin.Actors.Journal;
 
 /// <summary>
 /// An Akka persistent actor of a run whose events are Twin's record structs. A subclass registers
-/// how each event type changes its state with <see cref="Recover{TEvent}"/>; <see cref="Persist{TEvent}"/>
-/// is Akka's Persist with that same handler, so a live event, an actor's recovery and a whole-run
-/// replay all change state through one piece of code. After the handler, the event is numbered and
-/// shown to the run's taps (the online checkers) in run order. The persistence id is <c>RUN/stream</c>.
+/// how each event type changes its state with <see cref="Recover{TEvent}"/>: a live event, an
+/// actor's recovery and a whole-run replay all change state through that one handler.
+///
+/// <see cref="Persist{TEvent}"/> applies the event through it at once; the events of one command
+/// go to Akka's PersistAll as one atomic write when the command is done, whose handler numbers
+/// each event and shows it to the run's taps (the online checkers) in run order once the journal
+/// has it. Applying first is the CPU's program order: the next
+/// instruction of a command sees its own last store. It is safe because the in-loop journal
+/// answers before any other actor of the run takes a step, and a journal that fails halts the
+/// run: no other actor can see state the journal lacks. The persistence id is <c>RUN/stream</c>.
 /// </summary>
-public abstract class JournaledActor : UntypedPersistentActor, IJournaledActor
+public abstract class JournaledActor : Eventsourced, IJournaledActor
 {
     private readonly RunPersistence _persistence;
     private readonly Dictionary<Type, EventBinding> _byType = [];
     private EventBinding?[] _byTypeId = new EventBinding?[16];
+    private readonly List<object> _batch = [];
+    private readonly Queue<EventBinding> _journaling = new();
+    private readonly Action<object> _journaled;
 
     protected JournaledActor(string stream)
     {
@@ -23,9 +33,14 @@ public abstract class JournaledActor : UntypedPersistentActor, IJournaledActor
         Loop = RunLoop.Of(Context.System);
         _persistence = Loop.Persistence;
         PersistenceId = _persistence.PersistenceIdOf(stream);
+        // PersistAll's handler gets the events back in order: each goes to the binding queued with it.
+        _journaled = evt => _journaling.Dequeue().Journaled(evt);
     }
 
     public string Stream { get; }
+
+    /// <summary>This stream's events journaled so far (Akka's <c>LastSequenceNr</c> when they go through Akka's journal).</summary>
+    public long SequenceNr { get; private set; }
 
     public sealed override string PersistenceId { get; }
 
@@ -56,17 +71,61 @@ public abstract class JournaledActor : UntypedPersistentActor, IJournaledActor
         _byTypeId[id] = binding;
     }
 
-    /// <summary>Akka's Persist, applying the event through its registered Recover handler once the journal has it.</summary>
-    protected void Persist<TEvent>(TEvent evt) where TEvent : struct, IJournaledEvent<TEvent> => Persist(evt, Binding<TEvent>().Handle);
+    /// <summary>Applies the event through its registered Recover handler; it is journaled with the command's other events when the command is done.</summary>
+    protected void Persist<TEvent>(TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
+    {
+        EventBinding<TEvent> binding = Binding<TEvent>();
+        binding.Apply(evt);
+        _persistence.Persisting();
+        _batch.Add(evt);
+        _journaling.Enqueue(binding);
+    }
+
+    /// <summary>A command (anything that is not recovery): the actor's behaviour. Unknown messages go to <c>Unhandled</c>.</summary>
+    protected abstract void OnCommand(object message);
+
+    protected sealed override bool Receive(object message) => ReceiveCommand(message);
+
+    protected sealed override bool ReceiveCommand(object message)
+    {
+        OnCommand(message);
+        JournalBatch();
+        return true;
+    }
+
+    protected sealed override bool ReceiveRecover(object message)
+    {
+        Recover(message);
+        JournalBatch();
+        return true;
+    }
+
+    /// <summary>The command's events, in the order applied, as one atomic write (all journaled or none).</summary>
+    private void JournalBatch()
+    {
+        if (_batch.Count == 0) return;
+        if (_persistence.JournalsThroughAkka)
+        {
+            PersistAll(_batch, _journaled);
+        }
+        else
+        {
+            // Nothing stores them: what PersistAll's handler would do once the in-loop journal
+            // answered (before any other actor of the run steps), done now, in the same order.
+            for (int i = 0; i < _batch.Count; i++) _journaling.Dequeue().Journaled(_batch[i]);
+        }
+        _batch.Clear();
+    }
 
     /// <summary>Called once recovery is over: a new actor persists its first event here.</summary>
     protected abstract void OnRecovered();
 
-    protected sealed override void OnRecover(object message)
+    private void Recover(object message)
     {
         switch (message)
         {
             case RecoveryCompleted:
+                SequenceNr = LastSequenceNr;
                 OnRecovered();
                 break;
             case IJournaledEvent e when _byType.TryGetValue(e.GetType(), out EventBinding? binding):
@@ -99,46 +158,42 @@ public abstract class JournaledActor : UntypedPersistentActor, IJournaledActor
         throw new InvalidOperationException($"{GetType().Name} persists {typeof(TEvent).Name} without a Recover handler for it");
     }
 
-    /// <summary>The event was applied: live, or replayed into a whole-run replay (a restarted actor's own recovery is not news).</summary>
-    private void Applied<TEvent>(in TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
+    /// <summary>A recovered event: news in a whole-run replay, not in a restarted actor's own recovery.</summary>
+    private void Recovered<TEvent>(in TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
     {
-        if (IsRecovering && _persistence.Feed is null) return;
-        _persistence.Applied(this, in evt);
+        if (_persistence.Feed is null) return;
+        _persistence.Persisting();
+        _persistence.Journaled(this, in evt);
     }
 
     private abstract class EventBinding
     {
         public abstract void Recover(object evt);
+
+        /// <summary>The journal has the event (already applied): number it and show it to the taps.</summary>
+        public abstract void Journaled(object evt);
     }
 
     private sealed class EventBinding<TEvent>(JournaledActor actor, Action<TEvent> apply) : EventBinding
         where TEvent : struct, IJournaledEvent<TEvent>
     {
-        /// <summary>Created once: Akka's Persist takes it for every event of this type.</summary>
-        public readonly Action<TEvent> Handle = evt =>
+        public readonly Action<TEvent> Apply = apply;
+
+        public override void Journaled(object evt)
         {
-            apply(evt);
-            actor.Applied(in evt);
-        };
+            var e = (TEvent)evt;
+            actor.SequenceNr++;
+            Invariant.Assert(!actor._persistence.JournalsThroughAkka || actor.SequenceNr == actor.LastSequenceNr,
+                "an event journaled through Akka has the sequence number Akka gave it");
+            actor._persistence.Journaled(actor, in e);
+        }
 
         public override void Recover(object evt)
         {
             var e = (TEvent)evt;
-            apply(e);
-            actor.Applied(in e);
+            Apply(e);
+            actor.SequenceNr = actor.LastSequenceNr;
+            actor.Recovered(in e);
         }
     }
-}
-
-/// <summary>A small dense id per event type, for array lookups on the persist path.</summary>
-internal static class EventTypeId
-{
-    private static int _next;
-
-    internal static int Next() => Interlocked.Increment(ref _next) - 1;
-}
-
-internal static class EventTypeId<T>
-{
-    public static readonly int Value = EventTypeId.Next();
 }

@@ -11,7 +11,8 @@ public interface IJournaledActor
     /// <summary>Run-relative stream name, the part of the persistence id after the run ("cpu-0").</summary>
     string Stream { get; }
 
-    long LastSequenceNr { get; }
+    /// <summary>This stream's events journaled so far: the sequence number of its last one.</summary>
+    long SequenceNr { get; }
 
     /// <summary>Adds this actor's state, in a fixed order, to a run's state hash.</summary>
     void HashState(ref StateHasher hasher);
@@ -28,6 +29,8 @@ public sealed class RunPersistence
     private readonly RunLoop _loop;
     private readonly List<IJournaledActor> _byStream = [];
     private long _lastCheckpointEvents = -1;
+    private long _outstanding;
+    private bool _checkpointDue;
 
     internal RunPersistence(RunLoop loop) => _loop = loop;
 
@@ -43,7 +46,7 @@ public sealed class RunPersistence
     public long CheckpointEveryEvents { get; private set; }
 
     /// <summary>Observers of every event, in run order. A tap only observes.</summary>
-    public List<EventTap> Taps { get; } = [];
+    public TapSet Taps { get; } = new();
 
     /// <summary>Events applied in this run so far (live or replayed): the next event's index minus one.</summary>
     public long PersistedEvents { get; private set; }
@@ -52,6 +55,14 @@ public sealed class RunPersistence
 
     /// <summary>A whole-run replay is feeding stored events through Akka's recovery.</summary>
     public ReplayFeed? Feed { get; private set; }
+
+    /// <summary>
+    /// Events go through Akka.Persistence's journal protocol: they are stored (a writer), a
+    /// restarted actor may recover them, or a replay feeds them. A run that stores nothing (a
+    /// soak) skips the round trip to a journal that would keep nothing; its events are applied,
+    /// numbered and shown to the taps exactly as they would be (a test compares both ways).
+    /// </summary>
+    public bool JournalsThroughAkka => Writer is not null || RecoverFrom is not null || Feed is not null;
 
     /// <summary>Names the run and its storage. Call before the first persistent actor starts.</summary>
     public void Attach(string runId, IJournalWriter? writer, IJournal? recoverFrom, long checkpointEveryEvents)
@@ -89,9 +100,9 @@ public sealed class RunPersistence
         var h = new StateHasher();
         foreach (IJournaledActor a in _byStream)
         {
-            if (a.LastSequenceNr == 0) continue;
+            if (a.SequenceNr == 0) continue;
             h.Add(a.Stream);
-            h.Add(a.LastSequenceNr);
+            h.Add(a.SequenceNr);
             a.HashState(ref h);
         }
         return h.Value;
@@ -100,6 +111,7 @@ public sealed class RunPersistence
     /// <summary>Records the run's state hash now (also at the end of a run), unless a checkpoint at this event count exists.</summary>
     public void WriteCheckpoint()
     {
+        Invariant.Assert(_outstanding == 0, "a checkpoint hashes only journaled state");
         if (_lastCheckpointEvents == PersistedEvents) return;
         _lastCheckpointEvents = PersistedEvents;
         CheckpointsWritten++;
@@ -119,18 +131,31 @@ public sealed class RunPersistence
         if (at >= 0 && ReferenceEquals(_byStream[at], actor)) _byStream.RemoveAt(at);
     }
 
-    /// <summary>After an event is applied: number it, show it to the taps, and checkpoint when one is due.</summary>
-    internal void Applied<TEvent>(IJournaledActor actor, in TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
+    /// <summary>An actor applied an event and handed it to the journal.</summary>
+    internal void Persisting() => _outstanding++;
+
+    /// <summary>
+    /// The journal has an event: number it and show it to the taps. A checkpoint falls due every
+    /// <see cref="CheckpointEveryEvents"/> events and is taken once no applied event waits for the
+    /// journal (the end of the step), so that the state it hashes is exactly that of its events.
+    /// </summary>
+    internal void Journaled<TEvent>(IJournaledActor actor, in TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
     {
+        _outstanding--;
         long index = ++PersistedEvents;
-        List<EventTap> taps = Taps;
-        if (taps.Count > 0)
+        if (Taps.Count > 0)
         {
-            var meta = new EventMeta(actor.Stream, actor.LastSequenceNr, _loop.NowNs, index);
-            for (int i = 0; i < taps.Count; i++) taps[i].OnEvent(in meta, in evt);
+            var meta = new EventMeta(actor.Stream, actor.SequenceNr, _loop.NowNs, index);
+            Taps.Publish(in meta, in evt);
         }
         // A replay verifies the checkpoints the run wrote; it writes none.
-        if (Feed is null && CheckpointEveryEvents > 0 && index % CheckpointEveryEvents == 0) WriteCheckpoint();
+        if (Feed is not null || CheckpointEveryEvents == 0) return;
+        if (index % CheckpointEveryEvents == 0) _checkpointDue = true;
+        if (_checkpointDue && _outstanding == 0)
+        {
+            _checkpointDue = false;
+            WriteCheckpoint();
+        }
     }
 
     private static readonly Comparer<IJournaledActor> ByStream = Comparer<IJournaledActor>.Create(static (a, b) => string.CompareOrdinal(a.Stream, b.Stream));

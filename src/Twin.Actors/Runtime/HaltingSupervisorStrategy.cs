@@ -3,10 +3,6 @@ using Akka.Actor.Internal;
 
 namespace Twin.Actors.Runtime;
 
-using SupervisorStrategy = Akka.Actor.SupervisorStrategy;
-using Directive = Akka.Actor.Directive;
-using OneForOneStrategy = Akka.Actor.OneForOneStrategy;
-using IActorContext = Akka.Actor.IActorContext;
 
 /// <summary>
 /// The user guardian's strategy in a run (<c>akka.actor.guardian-supervisor-strategy</c>): a

@@ -6,7 +6,6 @@ using Akka.Event;
 
 namespace Twin.Actors.Runtime;
 
-using ActorSystem = Akka.Actor.ActorSystem;
 
 /// <summary>
 /// Akka's mailbox type for every actor of a run (configured for the default mailbox and for every

@@ -4,7 +4,6 @@ using Akka.Dispatch;
 
 namespace Twin.Actors.Runtime;
 
-using ActorSystem = Akka.Actor.ActorSystem;
 
 /// <summary>
 /// The one thread of a run. Akka's dispatcher hands it mailboxes that have work
@@ -74,15 +73,18 @@ public sealed class RunLoop
     public void Halt(Exception cause) => _halted ??= cause;
 
     /// <summary>
-    /// Handles one message (or one run of Akka's traffic), advancing virtual time if nothing is
-    /// ready. False when nothing is left to do.
+    /// One step of the run: one simulation message (picked among the ready mailboxes), or, when
+    /// none is ready, the release of the timers due next; then all of Akka's traffic that follows
+    /// (persists and their journal round trips, actor starts), so that between steps every
+    /// applied event has been journaled. False when nothing is left to do.
     /// </summary>
     /// <exception cref="SimulationHaltedException">an actor failed, or the journal did.</exception>
     public bool RunOne()
     {
         ThrowIfHalted();
-        bool ran = RunReady() || Scheduler.ReleaseNextDue();
-        ThrowIfHalted();
+        DrainAkka();
+        bool ran = RunSimulationMessage() || Scheduler.ReleaseNextDue();
+        DrainAkka();
         return ran;
     }
 
@@ -105,6 +107,13 @@ public sealed class RunLoop
     {
         ThrowIfHalted();
         while (RunReady()) ThrowIfHalted();
+    }
+
+    /// <summary>Runs Akka's traffic until none is left.</summary>
+    private void DrainAkka()
+    {
+        while (RunAkka()) ThrowIfHalted();
+        ThrowIfHalted();
     }
 
     /// <summary>
@@ -183,18 +192,21 @@ public sealed class RunLoop
     internal void CheckNotSimulationType(object message)
     {
         Assembly a = message.GetType().Assembly;
-        if (a == LastCheckedAssembly) return;
+        // A few assemblies ever send Akka's traffic: remember the ones seen, by reference.
+        for (int i = 0; i < _akkaAssemblies.Count; i++)
+        {
+            if (ReferenceEquals(_akkaAssemblies[i], a)) return;
+        }
         if (IsAkkaOrSystem(a))
         {
-            LastCheckedAssembly = a;
+            _akkaAssemblies.Add(a);
             return;
         }
         Halt(new InvalidOperationException(
             $"{message.GetType().FullName} is sent between actors of a run but is not an {nameof(ISimulationMessage)}: it would run without a scheduling choice"));
     }
 
-    [ThreadStatic]
-    private static Assembly? LastCheckedAssembly;
+    private readonly List<Assembly> _akkaAssemblies = [];
 
     private static bool IsAkkaOrSystem(Assembly a)
     {
@@ -219,16 +231,22 @@ public sealed class RunLoop
     }
 
     /// <summary>Runs one urgent runnable, else one picked mailbox; false when none is ready.</summary>
-    private bool RunReady()
+    private bool RunReady() => RunAkka() || RunSimulationMessage();
+
+    /// <summary>Runs the oldest piece of Akka's traffic; false when there is none.</summary>
+    private bool RunAkka()
     {
-        if (_urgent.Count > 0)
-        {
-            IRunnable run = _urgent.Dequeue();
-            AkkaRuns++;
-            if (run is Mailbox { MessageQueue: LoopMessageQueue queue } mailbox) RunMailbox(mailbox, queue, akkaOnly: true);
-            else run.Run();
-            return true;
-        }
+        if (_urgent.Count == 0) return false;
+        IRunnable run = _urgent.Dequeue();
+        AkkaRuns++;
+        if (run is Mailbox { MessageQueue: LoopMessageQueue queue } mailbox) RunMailbox(mailbox, queue, akkaOnly: true);
+        else run.Run();
+        return true;
+    }
+
+    /// <summary>Picks a mailbox whose next message is a simulation message and runs that message; false when none is ready.</summary>
+    private bool RunSimulationMessage()
+    {
         if (_readyCount == 0) return false;
         int pick = _readyCount == 1 ? 0 : Strategy.Pick(_readyOrdinals.AsSpan(0, _readyCount), Random);
         LoopMessageQueue picked = _ready[pick];

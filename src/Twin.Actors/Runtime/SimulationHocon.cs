@@ -35,6 +35,9 @@ public static class SimulationHocon
           log-config-on-start = off
           scheduler.implementation = "Twin.Actors.Runtime.VirtualTimeScheduler, Twin.Actors"
           actor {
+            # Twin's events in Akka's serialization, for anything that stores them through Akka.
+            serializers.twin-event = "Twin.Actors.Journal.EventSerializer, Twin.Actors"
+            serialization-bindings { "Twin.Persistence.Codec.IJournaledEvent, Twin.Persistence" = twin-event }
             guardian-supervisor-strategy = "Twin.Actors.Runtime.HaltingSupervisorStrategy, Twin.Actors"
             default-dispatcher { type = "{{Dispatcher}}", throughput = 1 }
             internal-dispatcher { type = "{{Dispatcher}}", throughput = 1 }
@@ -54,6 +57,8 @@ public static class SimulationHocon
             terminate-actor-system = off
           }
           persistence {
+            # A whole-run replay recovers every actor of a run at once (their recoveries end together).
+            max-concurrent-recoveries = 1000000
             dispatchers {
               default-plugin-dispatcher { type = "{{Dispatcher}}", throughput = 1 }
               default-replay-dispatcher { type = "{{Dispatcher}}", throughput = 1 }

@@ -4,7 +4,6 @@ using Akka.Configuration;
 
 namespace Twin.Actors.Runtime;
 
-using ActorSystem = Akka.Actor.ActorSystem;
 
 /// <summary>
 /// Creates and ends the actor system of one run. Creation runs Akka's boot on the caller's thread

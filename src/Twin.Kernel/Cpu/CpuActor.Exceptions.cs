@@ -10,7 +10,8 @@ namespace Twin.Kernel.Cpu;
 // own, so other CPUs interleave with it; while it runs, the CPU's own flow is held: its due
 // steps, ticks, wakeups and IPIs wait (an INT3 handler and an NMI run with interrupts off) and
 // are delivered after the handler's IRET, which serializes the core. An NMI that arrives while
-// one of these handlers runs is dropped, not nested.
+// one of these handlers runs is dropped, not nested. The handler's atomics on text_poke's refs
+// are requests to the text actor, answered before the handler goes on.
 public sealed partial class CpuActor
 {
     /// <summary>A text_exec of this site runs a kprobe'd instruction: an INT3 that is not text_poke's.</summary>
@@ -19,7 +20,7 @@ public sealed partial class CpuActor
     private const long SpinPollNs = 1_000;
     private const long SpinHeartbeatNs = 100_000;
 
-    private enum Int3Stage : byte { Lookup, DescRef, ReadArray, Spin }
+    private enum Int3Stage : byte { Lookup, RefAnswer, DescRef, DescRefAnswer, ReadArray, Spin }
 
     private bool _inException;
     private bool _excNmi;
@@ -32,8 +33,10 @@ public sealed partial class CpuActor
     private bool _excMainDue;
     private bool _excTickDue;
     private bool _excWaitDone;
+    private bool _excWoken;
+    private bool _excStalled;
+    private long _excReply;
     private readonly Queue<int> _excIpis = new();
-    private readonly Queue<int> _excWakeups = new();
     private bool _nmiArmed;
 
     /// <summary>The text write count at this CPU's last core-serializing event: later writes may be fetched stale.</summary>
@@ -42,10 +45,10 @@ public sealed partial class CpuActor
     /// <summary>The next NMI of this CPU's NMI source (<c>textPoke.nmiEveryNs</c>); the chain stops while the CPU idles.</summary>
     private void ArmNmi()
     {
-        long every = _kernel.Config.TextPoke?.NmiEveryNs ?? 0;
+        long every = Kernel.Config.TextPoke?.NmiEveryNs ?? 0;
         if (every == 0 || _nmiArmed) return;
         _nmiArmed = true;
-        Context.System.ScheduleTellOnce(Context.Random.NextLong(1, 2 * every), Self, new NmiArrived(Storm: false));
+        TellAfter(Random.NextLong(1, 2 * every), Self, new NmiArrived(Storm: false));
     }
 
     private void OnNmi(NmiArrived nmi)
@@ -53,27 +56,27 @@ public sealed partial class CpuActor
         if (!nmi.Storm)
         {
             _nmiArmed = false;
-            if (State.Mode == CpuMode.Idle || _phase == CpuPhase.Idle) return;
+            if (Mode == CpuMode.Idle || _phase == CpuPhase.Idle) return;
             ArmNmi();
         }
         else
         {
             Persist(new FaultInjected(Id, FaultKind.NmiStorm, Id, 0, 0));
         }
-        if (_inException || _kernel.Text is not { } text) return;
+        if (_inException || Kernel.Text is not { } text) return;
         EnterException(nmi: true);
-        if (State.Mode != CpuMode.Kernel) CtKernelEnter(); // ct_nmi_enter() from user mode or idle
-        if (!RunPatchableText(TextContext.Nmi, Context.Random.NextInt(text.State.Sites))) ExitException();
+        if (Mode != CpuMode.Kernel) CtKernelEnter(); // ct_nmi_enter() from user mode or idle
+        if (!RunPatchableText(TextContext.Nmi, Random.NextInt(text.State.Sites))) ExitException();
     }
 
     /// <summary>The CPU runs the instruction at <paramref name="site"/> (a static call or key, or <see cref="KprobeSite"/>); true if it trapped on an INT3.</summary>
     private bool RunPatchableText(TextContext context, int site)
     {
-        TextActor? text = _kernel.Text;
+        TextActor? text = Kernel.Text;
         if (text is null) return false;
         if (site != KprobeSite)
         {
-            (int b0, int tail) = text.Fetch(site, _textSeenSeq, Context.Random);
+            (int b0, int tail) = text.Fetch(site, _textSeenSeq, Random);
             Persist(new TextFetched(Id, site, b0, tail, context));
             if (b0 != TextState.Int3) return false;
         }
@@ -91,39 +94,57 @@ public sealed partial class CpuActor
         Invariant.Assert(!_inException, "exceptions do not nest in the model");
         _inException = true;
         _excNmi = nmi;
-        _excMainDue = _excTickDue = _excWaitDone = false;
+        _excMainDue = _excTickDue = _excWaitDone = _excWoken = false;
     }
 
     private void ExceptionAfter(long ns, Int3Stage stage)
     {
         _excStage = stage;
         _excToken++;
-        Context.System.ScheduleTellOnce(ns, Self, new ExceptionStep(_excToken));
+        TellAfter(ns, Self, new ExceptionStep(_excToken));
+    }
+
+    /// <summary>An atomic of the handler on the text (a ref's inc_not_zero): the handler waits for its outcome, then goes on at <paramref name="stage"/>.</summary>
+    private void ExceptionStore(TextOpKind kind, Int3Stage stage)
+    {
+        _excStage = stage;
+        _excStalled = true;
+        Kernel.TextRef.Tell(new TextOp(++_excToken, kind, Id), Self);
     }
 
     private void OnExceptionStep(ExceptionStep step)
     {
         if (step.Token != _excToken || !_inException) return;
-        TextActor text = _kernel.Text!;
-        TextState s = text.State;
+        RunExceptionStage();
+    }
+
+    private void RunExceptionStage()
+    {
+        TextState s = Kernel.Text!.State;
         switch (_excStage)
         {
             case Int3Stage.Lookup:
                 // smp_rmb(), then find the batch: mainline try-gets this CPU's ref; B16 reads nr_entries; B17 reads bp_desc.
                 if (s.Design == TextDesign.PerCpuRefs)
                 {
-                    if (!text.TryGetRef(Id)) goto default;
-                    _excFound = s.ArrayBatch;
-                    RefTaken(s);
+                    ExceptionStore(TextOpKind.TryGetRef, Int3Stage.RefAnswer);
                     return;
                 }
                 _excFound = s.Design == TextDesign.B16NoSync ? s.NrEntriesBatch : s.DescPtr;
                 if (_excFound == 0) goto default;
                 ExceptionAfter(StepNs(), s.Design == TextDesign.B17StackDescriptor ? Int3Stage.DescRef : Int3Stage.ReadArray);
                 return;
+            case Int3Stage.RefAnswer:
+                if (_excReply == 0) goto default;
+                _excFound = s.ArrayBatch;
+                RefTaken(s);
+                return;
             case Int3Stage.DescRef:
                 // atomic_inc_not_zero(&desc->refs) on the stack slot bp_desc pointed at: whatever lives there now.
-                if (!text.TryGetDescRef()) goto default;
+                ExceptionStore(TextOpKind.TryGetDescRef, Int3Stage.DescRefAnswer);
+                return;
+            case Int3Stage.DescRefAnswer:
+                if (_excReply == 0) goto default;
                 RefTaken(s);
                 return;
             case Int3Stage.ReadArray:
@@ -157,9 +178,9 @@ public sealed partial class CpuActor
             Int3NotOurs();
             return;
         }
-        if (_kernel.Config.Has(BugSet.B22))
+        if (Kernel.Config.Has(BugSet.B22))
         {
-            _excBeatNs = Context.NowNs;
+            _excBeatNs = NowNs;
             Persist(new Int3Handled(Id, _excSite, Int3Step.Spinning, array, 0));
             ExceptionAfter(SpinPollNs, Int3Stage.Spin);
             return;
@@ -177,9 +198,9 @@ public sealed partial class CpuActor
             Int3Return();
             return;
         }
-        if (Context.NowNs - _excBeatNs >= SpinHeartbeatNs)
+        if (NowNs - _excBeatNs >= SpinHeartbeatNs)
         {
-            _excBeatNs = Context.NowNs;
+            _excBeatNs = NowNs;
             Persist(new Int3Handled(Id, _excSite, Int3Step.Spinning, _excFound, 0));
         }
         ExceptionAfter(SpinPollNs, Int3Stage.Spin);
@@ -197,11 +218,11 @@ public sealed partial class CpuActor
     {
         if (_excRef)
         {
-            TextActor text = _kernel.Text!;
-            bool descriptor = text.State.Design == TextDesign.B17StackDescriptor;
-            int batch = descriptor ? text.State.ArrayBatch : _excFound;
-            if (descriptor) text.PutDescRef();
-            else text.PutRef(Id);
+            TextState text = Kernel.Text!.State;
+            bool descriptor = text.Design == TextDesign.B17StackDescriptor;
+            int batch = descriptor ? text.ArrayBatch : _excFound;
+            // A posted atomic_dec: P4 polls the count, and this CPU's later refs follow it in order.
+            Kernel.TextRef.Tell(new TextOp(0, descriptor ? TextOpKind.PutDescRef : TextOpKind.PutRef, Id), Self);
             _excRef = false;
             Persist(new Int3Handled(Id, _excSite, Int3Step.RefPut, batch, 0));
         }
@@ -213,14 +234,9 @@ public sealed partial class CpuActor
     {
         Serialize(CoreSerializeReason.Iret);
         _inException = false;
-        while (_excIpis.Count > 0)
-        {
-            int slot = _excIpis.Dequeue();
-            if (slot == SpuriousSlot) Context.System.ScheduleTellOnce(0, Self, new SpuriousIrq(Storm: false));
-            else Context.System.ScheduleTellOnce(0, Self, new IpiArrived(slot));
-        }
-        while (_excWakeups.Count > 0) Context.System.ScheduleTellOnce(0, Self, new TaskWakeup(_excWakeups.Dequeue()));
-        if (_excTickDue) Context.System.ScheduleTellOnce(0, Self, new SchedTick());
+        while (_excIpis.Count > 0) Redeliver(_excIpis.Dequeue());
+        if (_excWoken) TellAfter(0, Self, new Runqueue.RqWoken());
+        if (_excTickDue) TellAfter(0, Self, new SchedTick(_slice));
         if (_excWaitDone) WaitDone();
         else if (_excMainDue) ContinueAfter(StepNs(), _phase);
         else if (_offlinePending && _phase == CpuPhase.Idle) GoOffline();
@@ -233,7 +249,7 @@ public sealed partial class CpuActor
     private bool HeldByException(int slot)
     {
         if (!_inException) return false;
-        if (_excStage == Int3Stage.Spin && !_excNmi && slot != SpuriousSlot)
+        if (_excStage == Int3Stage.Spin && !_excNmi && slot != SpuriousSlot && !HandlerStores(slot))
         {
             HandleIpiInKernel(slot);
             return true;

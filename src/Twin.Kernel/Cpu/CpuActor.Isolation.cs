@@ -13,29 +13,24 @@ public sealed partial class CpuActor
     private bool _ipiRegistered = true;
 
     /// <summary>This CPU is nohz_full and text_poke's syncs to it may be deferred.</summary>
-    internal bool DefersSyncs => _kernel.Config.Isolation is { Defer: true } iso && iso.Cpus.Test(Id);
+    internal bool DefersSyncs => Kernel.Config.Isolation is { Defer: true } iso && iso.Cpus.Test(Id);
 
     /// <summary>
-    /// ct_set_cpu_work(this CPU, CT_WORK_SYNC) by CPU <paramref name="from"/>: true when the bit is
-    /// set (the CPU is in user mode or idle: RCU is not watching), false when it runs kernel code
-    /// and must get the IPI. B23 decides from the IPI registration instead, which lags kernel entry.
+    /// ct_set_cpu_work(this CPU, CT_WORK_SYNC) by CPU <paramref name="r"/>.From: the bit is set
+    /// when the CPU is in user mode or idle (RCU is not watching); refused when it runs kernel
+    /// code and must get the IPI. B23 decides from the IPI registration instead, which lags kernel entry.
     /// </summary>
-    internal bool TryDeferSync(int from)
+    private void OnCtWorkRequest(CtWorkRequest r)
     {
-        bool outside = _kernel.Config.Has(BugSet.B23) ? !_ipiRegistered : State.Mode != CpuMode.Kernel && !_inException;
-        if (!outside)
-        {
-            Persist(new CtWork(Id, CtWorkStep.Refused, from));
-            return false;
-        }
-        Persist(new CtWork(Id, CtWorkStep.Set, from));
-        return true;
+        bool outside = Kernel.Config.Has(BugSet.B23) ? !_ipiRegistered : Mode != CpuMode.Kernel && !_inException;
+        Persist(new CtWork(Id, outside ? CtWorkStep.Set : CtWorkStep.Refused, r.From));
+        Sender.Tell(new CtWorkAnswer(r.WaitToken, Id, Deferred: outside), Self);
     }
 
     /// <summary>Kernel entry from user mode (a syscall, an interrupt), journaled, then context tracking's entry work.</summary>
     private void EnterKernel(EntryReason reason)
     {
-        Persist(new KernelEntered(Id, State.Curr, reason));
+        Persist(new KernelEntered(Id, Curr, reason));
         CtKernelEnter();
         // An interrupt's entry runs to its handler in one step: no window before re-registering.
         if (reason == EntryReason.Interrupt) _ipiRegistered = true;
@@ -45,9 +40,9 @@ public sealed partial class CpuActor
     private void CtKernelEnter()
     {
         if (!State.CtWorkPending) return;
-        if (_kernel.Config.Has(BugSet.B19) && _kernel.Text is { } text && !_inException)
+        if (Kernel.Config.Has(BugSet.B19) && Kernel.Text is { } text && !_inException)
         {
-            RunPatchableText(TextContext.Entry, Context.Random.NextInt(text.State.Sites));
+            RunPatchableText(TextContext.Entry, Random.NextInt(text.State.Sites));
         }
         Serialize(CoreSerializeReason.TextPokeSync);
         Persist(new CtWork(Id, CtWorkStep.Flushed, Id));
@@ -56,6 +51,6 @@ public sealed partial class CpuActor
     /// <summary>B23: the syscall path re-registers for sync IPIs a step after its entry; returning to user mode unregisters an isolated CPU.</summary>
     private void IpiRegistration(bool registered)
     {
-        if (_kernel.Config.Isolation?.Cpus.Test(Id) == true) _ipiRegistered = registered;
+        if (Kernel.Config.Isolation?.Cpus.Test(Id) == true) _ipiRegistered = registered;
     }
 }

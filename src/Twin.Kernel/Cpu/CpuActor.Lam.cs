@@ -8,7 +8,8 @@ namespace Twin.Kernel.Cpu;
 
 // x86 LAM (kernel-model §7.1): arch_prctl(ARCH_*_TAGGED_ADDR / UNTAG_MASK / MAX_TAG_BITS) with the
 // kernel's error order, mm_enable_lam()'s enable_lam_func IPI over mm_cpumask, and the LAM bits
-// switch_mm_irqs_off() loads with CR3.
+// switch_mm_irqs_off() loads with CR3. The mm's mask and lock are the mm actor's: stores this
+// CPU waits for.
 public sealed partial class CpuActor
 {
     private SyscallRecord? _lamRecord;
@@ -24,10 +25,10 @@ public sealed partial class CpuActor
         _lamOption = step.Cmd;
         _lamArg = step.Target;
         _lamRecord = null;
-        if (_kernel.RecordSyscalls)
+        if (Kernel.RecordSyscalls)
         {
             _lamRecord = new SyscallRecord(Current.Name, step.Index, step.Cmd, step.Target, -1, StepKind.ArchPrctl);
-            _kernel.Syscalls.Add(_lamRecord);
+            Kernel.Syscalls.Add(_lamRecord);
         }
         // These options exist on x86 only; elsewhere there is no arch_prctl for them.
         if (!_arch.IsX86)
@@ -35,14 +36,14 @@ public sealed partial class CpuActor
             ArchPrctlReturn(-Errno.ENOSYS);
             return;
         }
-        MmActor mm = _kernel.Mm(CurrentMm);
+        MmActor mm = Kernel.Mm(CurrentMm);
         switch (_lamOption)
         {
             case ArchPrctlOption.GetUntagMask:
                 ArchPrctlReturn(ArchPrctlOption.UntagMask(mm.State.LamBits));
                 break;
             case ArchPrctlOption.GetMaxTagBits:
-                ArchPrctlReturn(_kernel.Config.Lam ? ArchPrctlOption.LamU57Bits : 0);
+                ArchPrctlReturn(Kernel.Config.Lam ? ArchPrctlOption.LamU57Bits : 0);
                 break;
             case ArchPrctlOption.EnableTaggedAddr:
                 EnableTaggedAddr(mm, _lamArg);
@@ -56,7 +57,7 @@ public sealed partial class CpuActor
     /// <summary>prctl_enable_tagged_addr(): ENODEV without the feature, EBUSY once locked, EINVAL for bad nr_bits, then mm_enable_lam().</summary>
     private void EnableTaggedAddr(MmActor mm, long nrBits)
     {
-        if (!_kernel.Config.Lam)
+        if (!Kernel.Config.Lam)
         {
             ArchPrctlReturn(-Errno.ENODEV);
             return;
@@ -72,37 +73,37 @@ public sealed partial class CpuActor
             ArchPrctlReturn(-Errno.EINVAL);
             return;
         }
-        mm.EnableLam(ArchPrctlOption.LamU57Bits);
         _lamMm = mm.Id;
-        if (_kernel.Config.Has(BugSet.B13))
+        Store(Kernel.MmRef(mm.Id), new MmWrite(NextToken(), MmOp.EnableLam, Value: ArchPrctlOption.LamU57Bits), CpuPhase.LamEnabled);
+    }
+
+    /// <summary>The mm's LAM mask is set: make CPUs running it load it.</summary>
+    private void LamEnabled()
+    {
+        if (Kernel.Config.Has(BugSet.B13))
         {
             // Before 3b299b99: write_cr3() and set_tlbstate_lam_mode() on this CPU only.
-            EnableLamFunc(mm.Id, LamLoadReason.EnableLamLocal);
+            EnableLamFunc(_lamMm, LamLoadReason.EnableLamLocal);
             ContinueAfter(StepNs(), CpuPhase.LamLock);
             return;
         }
         // on_each_cpu_mask(mm_cpumask(mm), enable_lam_func, mm, true): "kernel threads may be using the mm".
-        CpuMask targets = mm.State.Cpumask;
+        CpuMask targets = Kernel.Mm(_lamMm).State.Cpumask;
         BeginWait(CpuPhase.LamWait);
-        for (int c = 0; c < _kernel.Config.Cpus; c++)
+        for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
-            if (!targets.Test(c)) continue;
-            if (c == Id) RunLocalHandler(IpiKind.EnableLam, mm.Id, 0);
-            else SendIpi(c, IpiKind.EnableLam, mm.Id, 0);
+            if (c != Id && targets.Test(c)) SendIpi(c, IpiKind.EnableLam, _lamMm, 0);
         }
+        if (targets.Test(Id)) RunLocalHandler(IpiKind.EnableLam, _lamMm, 0);
         EndSending();
     }
 
     /// <summary>set_bit(MM_CONTEXT_LOCK_LAM) after the enable; arch_prctl returns 0.</summary>
-    private void LamLock()
-    {
-        _kernel.Mm(_lamMm).LockLam();
-        ArchPrctlReturn(0);
-    }
+    private void LamLock() => Store(Kernel.MmRef(_lamMm), new MmWrite(NextToken(), MmOp.LockLam), CpuPhase.LamLocked);
 
     private void ArchPrctlReturn(long ret)
     {
-        Persist(new ArchPrctlReturned(Id, State.Curr, _lamOption, _lamArg, ret));
+        Persist(new ArchPrctlReturned(Id, Curr, _lamOption, _lamArg, ret));
         if (_lamRecord is not null)
         {
             _lamRecord.Ret = ret;
@@ -116,7 +117,7 @@ public sealed partial class CpuActor
     private void EnableLamFunc(int mm, LamLoadReason reason)
     {
         if (State.LoadedMm != mm || State.Switching) return;
-        int bits = _kernel.Mm(mm).State.LamBits;
+        int bits = Kernel.Mm(mm).State.LamBits;
         Persist(new CpuLamLoaded(Id, mm, bits, bits, reason));
     }
 
@@ -131,9 +132,9 @@ public sealed partial class CpuActor
     /// </summary>
     private void LamOnCr3Write(int next, bool twoPhase)
     {
-        if (!_kernel.Config.Lam) return;
+        if (!Kernel.Config.Lam) return;
         int untag = LamBitsOf(next);
-        int cr3 = twoPhase && _kernel.Config.Has(BugSet.B14) ? _lamBitsAtSwitchStart : untag;
+        int cr3 = twoPhase && Kernel.Config.Has(BugSet.B14) ? _lamBitsAtSwitchStart : untag;
         if (cr3 == State.Cr3LamBits && untag == State.UntagLamBits) return;
         Persist(new CpuLamLoaded(Id, next, cr3, untag, LamLoadReason.SwitchMm));
     }
@@ -145,11 +146,11 @@ public sealed partial class CpuActor
     /// </summary>
     private void UntagUserPointer()
     {
-        if (!_kernel.Config.Lam) return;
+        if (!Kernel.Config.Lam) return;
         int mm = CurrentMm;
-        int bits = _kernel.Config.Has(BugSet.B15) ? LamBitsOf(mm) : State.UntagLamBits;
-        Persist(new UntaggedAddr(Id, State.Curr, mm, bits));
+        int bits = Kernel.Config.Has(BugSet.B15) ? LamBitsOf(mm) : State.UntagLamBits;
+        Persist(new UntaggedAddr(Id, Curr, mm, bits));
     }
 
-    private int LamBitsOf(int mm) => mm == KernelIds.InitMm || !_kernel.Config.Lam ? 0 : _kernel.Mm(mm).State.LamBits;
+    private int LamBitsOf(int mm) => mm == KernelIds.InitMm || !Kernel.Config.Lam ? 0 : Kernel.Mm(mm).State.LamBits;
 }

@@ -1,15 +1,19 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
 using Twin.Kernel.Faults;
+using Twin.Kernel.Machine;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Mm;
+using Twin.Kernel.Runqueue;
 using Twin.Kernel.Tasks;
 
 namespace Twin.Kernel.Cpu;
 
 // sys_membarrier() (kernel/sched/membarrier.c; kernel-model §3.2–3.5): the error order, the
 // expedited paths with their entry (a) and exit (c) barriers around the rq->curr sampling (b) and
-// the IPIs, registration with sync_runqueues_membarrier_state(), GLOBAL as a grace period.
+// the IPIs, registration with sync_runqueues_membarrier_state(), GLOBAL as a grace period. The
+// mm's membarrier_state and the runqueue copies belong to the mm and runqueue actors: each write
+// is a store this CPU waits for; membarrier_ipi_mutex is the machine's.
 public sealed partial class CpuActor
 {
     private SyscallRecord? _mbRecord;
@@ -20,6 +24,7 @@ public sealed partial class CpuActor
     private bool _mbGlobal;
     private int _regReady;
     private CpuPhase _afterGracePeriod;
+    private CpuPhase _afterLock;
     private long[]? _gracePeriodStart;
 
     private const int FlagSyncCore = 1;
@@ -29,12 +34,12 @@ public sealed partial class CpuActor
     {
         int mm = CurrentMm;
         _mbRecord = null;
-        if (_kernel.RecordSyscalls)
+        if (Kernel.RecordSyscalls)
         {
             _mbRecord = new SyscallRecord(Current.Name, step.Index, step.Cmd, step.Flags, step.CpuId);
-            _kernel.Syscalls.Add(_mbRecord);
+            Kernel.Syscalls.Add(_mbRecord);
         }
-        Persist(new MembarrierEntered(Id, State.Curr, mm, step.Cmd, step.Flags, step.CpuId));
+        Persist(new MembarrierEntered(Id, Curr, mm, step.Cmd, step.Flags, step.CpuId));
         HotplugOn(HotplugTrigger.Membarrier);
         int cmd = step.Cmd;
         // Flags are checked before the command: QUERY with flags=1 is EINVAL.
@@ -46,19 +51,19 @@ public sealed partial class CpuActor
         }
         int cpuId = (step.Flags & MembarrierCmd.FlagCpu) != 0 ? step.CpuId : -1;
         _mbMm = mm;
-        int state = _kernel.Mm(mm).State.MembarrierState;
+        int state = Kernel.Mm(mm).State.MembarrierState;
         switch (cmd)
         {
             case MembarrierCmd.Query:
-                MembarrierReturn(_kernel.Config.NohzFull ? MembarrierCmd.AllSupported & ~MembarrierCmd.Global : MembarrierCmd.AllSupported);
+                MembarrierReturn(Kernel.Config.NohzFull ? MembarrierCmd.AllSupported & ~MembarrierCmd.Global : MembarrierCmd.AllSupported);
                 break;
             case MembarrierCmd.Global:
-                if (_kernel.Config.NohzFull) MembarrierReturn(-Errno.EINVAL);
-                else if (_kernel.Config.Cpus > 1) StartGracePeriod(CpuPhase.GlobalDone);
+                if (Kernel.Config.NohzFull) MembarrierReturn(-Errno.EINVAL);
+                else if (Kernel.Config.Cpus > 1) StartGracePeriod(CpuPhase.GlobalDone);
                 else MembarrierReturn(0);
                 break;
             case MembarrierCmd.GlobalExpedited:
-                if (_kernel.Config.Cpus == 1)
+                if (Kernel.Config.Cpus == 1)
                 {
                     MembarrierReturn(0);
                     break;
@@ -75,9 +80,7 @@ public sealed partial class CpuActor
                     MembarrierReturn(0);
                     break;
                 }
-                _kernel.Mm(mm).SetMembarrierState(MembarrierState.GlobalExpedited);
-                _regReady = MembarrierState.GlobalExpeditedReady;
-                SyncRunqueuesMembarrierState();
+                Register(MembarrierState.GlobalExpedited, MembarrierState.GlobalExpeditedReady);
                 break;
             case MembarrierCmd.PrivateExpedited:
                 PrivateExpedited(0, cpuId, state);
@@ -109,7 +112,9 @@ public sealed partial class CpuActor
     /// <summary>membarrier_private_expedited(flags, cpu_id) up to the entry barrier.</summary>
     private void PrivateExpedited(int flag, int cpuId, int state)
     {
-        MmActor mm = _kernel.Mm(_mbMm);
+        _mbFlag = flag;
+        _mbCpuId = cpuId;
+        _mbGlobal = false;
         if (flag == FlagSyncCore)
         {
             if ((state & MembarrierState.SyncCoreReady) == 0)
@@ -118,8 +123,13 @@ public sealed partial class CpuActor
                 return;
             }
             // B5: before ipi_sync_core existed, SYNC_CORE sent ipi_mb and relied on the IPI's IRET.
-            _mbKind = _kernel.Config.Has(BugSet.B5) ? IpiKind.Mb : IpiKind.SyncCore;
-            if (_arch.IcacheStaleMask) mm.SetIcacheStaleMask(); // prepare_sync_core_cmd()
+            _mbKind = Kernel.Config.Has(BugSet.B5) ? IpiKind.Mb : IpiKind.SyncCore;
+            if (_arch.IcacheStaleMask)
+            {
+                // prepare_sync_core_cmd(): every CPU's icache is stale for this mm from here on.
+                Store(Kernel.MmRef(_mbMm), new MmWrite(NextToken(), MmOp.IcacheStaleSetAll), CpuPhase.MbPrepared);
+                return;
+            }
         }
         else if (flag == FlagRseq)
         {
@@ -139,16 +149,17 @@ public sealed partial class CpuActor
             }
             _mbKind = IpiKind.Mb;
         }
-        // The shortcut: no other user of the mm, or one CPU. Not for SYNC_CORE (the caller's own
-        // core must be synced).
-        if (flag != FlagSyncCore && (mm.State.Users == 1 || _kernel.Config.Cpus == 1))
+        PrivateExpeditedGo();
+    }
+
+    /// <summary>The shortcut (no other user of the mm, or one CPU; not for SYNC_CORE, whose caller's core must be synced), else the entry barrier.</summary>
+    private void PrivateExpeditedGo()
+    {
+        if (_mbFlag != FlagSyncCore && (Kernel.Mm(_mbMm).State.Users == 1 || Kernel.Config.Cpus == 1))
         {
             MembarrierReturn(0);
             return;
         }
-        _mbGlobal = false;
-        _mbFlag = flag;
-        _mbCpuId = cpuId;
         ContinueAfter(StepNs(), CpuPhase.MbBarrierA);
     }
 
@@ -159,29 +170,21 @@ public sealed partial class CpuActor
         ContinueAfter(StepNs(), CpuPhase.MbIpis);
     }
 
-    /// <summary>SERIALIZE_IPI(); (b) sample every CPU's rq->curr; send the IPIs with wait=1.</summary>
+    /// <summary>SERIALIZE_IPI() locked: (b) sample every CPU's rq->curr; send the IPIs with wait=1, then run the caller's own handler.</summary>
     private void MembarrierSendIpis()
     {
-        if (!TryLockIpiMutex()) return;
         CpuMask targets = _mbGlobal ? SampleGlobalExpedited() : SamplePrivateExpedited(_mbCpuId);
         Persist(new MembarrierSampled(Id, targets));
         BeginWait(CpuPhase.MbWait);
         bool syncCore = _mbFlag == FlagSyncCore;
-        bool includeSelf = _mbCpuId >= 0 || (syncCore && !_kernel.Config.Has(BugSet.B6));
-        for (int c = 0; c < _kernel.Config.Cpus; c++)
+        // smp_call_function_many() skips the caller; on_each_cpu_mask() (SYNC_CORE, B6 fix) and
+        // smp_call_function_single(cpu_id) run the handler here when the caller is a target, after queuing the others.
+        bool includeSelf = _mbCpuId >= 0 || (syncCore && !Kernel.Config.Has(BugSet.B6));
+        for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
-            if (!targets.Test(c)) continue;
-            // smp_call_function_many() skips the caller; on_each_cpu_mask() (SYNC_CORE, B6 fix) and
-            // smp_call_function_single(cpu_id) run the handler here when the caller is a target.
-            if (c == Id)
-            {
-                if (includeSelf) RunLocalHandler(_mbKind, _mbMm, 0);
-            }
-            else
-            {
-                SendIpi(c, _mbKind, _mbMm, 0);
-            }
+            if (c != Id && targets.Test(c)) SendIpi(c, _mbKind, _mbMm, 0);
         }
+        if (includeSelf && targets.Test(Id)) RunLocalHandler(_mbKind, _mbMm, 0);
         EndSending();
     }
 
@@ -191,8 +194,8 @@ public sealed partial class CpuActor
         if (cpuId >= 0)
         {
             // An offline or out-of-range cpu_id, or one not running the mm: nothing to do, and 0 returned.
-            if (cpuId >= _kernel.Config.Cpus) return CpuMask.Empty;
-            return _kernel.Cpus[cpuId].SampleCurrMm(Id, Context.NowNs) == _mbMm ? CpuMask.Empty.With(cpuId) : CpuMask.Empty;
+            if (cpuId >= Kernel.Config.Cpus) return CpuMask.Empty;
+            return Kernel.Cpus[cpuId].SampleCurrMm(Id, NowNs) == _mbMm ? CpuMask.Empty.With(cpuId) : CpuMask.Empty;
         }
         return CpusRunningMm(_mbMm);
     }
@@ -200,9 +203,9 @@ public sealed partial class CpuActor
     private CpuMask CpusRunningMm(int mm)
     {
         CpuMask mask = CpuMask.Empty;
-        for (int c = 0; c < _kernel.Config.Cpus; c++)
+        for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
-            if (_kernel.Cpus[c].SampleCurrMm(Id, Context.NowNs) == mm) mask = mask.With(c);
+            if (Kernel.Cpus[c].SampleCurrMm(Id, NowNs) == mm) mask = mask.With(c);
         }
         return mask;
     }
@@ -211,12 +214,11 @@ public sealed partial class CpuActor
     private CpuMask SampleGlobalExpedited()
     {
         CpuMask mask = CpuMask.Empty;
-        for (int c = 0; c < _kernel.Config.Cpus; c++)
+        for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
             if (c == Id) continue;
-            CpuActor other = _kernel.Cpus[c];
-            if ((other.State.RqMembarrierState & MembarrierState.GlobalExpedited) == 0) continue;
-            if (other.SampleCurrMm(Id, Context.NowNs) == KernelIds.None) continue;
+            if ((Kernel.Rqs[c].State.MembarrierState & MembarrierState.GlobalExpedited) == 0) continue;
+            if (Kernel.Cpus[c].SampleCurrMm(Id, NowNs) == KernelIds.None) continue;
             mask = mask.With(c);
         }
         return mask;
@@ -243,45 +245,65 @@ public sealed partial class CpuActor
         int set = MembarrierState.PrivateExpedited
             | (flag == FlagSyncCore ? MembarrierState.SyncCore : 0)
             | (flag == FlagRseq ? MembarrierState.Rseq : 0);
-        _kernel.Mm(_mbMm).SetMembarrierState(set);
+        Register(set, ready);
+    }
+
+    /// <summary>atomic_or(set, &amp;mm->membarrier_state), then sync_runqueues_membarrier_state() and, at the end, the ready bits.</summary>
+    private void Register(int set, int ready)
+    {
         _regReady = ready;
-        SyncRunqueuesMembarrierState();
+        Store(Kernel.MmRef(_mbMm), new MmWrite(NextToken(), MmOp.OrMembarrierState, Value: set), CpuPhase.RegStateSet);
     }
 
     /// <summary>sync_runqueues_membarrier_state(): the local shortcut, or synchronize_rcu() then ipi_sync_rq_state.</summary>
     private void SyncRunqueuesMembarrierState()
     {
-        MmActor mm = _kernel.Mm(_mbMm);
-        if (mm.State.Users == 1 || _kernel.Config.Cpus == 1)
+        MmState mm = Kernel.Mm(_mbMm).State;
+        if (mm.Users == 1 || Kernel.Config.Cpus == 1)
         {
-            Persist(new RqMembarrierStateSet(Id, mm.State.MembarrierState, RqStateReason.RegisterLocal));
-            Barrier(BarrierReason.RegisterSync);
-            ContinueAfter(StepNs(), CpuPhase.RegReady);
+            Store(RqRef, new RqSetMembarrierState(NextToken(), mm.MembarrierState, RqStateReason.RegisterLocal), CpuPhase.RegLocalSet);
             return;
         }
         StartGracePeriod(CpuPhase.RegIpis);
     }
 
+    private void RegisterLocalSet()
+    {
+        Barrier(BarrierReason.RegisterSync);
+        ContinueAfter(StepNs(), CpuPhase.RegReady);
+    }
+
+    /// <summary>SERIALIZE_IPI() locked: ipi_sync_rq_state to every CPU running the mm; the caller's own copy is a store it waits for.</summary>
     private void RegisterSendIpis()
     {
-        if (!TryLockIpiMutex()) return;
         CpuMask targets = CpusRunningMm(_mbMm);
         Persist(new MembarrierSampled(Id, targets));
         BeginWait(CpuPhase.RegWait);
-        for (int c = 0; c < _kernel.Config.Cpus; c++)
+        for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
-            if (!targets.Test(c)) continue;
-            if (c == Id) RunLocalHandler(IpiKind.SyncRqState, _mbMm, 0);
-            else SendIpi(c, IpiKind.SyncRqState, _mbMm, 0);
+            if (c != Id && targets.Test(c)) SendIpi(c, IpiKind.SyncRqState, _mbMm, 0);
         }
+        if (targets.Test(Id) && !KernelIds.IsIdle(Curr) && CurrentMm == _mbMm)
+        {
+            // The handler on the caller: WRITE_ONCE(rq->membarrier_state, ...); smp_mb().
+            Store(RqRef, new RqSetMembarrierState(NextToken(), Kernel.Mm(_mbMm).State.MembarrierState, RqStateReason.IpiSyncRqState), CpuPhase.RegLocalHandled);
+            return;
+        }
+        if (targets.Test(Id)) Persist(new IpiHandled(Id, 0, IpiKind.SyncRqState, Id));
+        EndSending();
+    }
+
+    private void RegisterLocalHandled()
+    {
+        Barrier(BarrierReason.IpiHandler);
+        Persist(new IpiHandled(Id, 0, IpiKind.SyncRqState, Id));
         EndSending();
     }
 
     private void RegisterReady()
     {
         UnlockIpiMutex();
-        _kernel.Mm(_mbMm).SetMembarrierState(_regReady);
-        MembarrierReturn(0);
+        Store(Kernel.MmRef(_mbMm), new MmWrite(NextToken(), MmOp.OrMembarrierState, Value: _regReady), CpuPhase.RegDone);
     }
 
     /// <summary>A registration bit reports its REGISTER command when either its state or ready bit is set.</summary>
@@ -297,7 +319,7 @@ public sealed partial class CpuActor
 
     private void MembarrierReturn(long ret)
     {
-        Persist(new MembarrierExited(Id, State.Curr, ret));
+        Persist(new MembarrierExited(Id, Curr, ret));
         if (_mbRecord is not null)
         {
             _mbRecord.Ret = ret;
@@ -307,44 +329,60 @@ public sealed partial class CpuActor
         ContinueAfter(StepNs(), CpuPhase.SyscallExit);
     }
 
-    /// <summary>SERIALIZE_IPI(): membarrier_ipi_mutex (CVE-2024-26602 fix). Spins a step and retries while another CPU holds it.</summary>
-    private bool TryLockIpiMutex()
+    /// <summary>
+    /// SERIALIZE_IPI(): membarrier_ipi_mutex (CVE-2024-26602 fix), the machine's. A CPU that sees it
+    /// held spins a step and looks again; one that sees it free tries to take it (a cmpxchg whose
+    /// outcome it waits for). <paramref name="phase"/> is the phase that needs the lock.
+    /// </summary>
+    private void TryLockIpiMutex(CpuPhase phase)
     {
-        int owner = _kernel.MembarrierIpiMutexOwner;
+        _afterLock = phase;
+        int owner = Kernel.Machine.IpiMutexOwner;
         if (owner >= 0 && owner != Id)
         {
-            ContinueAfter(StepNs(), _phase);
-            return false;
+            ContinueAfter(StepNs(), phase);
+            return;
         }
-        _kernel.MembarrierIpiMutexOwner = Id;
-        return true;
+        Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.TryLockIpiMutex, 0, Id), CpuPhase.MbLockAnswer);
     }
 
+    private void IpiMutexAnswered()
+    {
+        if (_reply == 0)
+        {
+            ContinueAfter(StepNs(), _afterLock);
+            return;
+        }
+        if (_afterLock == CpuPhase.MbIpis) MembarrierSendIpis();
+        else RegisterSendIpis();
+    }
+
+    /// <summary>mutex_unlock(): a posted store; whoever waits sees it at its next look.</summary>
     private void UnlockIpiMutex()
     {
-        if (_kernel.MembarrierIpiMutexOwner == Id) _kernel.MembarrierIpiMutexOwner = -1;
+        if (Kernel.Machine.IpiMutexOwner == Id) Kernel.MachineRef.Tell(new MachineOp(0, MachineOpKind.UnlockIpiMutex, 0, Id), Self);
     }
 
     /// <summary>synchronize_rcu(): wait until every other CPU passed a quiescent state (a switch, user mode, idle).</summary>
     private void StartGracePeriod(CpuPhase after)
     {
-        _gracePeriodStart ??= new long[_kernel.Config.Cpus];
-        Array.Copy(_kernel.QuiescentStates, _gracePeriodStart, _gracePeriodStart.Length);
+        _gracePeriodStart ??= new long[Kernel.Config.Cpus];
+        for (int c = 0; c < _gracePeriodStart.Length; c++) _gracePeriodStart[c] = Kernel.Cpus[c].QuiescentStates;
         _afterGracePeriod = after;
-        ContinueAfter(_kernel.Config.Timing.RcuPollNs, CpuPhase.RcuWait);
+        ContinueAfter(Kernel.Config.Timing.RcuPollNs, CpuPhase.RcuWait);
     }
 
     private void PollGracePeriod()
     {
-        for (int c = 0; c < _kernel.Config.Cpus; c++)
+        for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
             if (c == Id) continue;
-            CpuActor other = _kernel.Cpus[c];
-            bool quiescent = _kernel.QuiescentStates[c] != _gracePeriodStart![c]
-                || other.State.Mode is CpuMode.User or CpuMode.Idle || other.InRcuWait;
+            CpuActor other = Kernel.Cpus[c];
+            bool quiescent = other.QuiescentStates != _gracePeriodStart![c]
+                || other.Mode is CpuMode.User or CpuMode.Idle || other.InRcuWait;
             if (!quiescent)
             {
-                ContinueAfter(_kernel.Config.Timing.RcuPollNs, CpuPhase.RcuWait);
+                ContinueAfter(Kernel.Config.Timing.RcuPollNs, CpuPhase.RcuWait);
                 return;
             }
         }

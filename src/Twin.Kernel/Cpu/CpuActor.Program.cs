@@ -4,20 +4,25 @@ using Twin.Kernel.Faults;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Mm;
+using Twin.Kernel.Runqueue;
 using Twin.Kernel.Tasks;
 
 namespace Twin.Kernel.Cpu;
 
 // The running task's program: user work and syscalls for user tasks; kernel work and
-// kthread_use/unuse_mm for kernel threads (kernel-model §2.5).
+// kthread_use/unuse_mm for kernel threads (kernel-model §2.5). Each store to the task table, an
+// mm or the runqueue is one the CPU waits for, so these paths are chains of phases.
 public sealed partial class CpuActor
 {
     private int _execOldMm;
+    private int _execNewMm;
+    private int _exitMm;
+    private int _useMm;
 
     /// <summary>Runs user code for <paramref name="ns"/> (the rest of a step after an interrupt).</summary>
     private void ContinueUserWork(long ns)
     {
-        _workUntilNs = Context.NowNs + ns;
+        _workUntilNs = NowNs + ns;
         ContinueAfter(ns, CpuPhase.UserSpin);
     }
 
@@ -28,7 +33,7 @@ public sealed partial class CpuActor
         if (task.Current.Kind == StepKind.Rseq && task.InRseqCs)
         {
             task.InRseqCs = false;
-            Persist(new RseqCsCommitted(Id, State.Curr));
+            Persist(new RseqCsCommitted(Id, Curr));
         }
         NextUserStep();
     }
@@ -39,8 +44,8 @@ public sealed partial class CpuActor
     /// </summary>
     private void Barrier(BarrierReason reason)
     {
-        if (reason == _kernel.Config.OmitBarrier) return;
-        if (_kernel.Faults is { } f && f.SkipsBarrier(Id, reason))
+        if (reason == Kernel.Config.OmitBarrier) return;
+        if (Kernel.Faults is { } f && f.SkipsBarrier(Id, reason))
         {
             Persist(new FaultInjected(Id, FaultKind.SkipBarrier, Id, (int)reason, 0));
             return;
@@ -52,15 +57,15 @@ public sealed partial class CpuActor
     /// <summary>A litmus store or load of user memory by the current task.</summary>
     private void PersistAccess(Step step)
     {
-        if (step.Kind == StepKind.Store) Persist(new UserStored(Id, State.Curr, step.Target, step.Cmd));
-        else Persist(new UserLoaded(Id, State.Curr, step.Target, step.Cmd));
+        if (step.Kind == StepKind.Store) Persist(new UserStored(Id, Curr, step.Target, step.Cmd));
+        else Persist(new UserLoaded(Id, Curr, step.Target, step.Cmd));
     }
 
     /// <summary>The user task takes its next step (in user mode).</summary>
     private void NextUserStep()
     {
         TaskRuntime task = Current;
-        if (!task.Program.TryNext(task, _kernel, Context.Random, out Step step))
+        if (!task.Program.TryNext(task, Kernel, Random, out Step step))
         {
             // The program is over: the task blocks for good (as in a final pause()).
             task.Parked = true;
@@ -76,11 +81,11 @@ public sealed partial class CpuActor
                 break;
             case StepKind.Rseq:
                 task.InRseqCs = true;
-                Persist(new RseqCsEntered(Id, State.Curr));
+                Persist(new RseqCsEntered(Id, Curr));
                 ContinueUserWork(step.Ns);
                 break;
             case StepKind.WriteCode:
-                Persist(new CodeWritten(Id, State.Curr, CurrentMm));
+                Persist(new CodeWritten(Id, Curr, CurrentMm));
                 ContinueAfter(StepNs(), CpuPhase.UserNext);
                 break;
             case StepKind.Store:
@@ -119,7 +124,7 @@ public sealed partial class CpuActor
                 FlushTlbMmRange(CurrentMm, freedTables: step.Kind == StepKind.Munmap, CpuPhase.SyscallExit);
                 break;
             case StepKind.Fork:
-                StartNewTask(_kernel.Fork(State.Curr, step.Target));
+                Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.Fork, Curr, step.Target), CpuPhase.ForkDone);
                 break;
             case StepKind.Exec:
                 Exec();
@@ -132,7 +137,7 @@ public sealed partial class CpuActor
                 ContinueAfter(StepNs(), CpuPhase.SyscallExit);
                 break;
             case StepKind.Clone:
-                StartNewTask(_kernel.CloneThread(State.Curr, step.Target));
+                Clone();
                 break;
             case StepKind.TextPoke:
             case StepKind.TextExec:
@@ -140,7 +145,7 @@ public sealed partial class CpuActor
                 break;
             case StepKind.Exit:
                 // exit_mm(): mmgrab_lazy_tlb; task_lock; smp_mb__after_spinlock() (scenario D; B2 drops it).
-                if (!_kernel.Config.Has(BugSet.B2)) Barrier(BarrierReason.ExitMm);
+                if (!Kernel.Config.Has(BugSet.B2)) Barrier(BarrierReason.ExitMm);
                 ContinueAfter(StepNs(), CpuPhase.ExitMmClear);
                 break;
             default:
@@ -152,38 +157,65 @@ public sealed partial class CpuActor
     /// <summary>wake_up_new_task() of a forked process or a cloned thread (its CPU: its affinity, or a random one); the syscall returns.</summary>
     private void StartNewTask(int task)
     {
-        _kernel.CpuRefs[_kernel.WakeTargetCpu(task, Context.Random)].Tell(new TaskWakeup(task));
+        Kernel.RqRefs[Kernel.WakeTargetCpu(task, Random)].Tell(new TaskWakeup(task), Self);
         ContinueAfter(StepNs(), CpuPhase.SyscallExit);
     }
+
+    /// <summary>
+    /// clone(CLONE_VM | CLONE_THREAD): copy_thread() sets MM_CONTEXT_LOCK_LAM (with the LAM
+    /// feature; B15 leaves it out), mmget() takes a user, then the new thread joins the process.
+    /// </summary>
+    private void Clone()
+    {
+        if (Kernel.Config.Lam && !Kernel.Config.Has(BugSet.B15))
+        {
+            Store(Kernel.MmRef(CurrentMm), new MmWrite(NextToken(), MmOp.LockLam), CpuPhase.CloneLamLocked);
+            return;
+        }
+        CloneTakeUser();
+    }
+
+    private void CloneTakeUser() => Store(Kernel.MmRef(CurrentMm), new MmWrite(NextToken(), MmOp.UsersChanged, Value: +1), CpuPhase.CloneUsersGot);
+
+    private void CloneCreateTask() =>
+        Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.Clone, Curr, Current.Current.Target), CpuPhase.CloneDone);
 
     /// <summary>Blocks the current task; it wakes on its CPU (or a random one) after <paramref name="ns"/>.</summary>
     private void SleepFor(long ns)
     {
-        int task = State.Curr;
-        Context.System.ScheduleTellOnce(ns, _kernel.CpuRefs[_kernel.WakeTargetCpu(task, Context.Random)], new TaskWakeup(task));
+        int task = Curr;
+        TellAfter(ns, Kernel.RqRefs[Kernel.WakeTargetCpu(task, Random)], new TaskWakeup(task));
         Schedule(PrevState.Sleeping);
     }
 
-    /// <summary>exit_mm() under interrupts off.</summary>
+    /// <summary>exit_mm() under interrupts off: task->mm = NULL, membarrier_update_current_mm(NULL), enter_lazy_tlb, mmput.</summary>
     private void ExitMmClear()
     {
-        int task = State.Curr;
-        int mm = CurrentMm;
+        _exitMm = CurrentMm;
         IrqsOff();
-        _kernel.Machine.SetTaskMm(task, KernelIds.None, MmChangeReason.ExitMm);
+        Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.SetTaskMm, Curr, KernelIds.None, MmChangeReason.ExitMm), CpuPhase.ExitMmTaskCleared);
+    }
+
+    private void ExitMmTaskCleared()
+    {
         CurrMmStored(KernelIds.None);
-        if (!_kernel.Config.Has(BugSet.B2)) UpdateCurrentMm(KernelIds.None);
-        Persist(new LazyTlbEntered(Id, mm));
+        if (!Kernel.Config.Has(BugSet.B2)) UpdateCurrentMm(KernelIds.None, CpuPhase.ExitMmRqUpdated);
+        else ExitMmRqUpdated();
+    }
+
+    private void ExitMmRqUpdated()
+    {
+        Persist(new LazyTlbEntered(Id, _exitMm));
         IrqsOn();
-        _kernel.Mm(mm).UsersChanged(-1);
         // The rest of do_exit() (files, signals, exit_notify) runs before do_task_dead() schedules away.
-        ContinueAfter(StepNs(), CpuPhase.DoTaskDead);
+        Store(Kernel.MmRef(_exitMm), new MmWrite(NextToken(), MmOp.UsersChanged, Value: -1), CpuPhase.ExitMmPut);
     }
 
     /// <summary>do_task_dead(): the task never runs again.</summary>
-    private void DoTaskDead()
+    private void DoTaskDead() => Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.TaskDied, Curr), CpuPhase.DoTaskDeadDone);
+
+    private void TaskDead()
     {
-        _kernel.Machine.TaskDied(State.Curr);
         Current.Exited = true;
         Schedule(PrevState.Sleeping);
     }
@@ -191,41 +223,53 @@ public sealed partial class CpuActor
     /// <summary>exec_mmap(): a fresh mm, membarrier_exec_mmap(), then activate_mm() switches to it.</summary>
     private void Exec()
     {
-        int task = State.Curr;
         int old = CurrentMm;
-        if (_kernel.Mm(old).State.Users != 1)
+        if (Kernel.Mm(old).State.Users != 1)
         {
             // de_thread() of the other threads is not modelled; the random workload execs only single-threaded processes.
             ContinueAfter(StepNs(), CpuPhase.SyscallExit);
             return;
         }
-        int fresh = _kernel.NewMm(_kernel.Tasks.Get(task).Tgid);
-        // membarrier_exec_mmap(): smp_mb() "to guarantee that no memory access prior to exec is
-        // reordered after clearing this state", then mm and runqueue state to 0.
-        Barrier(BarrierReason.ExecMmap);
-        _kernel.Mm(fresh).SetMembarrierState(0, replace: true);
-        Persist(new RqMembarrierStateSet(Id, 0, RqStateReason.ExecMmap));
-        _kernel.Machine.SetTaskMm(task, fresh, MmChangeReason.Exec);
-        CurrMmStored(fresh);
         _execOldMm = old;
-        IrqsOff();
-        if (SwitchMmStart(fresh)) ContinueAfter(StepNs(), CpuPhase.ExecLoad);
-        else ExecLoad();
+        Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.NewMm, Curr, Kernel.Tasks.Get(Curr).Tgid), CpuPhase.ExecNewMm);
     }
 
-    private void ExecLoad()
+    /// <summary>
+    /// membarrier_exec_mmap(): smp_mb() "to guarantee that no memory access prior to exec is
+    /// reordered after clearing this state", then mm and runqueue state to 0.
+    /// </summary>
+    private void ExecResetState()
     {
-        if (State.Switching) SwitchMmLoad();
+        _execNewMm = (int)_reply;
+        Barrier(BarrierReason.ExecMmap);
+        Store(Kernel.MmRef(_execNewMm), new MmWrite(NextToken(), MmOp.SetMembarrierState, Value: 0), CpuPhase.ExecMmReset);
+    }
+
+    private void ExecResetRq() => Store(RqRef, new RqSetMembarrierState(NextToken(), 0, RqStateReason.ExecMmap), CpuPhase.ExecRqReset);
+
+    private void ExecSetTaskMm() =>
+        Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.SetTaskMm, Curr, _execNewMm, MmChangeReason.Exec), CpuPhase.ExecTaskMm);
+
+    private void ExecActivateMm()
+    {
+        CurrMmStored(_execNewMm);
+        IrqsOff();
+        SwitchMmStart(_execNewMm, load: CpuPhase.ExecLoad, same: CpuPhase.ExecLoaded);
+    }
+
+    private void ExecLoad() => SwitchMmLoad(CpuPhase.ExecLoaded);
+
+    private void ExecLoaded()
+    {
         IrqsOn();
-        _kernel.Mm(_execOldMm).UsersChanged(-1);
-        ContinueAfter(StepNs(), CpuPhase.SyscallExit);
+        Store(Kernel.MmRef(_execOldMm), new MmWrite(NextToken(), MmOp.UsersChanged, Value: -1), CpuPhase.ExecOldPut);
     }
 
     /// <summary>A kernel thread's work item is done; if it worked on a used mm, say so.</summary>
     private void EndKernelWork()
     {
         int mm = CurrentMm;
-        if (mm != KernelIds.None) Persist(new KthreadWorkEnded(Id, State.Curr, mm));
+        if (mm != KernelIds.None) Persist(new KthreadWorkEnded(Id, Curr, mm));
         NextKernelStep();
     }
 
@@ -234,9 +278,9 @@ public sealed partial class CpuActor
     {
         TaskRuntime task = Current;
         task.Resume = ResumeKind.KernelContinue;
-        _kernel.QuiescentStates[Id]++; // cond_resched(): a kthread reports a quiescent state between work items
+        QuiescentStates++; // cond_resched(): a kthread reports a quiescent state between work items
         if (_needResched && WantsSchedule && Schedule(PrevState.Runnable)) return;
-        if (!task.Program.TryNext(task, _kernel, Context.Random, out Step step))
+        if (!task.Program.TryNext(task, Kernel, Random, out Step step))
         {
             task.Parked = true;
             Schedule(PrevState.Sleeping);
@@ -247,8 +291,8 @@ public sealed partial class CpuActor
         {
             case StepKind.Spin:
                 int mm = CurrentMm;
-                if (mm != KernelIds.None) Persist(new KthreadWorkBegan(Id, State.Curr, mm));
-                _workUntilNs = Context.NowNs + step.Ns;
+                if (mm != KernelIds.None) Persist(new KthreadWorkBegan(Id, Curr, mm));
+                _workUntilNs = NowNs + step.Ns;
                 ContinueAfter(step.Ns, CpuPhase.KernelSpin);
                 break;
             case StepKind.Sleep:
@@ -258,7 +302,7 @@ public sealed partial class CpuActor
                 if (!Schedule(PrevState.Runnable)) ContinueAfter(StepNs(), CpuPhase.KernelNext);
                 break;
             case StepKind.UseMm:
-                int target = _kernel.MmOfProcess(step.Target);
+                int target = Kernel.MmOfProcess(step.Target);
                 if (target == KernelIds.None || CurrentMm != KernelIds.None) ContinueAfter(StepNs(), CpuPhase.KernelNext);
                 else KthreadUseMm(target);
                 break;
@@ -288,65 +332,79 @@ public sealed partial class CpuActor
     /// </summary>
     private void KthreadUseMm(int mm)
     {
+        _useMm = mm;
         // The kthread's owner pins the mm first (io_uring, vhost: mmget_not_zero), so mm_users counts it.
-        _kernel.Mm(mm).UsersChanged(+1);
-        IrqsOff();
-        _kernel.Machine.SetTaskMm(State.Curr, mm, MmChangeReason.KthreadUseMm);
-        CurrMmStored(mm);
-        if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(mm);
-        if (SwitchMmStart(mm))
-        {
-            ContinueAfter(StepNs(), CpuPhase.UseMmLoad);
-            return;
-        }
-        KthreadUseMmFinish(sameMmWithoutCr3: _unlazyWithoutCr3);
+        Store(Kernel.MmRef(mm), new MmWrite(NextToken(), MmOp.UsersChanged, Value: +1), CpuPhase.UseMmGot);
     }
 
-    private void KthreadUseMmLoad()
+    private void KthreadUseMmSetTask()
     {
-        SwitchMmLoad();
-        KthreadUseMmFinish(sameMmWithoutCr3: false);
+        IrqsOff();
+        Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.SetTaskMm, Curr, _useMm, MmChangeReason.KthreadUseMm), CpuPhase.UseMmTaskSet);
     }
+
+    private void KthreadUseMmUpdateRq()
+    {
+        CurrMmStored(_useMm);
+        if (!Kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(_useMm, CpuPhase.UseMmSwitch);
+        else KthreadUseMmSwitch();
+    }
+
+    private void KthreadUseMmSwitch() => SwitchMmStart(_useMm, load: CpuPhase.UseMmLoad, same: CpuPhase.UseMmSame);
 
     private void KthreadUseMmFinish(bool sameMmWithoutCr3)
     {
         int mm = CurrentMm;
         // The twin's default closes Piggin's reported gap (B8b): after an unlazy without a CR3
         // write, sync the core if the mm registered SYNC_CORE. --bug B8b runs mainline.
-        if (sameMmWithoutCr3 && !_kernel.Config.Has(BugSet.B8b)
-            && (_kernel.Mm(mm).State.MembarrierState & MembarrierState.SyncCore) != 0)
+        if (sameMmWithoutCr3 && !Kernel.Config.Has(BugSet.B8b)
+            && (Kernel.Mm(mm).State.MembarrierState & MembarrierState.SyncCore) != 0)
         {
             SyncCoreBeforeUsermode(CoreSerializeReason.SyncCore);
         }
         IrqsOn();
-        if (!_kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.MmdropLazyTlb);
+        if (!Kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.MmdropLazyTlb);
         ContinueAfter(StepNs(), CpuPhase.KernelNext);
     }
 
     /// <summary>kthread_unuse_mm(): smp_mb__after_spinlock() (scenario E's (d)), then tsk->mm = NULL and lazy again.</summary>
     private void KthreadUnuseMm()
     {
-        if (!_kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.KthreadUnuseMm);
+        if (!Kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.KthreadUnuseMm);
         ContinueAfter(StepNs(), CpuPhase.UnuseMmClear);
     }
 
     private void KthreadUnuseMmClear()
     {
-        int mm = CurrentMm;
+        _useMm = CurrentMm;
         IrqsOff();
-        _kernel.Machine.SetTaskMm(State.Curr, KernelIds.None, MmChangeReason.KthreadUnuseMm);
-        CurrMmStored(KernelIds.None);
-        if (!_kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(KernelIds.None);
-        Persist(new LazyTlbEntered(Id, mm));
-        IrqsOn();
-        _kernel.Mm(mm).UsersChanged(-1); // mmput() by the owner after kthread_unuse_mm
-        ContinueAfter(StepNs(), CpuPhase.KernelNext);
+        Store(Kernel.MachineRef, new MachineOp(NextToken(), MachineOpKind.SetTaskMm, Curr, KernelIds.None, MmChangeReason.KthreadUnuseMm), CpuPhase.UnuseTaskCleared);
     }
 
-    /// <summary>membarrier_update_current_mm(): the runqueue copy follows current->mm.</summary>
-    private void UpdateCurrentMm(int mm)
+    private void KthreadUnuseMmUpdateRq()
     {
-        int state = mm == KernelIds.None ? 0 : _kernel.Mm(mm).State.MembarrierState;
-        if (State.RqMembarrierState != state) Persist(new RqMembarrierStateSet(Id, state, RqStateReason.UpdateCurrentMm));
+        CurrMmStored(KernelIds.None);
+        if (!Kernel.Config.Has(BugSet.B3)) UpdateCurrentMm(KernelIds.None, CpuPhase.UnuseRqUpdated);
+        else KthreadUnuseMmLazy();
+    }
+
+    private void KthreadUnuseMmLazy()
+    {
+        Persist(new LazyTlbEntered(Id, _useMm));
+        IrqsOn();
+        // mmput() by the owner after kthread_unuse_mm.
+        Store(Kernel.MmRef(_useMm), new MmWrite(NextToken(), MmOp.UsersChanged, Value: -1), CpuPhase.UnusePut);
+    }
+
+    /// <summary>membarrier_update_current_mm(): the runqueue copy follows current->mm (a store when it changes); then <paramref name="then"/>.</summary>
+    private void UpdateCurrentMm(int mm, CpuPhase then)
+    {
+        int state = mm == KernelIds.None ? 0 : Kernel.Mm(mm).State.MembarrierState;
+        if (Rq.MembarrierState == state)
+        {
+            RunPhase(then);
+            return;
+        }
+        Store(RqRef, new RqSetMembarrierState(NextToken(), state, RqStateReason.UpdateCurrentMm), then);
     }
 }

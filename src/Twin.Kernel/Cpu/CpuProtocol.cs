@@ -1,32 +1,41 @@
+using Twin.Actors.Runtime;
+
 namespace Twin.Kernel.Cpu;
 
-// Messages a CPU actor handles. Unmanaged record structs: they travel inline, without allocation.
+// Messages a CPU actor handles. Record structs: each is boxed once when sent.
 
-/// <summary>The tick: the running task's slice is over, need_resched.</summary>
-public readonly record struct SchedTick;
-
-/// <summary><c>try_to_wake_up()</c> chose this CPU for the task: enqueue it, and run it now if the CPU idles.</summary>
-public readonly record struct TaskWakeup(int Task);
+/// <summary>The tick: the running task's slice is over, need_resched. Ticks of an older slice are ignored.</summary>
+public readonly record struct SchedTick(long Slice) : ISimulationMessage;
 
 /// <summary>The CPU's next step of kernel or user work is due; stale tokens are ignored.</summary>
-public readonly record struct Continue(long Token);
+public readonly record struct Continue(long Token) : ISimulationMessage;
 
 /// <summary>An IPI's interrupt reached this CPU; its csd is in <paramref name="Slot"/>.</summary>
-public readonly record struct IpiArrived(int Slot);
+public readonly record struct IpiArrived(int Slot) : ISimulationMessage;
 
 /// <summary>An interrupt with nothing to do: the second arrival of a duplicated IPI, or one of an interrupt storm (fault injection).</summary>
-public readonly record struct SpuriousIrq(bool Storm);
+public readonly record struct SpuriousIrq(bool Storm) : ISimulationMessage;
 
 /// <summary>A non-maskable interrupt: taken whatever the CPU does, interrupts off or not; its handler runs patchable text.</summary>
-public readonly record struct NmiArrived(bool Storm);
+public readonly record struct NmiArrived(bool Storm) : ISimulationMessage;
 
 /// <summary>The next step of the exception handler (INT3, NMI) the CPU is in; stale tokens are ignored.</summary>
-public readonly record struct ExceptionStep(long Token);
+public readonly record struct ExceptionStep(long Token) : ISimulationMessage;
 
 /// <summary>A handler of an IPI this CPU sent with wait=1 finished (csd unlocked).</summary>
-public readonly record struct IpiAcked(long Token);
+public readonly record struct IpiAcked(long Token) : ISimulationMessage;
 
-/// <summary>The next piece of work a CPU does when its <see cref="Continue"/> arrives.</summary>
+/// <summary>
+/// text_poke's sync to a nohz_full CPU with deferral on: ct_set_cpu_work(cpu, CT_WORK_SYNC), a
+/// cmpxchg on that CPU's context-tracking state, which the CPU owns: it sets the bit if it runs
+/// outside the kernel, and refuses (the sender IPIs it) if not.
+/// </summary>
+public readonly record struct CtWorkRequest(int From, long WaitToken) : ISimulationMessage;
+
+/// <summary>The cmpxchg's outcome, to the sender of a <see cref="CtWorkRequest"/>.</summary>
+public readonly record struct CtWorkAnswer(long WaitToken, int Cpu, bool Deferred) : ISimulationMessage;
+
+/// <summary>The next piece of work a CPU does when its <see cref="Continue"/> or a store's <see cref="Done"/> arrives.</summary>
 internal enum CpuPhase : byte
 {
     Idle,
@@ -36,33 +45,80 @@ internal enum CpuPhase : byte
     KernelNext,
     SyscallDispatch,
     SyscallExit,
+    SchedLocked,
+    SchedSwitched,
     SchedMm,
     SchedMmLoad,
+    SchedFinish,
+    SchedPrevMmTaken,
+    SwitchCpumaskSet,
+    SwitchLoadRest,
+    MbPrepared,
     MbBarrierA,
     MbIpis,
+    MbLockAnswer,
     MbWait,
     MbBarrierC,
     RcuWait,
     GlobalDone,
+    RegStateSet,
+    RegLocalSet,
     RegIpis,
+    RegLocalHandled,
     RegWait,
     RegReady,
+    RegDone,
+    FlushGen,
     FlushWait,
     ExitMmClear,
+    ExitMmTaskCleared,
+    ExitMmRqUpdated,
+    ExitMmPut,
+    DoTaskDead,
+    DoTaskDeadDone,
+    ForkDone,
+    CloneLamLocked,
+    CloneUsersGot,
+    CloneDone,
+    ExecNewMm,
+    ExecMmReset,
+    ExecRqReset,
+    ExecTaskMm,
+    ExecLoad,
+    ExecLoaded,
+    ExecOldPut,
+    UseMmGot,
+    UseMmTaskSet,
+    UseMmSwitch,
+    UseMmLoad,
+    UseMmLoaded,
+    UseMmSame,
+    UnuseMmClear,
+    UnuseTaskCleared,
+    UnuseRqUpdated,
+    UnusePut,
+    LamEnabled,
     LamWait,
     LamLock,
-    DoTaskDead,
-    UseMmLoad,
-    UnuseMmClear,
-    ExecLoad,
+    LamLocked,
     TextMutexWait,
+    TextLockAnswer,
+    PokeBegan,
     PokeInt3,
+    PokeInt3Done,
     PokeTail,
+    PokeTailDone,
     PokeFirst,
-    PokeFinish,
+    PokeFirstDone,
     PokeSyncWait,
+    PokeSyncedDone,
+    PokeFinish,
+    PokeVecCleared,
+    PokeDescCleared,
     PokeRefsWait,
     PokeNrEntries,
+    PokeNrCleared,
     PokeEnd,
+    PokeEnded,
     Parked,
 }

@@ -12,30 +12,22 @@ public enum CpuMode : byte
 }
 
 /// <summary>
-/// One CPU: its runqueue (<c>rq->curr</c>, runnable tasks, <c>rq->membarrier_state</c>,
-/// <c>rq->prev_mm</c>), its x86 <c>cpu_tlbstate</c> and its mode (kernel-model §1.1). Changed only
-/// by Apply: the same code for a live run, an actor recovery and a whole-run replay. Invariants
-/// are asserted where state changes.
+/// One CPU (kernel-model §1.1): its x86 <c>cpu_tlbstate</c>, the active_mm of what it runs,
+/// whether it runs user code, LAM bits, context-tracking work, and whether it is online. Its
+/// runqueue is an actor of its own (<see cref="Runqueue.RqState"/>). Changed only by Apply: the
+/// same code for a live run, an actor recovery and a whole-run replay. Invariants are asserted
+/// where state changes.
 /// </summary>
 public sealed class CpuState
 {
-    public CpuState(int cpu)
-    {
-        Cpu = cpu;
-        Curr = KernelIds.IdleTask(cpu);
-    }
+    public CpuState(int cpu) => Cpu = cpu;
 
     public int Cpu { get; }
 
     public bool Booted { get; private set; }
 
-    /// <summary><c>rq->curr</c>.</summary>
-    public int Curr { get; private set; }
-
-    /// <summary>Runnable tasks waiting for this CPU, FIFO; <see cref="Curr"/> is never in it.</summary>
-    public List<int> Runqueue { get; } = [];
-
-    public CpuMode Mode { get; private set; } = CpuMode.Idle;
+    /// <summary>The CPU runs user code (between a return to user and the next kernel entry); otherwise kernel code or idle.</summary>
+    public bool InUser { get; private set; }
 
     /// <summary><c>cpu_tlbstate.loaded_mm</c>: the page tables in CR3 (meaningless while <see cref="Switching"/>).</summary>
     public int LoadedMm { get; private set; } = KernelIds.InitMm;
@@ -55,18 +47,11 @@ public sealed class CpuState
     /// <summary><c>ctxs[asid].tlb_gen</c> of the loaded mm: the generation this CPU's TLB has caught up to.</summary>
     public long LocalTlbGen { get; private set; }
 
-    /// <summary><c>rq->membarrier_state</c>.</summary>
-    public int RqMembarrierState { get; private set; }
-
-    /// <summary><c>rq->prev_mm</c>: the mm a kthread borrowed, dropped in finish_task_switch (<see cref="KernelIds.NoPrevMm"/>: none).</summary>
-    public int PrevMm { get; private set; } = KernelIds.NoPrevMm;
 
     public void Apply(CpuBooted e)
     {
         Invariant.Assert(e.Cpu == Cpu && !Booted, "a CPU boots once");
         Booted = true;
-        Curr = KernelIds.IdleTask(Cpu);
-        Mode = CpuMode.Idle;
     }
 
     /// <summary>In cpu_online_mask. An offline CPU runs its idle task and takes no work.</summary>
@@ -75,40 +60,8 @@ public sealed class CpuState
     public void Apply(CpuHotplugged e)
     {
         Invariant.Assert(e.Cpu == Cpu && e.Online != Online, "a CPU goes offline only when online, and back");
-        Invariant.Assert(e.Online || KernelIds.IsIdle(Curr), "a CPU goes offline from its idle task");
+        Invariant.Assert(!InUser, "a CPU goes offline from its idle task");
         Online = e.Online;
-        if (!e.Online) Runqueue.Clear(); // migrate_tasks(): the queued tasks go to online CPUs
-    }
-
-    public void Apply(TaskEnqueued e)
-    {
-        Invariant.Assert(Booted && e.Cpu == Cpu, "enqueue on a booted CPU");
-        Invariant.Assert(!KernelIds.IsIdle(e.Task), "idle tasks are never enqueued");
-        Invariant.Assert(e.Task != Curr, "a running task is not woken");
-        Invariant.Assert(!Runqueue.Contains(e.Task), "a task is on a runqueue once");
-        Runqueue.Add(e.Task);
-    }
-
-    public void Apply(SchedSwitched e)
-    {
-        Invariant.Assert(e.Cpu == Cpu, "switch on this CPU");
-        Invariant.Assert(e.Prev == Curr, "sched_switch prev is rq->curr");
-        Invariant.Assert(e.Next != e.Prev, "a switch changes the task");
-        Invariant.Assert(Mode != CpuMode.User, "__schedule runs in the kernel");
-        Invariant.Assert(!Switching, "no switch_mm in progress at __schedule");
-        if (!KernelIds.IsIdle(e.Prev) && e.PrevState == PrevState.Runnable) Runqueue.Add(e.Prev);
-        if (KernelIds.IsIdle(e.Next))
-        {
-            Invariant.Assert(e.Next == KernelIds.IdleTask(Cpu), "only this CPU's idle task runs here");
-        }
-        else
-        {
-            bool removed = Runqueue.Remove(e.Next);
-            Invariant.Assert(removed, "next was runnable on this runqueue");
-        }
-        Curr = e.Next;
-        PrevMm = e.PrevMm;
-        Mode = KernelIds.IsIdle(e.Next) ? CpuMode.Idle : CpuMode.Kernel;
     }
 
     public void Apply(LazyTlbEntered e)
@@ -159,21 +112,15 @@ public sealed class CpuState
 
     public void Apply(KernelEntered e)
     {
-        Invariant.Assert(Mode == CpuMode.User && e.Task == Curr, "kernel entry from the running task's user mode");
-        Mode = CpuMode.Kernel;
+        Invariant.Assert(InUser, "kernel entry from user mode");
+        InUser = false;
     }
 
     public void Apply(ReturnedToUser e)
     {
-        Invariant.Assert(Mode == CpuMode.Kernel && e.Task == Curr, "return to user of the running task");
+        Invariant.Assert(!InUser, "return to user from kernel code");
         Invariant.Assert(!Switching && !IsLazy, "user mode runs on loaded, non-lazy page tables");
-        Mode = CpuMode.User;
-    }
-
-    public void Apply(RqMembarrierStateSet e)
-    {
-        Invariant.Assert(e.Cpu == Cpu, "this CPU's runqueue");
-        RqMembarrierState = e.State;
+        InUser = true;
     }
 
     /// <summary>x86 LAM bits in CR3 (0 or 6).</summary>
@@ -204,11 +151,7 @@ public sealed class CpuState
         }
     }
 
-    public void Apply(FullBarrier e)
-    {
-        Invariant.Assert(e.Cpu == Cpu, "a barrier on this CPU");
-        if (e.Reason == BarrierReason.MmdropLazyTlb) PrevMm = KernelIds.NoPrevMm;
-    }
+    public void Apply(FullBarrier e) => Invariant.Assert(e.Cpu == Cpu, "a barrier on this CPU");
 
     public void Hash(ref StateHasher h)
     {
@@ -216,18 +159,13 @@ public sealed class CpuState
         h.Add(UntagLamBits);
         h.Add(Cpu);
         h.Add(Booted);
-        h.Add(Curr);
-        h.Add(Runqueue.Count);
-        foreach (int t in Runqueue) h.Add(t);
-        h.Add((int)Mode);
+        h.Add(InUser);
         h.Add(LoadedMm);
         h.Add(Switching);
         h.Add(SwitchingTo);
         h.Add(IsLazy);
         h.Add(ActiveMm);
         h.Add(LocalTlbGen);
-        h.Add(RqMembarrierState);
-        h.Add(PrevMm);
         // Only while set, so runs without task isolation keep their hashes.
         if (CtWorkPending) h.Add(0xC7_0001);
         if (!Online) h.Add(0xC7_0002);

@@ -22,6 +22,8 @@ public static class EventCatalog
         FullBarrier.Manifest,
         CoreSerialized.Manifest,
         RqMembarrierStateSet.Manifest,
+        RqPrevMmCleared.Manifest,
+        RqTasksMigrated.Manifest,
         IpiHandled.Manifest,
         CodeWritten.Manifest,
         RseqAborted.Manifest,

@@ -1,50 +1,58 @@
+using Akka.Actor;
 using Twin.Actors;
-using Twin.Actors.Persistence;
+using Twin.Actors.Runtime;
 using Twin.Kernel.Cpu;
 using Twin.Kernel.Events;
 
 namespace Twin.Kernel.Ipi;
 
-/// <summary>Delivery of an IPI after its latency.</summary>
-public readonly record struct IpiDue;
+/// <summary>The sender queued a cross-call on this csd: raise the interrupt after <paramref name="LatencyNs"/>.</summary>
+public readonly record struct CsdQueue(IpiSent Sent, long WaitToken, long LatencyNs) : ISimulationMessage;
+
+/// <summary>The IPI's latency is over: its interrupt reaches the target.</summary>
+public readonly record struct IpiDue : ISimulationMessage;
+
+/// <summary>The handler ran on the target: csd_unlock(), and the waiting sender sees it.</summary>
+public readonly record struct CsdUnlock : ISimulationMessage;
 
 /// <summary>
-/// One in-flight IPI (stream "ipi-N"), after the kernel's <c>call_single_data</c>: created when
-/// sent, it waits out a latency drawn from the runtime, raises the interrupt on its target (whose
-/// CPU runs the handler in hardirq context when its interrupts are enabled), and on completion
-/// acknowledges the sender. Like a csd, an IPI actor is reused once completed, so sending
-/// allocates nothing.
+/// One call_single_data (stream "ipi-N"): the csd a sending CPU keeps for one target, as
+/// smp_call_function_many()'s per-CPU cfd_data does (N = sender × nr_cpus + target). Queued by the
+/// sender, it waits out a latency drawn by the sender, raises the interrupt on its target (whose
+/// CPU reads the csd and runs the handler in hardirq context when its interrupts are enabled),
+/// and on csd_unlock acknowledges a sender that waits. A sender has at most one call in flight to
+/// each target (it waits for them all), so one csd per pair suffices.
 /// </summary>
-public sealed class IpiActor : PersistentActor
+public sealed class IpiActor : KernelActor
 {
-    private readonly Kernel _kernel;
-
-    public IpiActor(Kernel kernel, int slot)
+    public IpiActor(Kernel kernel, int slot) : base(kernel, StreamOf(slot))
     {
-        _kernel = kernel;
         Slot = slot;
-        kernel.RegisterIpi(this);
-        Recover<IpiSent>(e => Current = e);
+        Ref = Self;
+        kernel.Register(this);
+        Recover<IpiSent>(e =>
+        {
+            Invariant.Assert(Current is null, "a csd is queued only once its last call completed");
+            Current = e;
+        });
         Recover<IpiCompleted>(e =>
         {
             Invariant.Assert(Current is IpiSent s && s.Ipi == e.Ipi, "an IPI completes once, after it was sent");
             Current = null;
         });
-        Command<IpiDue>(_ => _kernel.CpuRefs[Current!.Value.To].Tell(new IpiArrived(Slot)));
     }
 
     public int Slot { get; }
 
-    /// <summary>The IPI in flight, or null when the slot is free.</summary>
+    public IActorRef Ref { get; }
+
+    /// <summary>The call in flight, or null when the csd is free.</summary>
     public IpiSent? Current { get; private set; }
 
     /// <summary>Token the sender waits on; 0 when nobody waits.</summary>
-    public long WaitToken { get; private set; }
+    private long _waitToken;
 
-    // Formatted once: the id is read on every persist and at every state-hash checkpoint.
-    public override string PersistenceId => _persistenceId ??= StreamOf(Slot);
-
-    private string? _persistenceId;
+    public static int SlotOf(int from, int to, int cpus) => from * cpus + to;
 
     public static string StreamOf(int slot) => $"ipi-{slot}";
 
@@ -54,23 +62,28 @@ public sealed class IpiActor : PersistentActor
         hasher.Add(Current?.Ipi ?? 0);
     }
 
-    /// <summary>Queues the csd and raises the interrupt; the handler runs after the drawn latency.</summary>
-    public void Send(IpiSent ipi, long waitToken, long latencyNs)
+    protected override void OnCommand(object message)
     {
-        Invariant.Assert(Current is null, "a csd is reused only after completion");
-        Persist(ipi);
-        WaitToken = waitToken;
-        Context.System.ScheduleTellOnce(latencyNs, Self, new IpiDue());
-    }
-
-    /// <summary>The handler ran on the target: unlock the csd and acknowledge a waiting sender.</summary>
-    public void Complete()
-    {
-        IpiSent ipi = Current!.Value;
-        long token = WaitToken;
-        Persist(new IpiCompleted(ipi.Ipi));
-        WaitToken = 0;
-        _kernel.ReleaseIpi(this);
-        if (token != 0) _kernel.CpuRefs[ipi.From].Tell(new IpiAcked(token));
+        switch (message)
+        {
+            case CsdQueue q:
+                Invariant.Assert(Current is null, "a csd is queued only once its last call completed");
+                Persist(q.Sent);
+                _waitToken = q.WaitToken;
+                TellAfter(q.LatencyNs, Self, new IpiDue());
+                break;
+            case IpiDue:
+                Kernel.CpuRefs[Current!.Value.To].Tell(new IpiArrived(Slot), Self);
+                break;
+            case CsdUnlock:
+                IpiSent sent = Current!.Value;
+                Persist(new IpiCompleted(sent.Ipi));
+                if (_waitToken != 0) Kernel.CpuRefs[sent.From].Tell(new IpiAcked(_waitToken), Self);
+                _waitToken = 0;
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 }

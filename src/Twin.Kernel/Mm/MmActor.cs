@@ -1,25 +1,29 @@
 using Twin.Actors;
-using Twin.Actors.Persistence;
 using Twin.Kernel.Events;
 
 namespace Twin.Kernel.Mm;
 
-/// <summary>
-/// One address space (stream "mm-N"). CPUs act on it through the kernel's own operations, each
-/// an atomic step on shared memory journaled in this stream.
-/// </summary>
-public sealed class MmActor : PersistentActor
+/// <summary>What a new mm starts with: dup_mm()'s copies from the parent, or a process's threads at boot.</summary>
+/// <param name="Users">mm_users at creation (threads created with it at boot).</param>
+public readonly record struct MmStart(int Tgid, int MembarrierState, int Users, int LamBits, bool LamLocked)
 {
-    private readonly int _tgidAtCreation;
-    private readonly int _stateAtCreation;
+    /// <summary>The mm of a whole-run replay: its events say everything.</summary>
+    public static MmStart Replica => default;
+}
 
-    /// <param name="tgid">Owner, journaled at creation; 0 when the actor is rebuilt by replay.</param>
-    /// <param name="membarrierState">State copied from the parent by fork (dup_mm), else 0.</param>
-    public MmActor(Kernel kernel, int mm, int tgid, int membarrierState = 0)
+/// <summary>
+/// One address space (stream "mm-N"): mm_cpumask, tlb_gen, membarrier_state, mm_users, riscv's
+/// icache_stale_mask and x86 LAM. CPUs read it at any instant and write it by message; each write
+/// is one event of this stream, and the writer hears back when the mm's owner asks for an answer.
+/// </summary>
+public sealed class MmActor : KernelActor
+{
+    private readonly MmStart _start;
+
+    public MmActor(Kernel kernel, int mm, MmStart start) : base(kernel, StreamOf(mm))
     {
         Id = mm;
-        _tgidAtCreation = tgid;
-        _stateAtCreation = membarrierState;
+        _start = start;
         State = new MmState(mm);
         kernel.Register(this);
         Recover<MmCreated>(State.Apply);
@@ -38,61 +42,61 @@ public sealed class MmActor : PersistentActor
 
     public MmState State { get; }
 
-    // Formatted once: the id is read on every persist and at every state-hash checkpoint.
-    public override string PersistenceId => _persistenceId ??= StreamOf(Id);
-
-    private string? _persistenceId;
-
     public static string StreamOf(int mm) => $"mm-{mm}";
 
     public override void HashState(ref StateHasher hasher) => State.Hash(ref hasher);
 
-    /// <summary><c>cpumask_set_cpu(cpu, mm_cpumask(mm))</c>, journaled when it changes the mask.</summary>
-    public void CpumaskSetCpu(int cpu)
+    /// <summary>mm_alloc() or dup_mm(): the mm exists, with what it starts with.</summary>
+    protected override void Start()
     {
-        if (!State.CpumaskTest(cpu)) Persist(new MmCpumaskSet(Id, cpu));
+        Persist(new MmCreated(Id, _start.Tgid, _start.MembarrierState));
+        for (int u = 1; u < _start.Users; u++) Persist(new MmUsersChanged(Id, u + 1));
+        if (_start.LamBits != 0) Persist(new MmLamEnabled(Id, _start.LamBits));
+        if (_start.LamLocked) Persist(new MmLamLocked(Id));
     }
 
-    /// <summary><c>cpumask_clear_cpu(cpu, mm_cpumask(mm))</c> from flush_tlb_func.</summary>
-    public void CpumaskClearCpu(int cpu)
+    protected override void OnCommand(object message)
     {
-        if (State.CpumaskTest(cpu)) Persist(new MmCpumaskCleared(Id, cpu));
-    }
-
-    /// <summary><c>inc_mm_tlb_gen()</c>: returns the new generation.</summary>
-    public long IncTlbGen(bool freedTables)
-    {
-        Persist(new TlbGenIncremented(Id, State.TlbGen + 1, freedTables));
-        return State.TlbGen;
-    }
-
-    /// <summary><c>atomic_or(bits, &amp;mm->membarrier_state)</c> (or the reset by exec when <paramref name="replace"/>).</summary>
-    public void SetMembarrierState(int bits, bool replace = false)
-    {
-        int next = replace ? bits : State.MembarrierState | bits;
-        if (next != State.MembarrierState || replace) Persist(new MembarrierStateChanged(Id, next));
-    }
-
-    public void UsersChanged(int delta) => Persist(new MmUsersChanged(Id, State.Users + delta));
-
-    public void SetIcacheStaleMask() => Persist(new IcacheStaleMaskSet(Id));
-
-    public void ClearIcacheStale(int cpu)
-    {
-        if (State.IcacheStaleMask.Test(cpu)) Persist(new IcacheStaleCleared(Id, cpu));
-    }
-
-    /// <summary><c>mm_enable_lam()</c>'s writes of lam_cr3_mask and untag_mask (or <c>dup_lam()</c> by fork).</summary>
-    public void EnableLam(int bits) => Persist(new MmLamEnabled(Id, bits));
-
-    /// <summary><c>set_bit(MM_CONTEXT_LOCK_LAM)</c>, journaled when it changes the flag.</summary>
-    public void LockLam()
-    {
-        if (!State.LamLocked) Persist(new MmLamLocked(Id));
-    }
-
-    protected override void PreStart()
-    {
-        if (LastSequenceNr == 0) Persist(new MmCreated(Id, _tgidAtCreation, _stateAtCreation));
+        if (message is not MmWrite w)
+        {
+            Unhandled(message);
+            return;
+        }
+        long reply = 0;
+        switch (w.Op)
+        {
+            case MmOp.CpumaskSet:
+                if (!State.CpumaskTest(w.Cpu)) Persist(new MmCpumaskSet(Id, w.Cpu));
+                break;
+            case MmOp.CpumaskClear:
+                if (State.CpumaskTest(w.Cpu)) Persist(new MmCpumaskCleared(Id, w.Cpu));
+                break;
+            case MmOp.IncTlbGen:
+                reply = State.TlbGen + 1;
+                Persist(new TlbGenIncremented(Id, reply, FreedTables: w.Value != 0));
+                break;
+            case MmOp.OrMembarrierState:
+                if ((State.MembarrierState | w.Value) != State.MembarrierState) Persist(new MembarrierStateChanged(Id, State.MembarrierState | w.Value));
+                break;
+            case MmOp.SetMembarrierState:
+                Persist(new MembarrierStateChanged(Id, w.Value));
+                break;
+            case MmOp.UsersChanged:
+                Persist(new MmUsersChanged(Id, State.Users + w.Value));
+                break;
+            case MmOp.IcacheStaleSetAll:
+                Persist(new IcacheStaleMaskSet(Id));
+                break;
+            case MmOp.IcacheStaleClear:
+                if (State.IcacheStaleMask.Test(w.Cpu)) Persist(new IcacheStaleCleared(Id, w.Cpu));
+                break;
+            case MmOp.EnableLam:
+                Persist(new MmLamEnabled(Id, w.Value));
+                break;
+            case MmOp.LockLam:
+                if (!State.LamLocked) Persist(new MmLamLocked(Id));
+                break;
+        }
+        if (w.Token != 0) Sender.Tell(new Done(w.Token, reply), Self);
     }
 }

@@ -26,9 +26,9 @@ internal sealed class ObservedProgram(TaskProgram inner, IStepObserver observer,
 
     private int CpuOf(int task)
     {
-        foreach (Cpu.CpuActor c in kernel.Cpus)
+        foreach (Runqueue.RunqueueActor rq in kernel.Rqs)
         {
-            if (c.State.Curr == task) return c.Id;
+            if (rq.State.Curr == task) return rq.Cpu;
         }
         return -1;
     }

@@ -1,20 +1,19 @@
 using Twin.Actors;
-using Twin.Actors.Persistence;
 using Twin.Kernel.Events;
 
 namespace Twin.Kernel.Text;
 
 /// <summary>
 /// Patchable kernel text and text_poke_bp's shared state (stream "text"). The patching CPU's
-/// writes and P0–P4 steps are journaled here; the handlers' reference counts are driver state,
-/// their use journaled by the CPUs (<see cref="Int3Handled"/>). CPUs act on it directly, each
-/// call an atomic step on shared memory, as with an mm.
+/// writes and P0–P4 steps are journaled here; text_mutex and the handlers' reference counts are
+/// driver state (re-execution reproduces them), changed only by the messages CPUs send. CPUs
+/// fetch instructions by reading it at an instant (<see cref="Fetch"/>).
 /// </summary>
-public sealed class TextActor : PersistentActor
+public sealed class TextActor : KernelActor
 {
-    public const string Stream = "text";
+    public const string StreamName = "text";
 
-    public TextActor(Kernel kernel)
+    public TextActor(Kernel kernel) : base(kernel, StreamName)
     {
         TextPokeConfig c = kernel.Config.TextPoke!;
         BugSet bugs = kernel.Config.Bugs;
@@ -27,27 +26,66 @@ public sealed class TextActor : PersistentActor
 
     public TextState State { get; }
 
-    /// <summary>The CPU holding text_mutex, or -1 (a sleeping lock; waiters retry).</summary>
+    /// <summary>The CPU holding text_mutex, or -1.</summary>
     public int MutexOwner { get; private set; } = -1;
-
-    public override string PersistenceId => Stream;
 
     public override void HashState(ref StateHasher hasher) => State.Hash(ref hasher);
 
-    public bool TryLock(int cpu)
+    protected override void OnCommand(object message)
     {
-        if (MutexOwner >= 0) return false;
-        MutexOwner = cpu;
-        return true;
+        if (message is not TextOp op)
+        {
+            Unhandled(message);
+            return;
+        }
+        long reply = 0;
+        switch (op.Kind)
+        {
+            case TextOpKind.TryLock:
+                if (MutexOwner < 0)
+                {
+                    MutexOwner = op.Cpu;
+                    reply = 1;
+                }
+                break;
+            case TextOpKind.Step:
+                Invariant.Assert(MutexOwner == op.Cpu, "text_poke runs under text_mutex");
+                int batch = op.Phase == TextPokePhase.Began ? State.Batches + 1 : State.Batch;
+                Persist(new TextPokeStepped(op.Cpu, batch, op.Phase, op.Sites));
+                if (op.Phase == TextPokePhase.Ended) MutexOwner = -1;
+                break;
+            case TextOpKind.TryGetRef:
+                if (State.Refs[op.Cpu] > 0)
+                {
+                    State.Refs[op.Cpu]++;
+                    reply = 1;
+                }
+                break;
+            case TextOpKind.PutRef:
+                PutOwnRef(op.Cpu);
+                break;
+            case TextOpKind.PutAllRefs:
+                for (int c = 0; c < State.Refs.Length; c++) PutOwnRef(c);
+                break;
+            case TextOpKind.TryGetDescRef:
+                if (State.DescRefs > 0)
+                {
+                    State.DescRefs++;
+                    reply = 1;
+                }
+                break;
+            case TextOpKind.PutDescRef:
+                Invariant.Assert(State.DescRefs > 0, "a descriptor ref is put only when held");
+                State.DescRefs--;
+                break;
+        }
+        if (op.Token != 0) Sender.Tell(new Done(op.Token, reply), Self);
     }
 
-    /// <summary>A step of the batch on <paramref name="cpu"/>; P0 starts a new batch.</summary>
-    public void Step(int cpu, TextPokePhase phase, int sites)
+    private void PutOwnRef(int cpu)
     {
-        Invariant.Assert(MutexOwner == cpu, "text_poke runs under text_mutex");
-        int batch = phase == TextPokePhase.Began ? State.Batches + 1 : State.Batch;
-        Persist(new TextPokeStepped(cpu, batch, phase, sites));
-        if (phase == TextPokePhase.Ended) MutexOwner = -1;
+        Invariant.Assert(State.Refs[cpu] > 0, "a ref is put only when held");
+        State.Refs[cpu]--;
     }
 
     /// <summary>
@@ -61,34 +99,5 @@ public sealed class TextActor : PersistentActor
         int b0 = s.Byte0Seq[site] <= serializedSeq || random.Chance(0.5) ? s.Byte0[site] : s.Byte0Prev[site];
         int tail = s.TailSeq[site] <= serializedSeq || random.Chance(0.5) ? s.Tail[site] : s.TailPrev[site];
         return (b0, tail);
-    }
-
-    /// <summary><c>raw_atomic_inc_not_zero(this_cpu_ptr(&amp;text_poke_array_refs))</c>.</summary>
-    public bool TryGetRef(int cpu)
-    {
-        if (State.Refs[cpu] == 0) return false;
-        State.Refs[cpu]++;
-        return true;
-    }
-
-    /// <summary><c>atomic_dec(refs)</c> by a handler, or P4's <c>atomic_dec_and_test</c>: true when it reached 0.</summary>
-    public bool PutRef(int cpu)
-    {
-        Invariant.Assert(State.Refs[cpu] > 0, "a ref is put only when held");
-        return --State.Refs[cpu] == 0;
-    }
-
-    /// <summary>B17: <c>atomic_inc_not_zero(&amp;desc->refs)</c> on whatever the stack slot holds now.</summary>
-    public bool TryGetDescRef()
-    {
-        if (State.DescRefs == 0) return false;
-        State.DescRefs++;
-        return true;
-    }
-
-    public bool PutDescRef()
-    {
-        Invariant.Assert(State.DescRefs > 0, "a descriptor ref is put only when held");
-        return --State.DescRefs == 0;
     }
 }

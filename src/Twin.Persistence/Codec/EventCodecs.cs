@@ -53,6 +53,36 @@ public static class EventCodecs
         return e.Decode(payload);
     }
 
+    /// <summary>
+    /// Decodes a stored row's payload, or says exactly why it cannot: an unknown manifest or a
+    /// garbled payload is corruption, a known event stored under another version is a format the
+    /// build does not read. <paramref name="where"/> names the row.
+    /// </summary>
+    public static object DecodeRow(int column, ReadOnlySpan<byte> payload, string where)
+    {
+        if (!_byColumn.TryGetValue(column, out Entry? e))
+        {
+            ushort code = EventManifest.CodeOf(column);
+            byte version = EventManifest.VersionOf(column);
+            foreach (Entry known in _byColumn.Values)
+            {
+                if (known.Manifest.Code == code)
+                {
+                    throw new JournalFormatException($"{where}: event {known.Manifest.Name} is stored as v{version}; this build reads v{known.Manifest.Version} only");
+                }
+            }
+            throw new JournalCorruptException($"{where}: unknown event manifest {column} (code {code} v{version})");
+        }
+        try
+        {
+            return e.Decode(payload);
+        }
+        catch (CorruptPayloadException c)
+        {
+            throw new JournalCorruptException($"{where}: {e.Manifest.Name} payload is corrupt: {c.Message}", c);
+        }
+    }
+
     /// <summary>Encodes <paramref name="evt"/> into <paramref name="buffer"/>; returns the payload's length.</summary>
     public static int Encode(IJournaledEvent evt, Span<byte> buffer)
     {

@@ -54,6 +54,8 @@ public sealed class DiscardingJournal : IJournal
 
         public RunInfo Run { get; } = run;
 
+        public bool KeepsEvents => false;
+
         public long CommittedEvents { get; private set; }
 
         public long AppendedEvents => CommittedEvents;

@@ -33,6 +33,19 @@ public static class BenchRunner
         figures.Add(new BenchFigure("bare seeded event loop", bare, "events/s", 1.0, Peak()));
         log?.Invoke($"bare loop: {bare:N0} events/s");
 
+        // A soak's run: events discarded, checkers on. Allocation is counted on the simulation
+        // thread (the run loop runs on the caller's), boot and shutdown included.
+        double allocatedPerEvent = 0;
+        double soak = Median(reps, () =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            SimulationResult r = SimulationRunner.Run(config, new DiscardingJournal(), "bench");
+            allocatedPerEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)r.Events;
+            return r.Events / r.WallSeconds;
+        });
+        figures.Add(new BenchFigure("soak run, events discarded, checkers on", soak, "events/s", soak / bare, Peak(), $"{allocatedPerEvent:F0} bytes/event allocated"));
+        log?.Invoke($"soak run: {soak:N0} events/s, {allocatedPerEvent:F0} bytes/event allocated");
+
         double memory = Median(reps, () =>
         {
             SimulationResult r = SimulationRunner.Run(config, new MemoryJournal(), "bench");

@@ -1,4 +1,3 @@
-using Twin.Actors;
 using Twin.Actors.Persistence;
 using Twin.Checking;
 using Twin.Persistence;
@@ -22,13 +21,9 @@ public static class TimelineRecorder
         SimulationResult checkedRun = RunReplay.Replay(journal, run);
         (long from, long to) = window ?? Timeline.WindowFor(checkedRun.Violations, checkedRun.Events);
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"{journal.Uri} run '{run.RunId}'");
-        var system = new ActorSystem(run.Seed);
-        var kernel = new Kernel.Kernel(config.Kernel);
         var view = new KernelView();
         var tap = new TimelineWindow(from, to, view, config.Kernel.Cpus);
-        system.Persistence.Taps.Add(tap);
-        system.Persistence.Taps.Add(view);
-        RunReplayer.Replay(system, journal, run, kernel.PropsForStream);
+        RunReplay.ReplayThrough(journal, run, config, [tap, view], violations: []);
         string title = $"Twin run {run.RunId} (seed {run.Seed}, {config.Kernel.Arch.Name}, {config.Kernel.Cpus} CPUs{(config.Kernel.Bugs == 0 ? "" : $", bugs {config.Kernel.Bugs}")}): events {from}–{to}";
         return new Timeline(title, config.Kernel.Cpus, tap.Events, [.. checkedRun.Violations.Where(v => v.EventIndex >= from && v.EventIndex <= to)])
         {

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Akka.Actor;
 using Twin.Actors;
-using Twin.Actors.Persistence;
+using Twin.Actors.Journal;
+using Twin.Actors.Runtime;
 using Twin.Checking;
 using Twin.Persistence;
 using Twin.Simulation.Config;
@@ -21,26 +23,9 @@ public static class RunReplay
     {
         var clock = Stopwatch.StartNew();
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"{journal.Uri} run '{run.RunId}'");
-        var system = new ActorSystem(run.Seed);
-        var kernel = new Kernel.Kernel(config.Kernel);
         MonitorSet monitors = MonitorSet.All(MachineFacts.Of(config.Kernel));
-        system.Persistence.Taps.AddRange(monitors.Taps);
         var violations = new List<Violation>();
-        ReplayResult result;
-        try
-        {
-            result = RunReplayer.Replay(system, journal, run, kernel.PropsForStream, onProgress);
-        }
-        catch (StateHashMismatchException e)
-        {
-            violations.Add(new Violation("REPLAY", 0, -1, 0, e.EventCount, e.Message));
-            result = new ReplayResult(e.EventCount, 0, system.Persistence.ComputeStateHash(), 0);
-        }
-        catch (Actors.Supervision.InvariantViolationException e)
-        {
-            violations.Add(new Violation("MODEL", 0, -1, 0, 0, e.Message));
-            result = new ReplayResult(0, 0, system.Persistence.ComputeStateHash(), 0);
-        }
+        ReplayResult result = ReplayThrough(journal, run, config, monitors.Taps, violations, onProgress);
         violations.AddRange(monitors.Violations());
         return new SimulationResult
         {
@@ -54,5 +39,40 @@ public static class RunReplay
             Violations = violations,
             Checkpoints = result.CheckpointsVerified,
         };
+    }
+
+    /// <summary>
+    /// Rebuilds run <paramref name="run"/> on a replay system, showing every event to
+    /// <paramref name="taps"/>; a mismatching checkpoint or a broken invariant becomes a
+    /// violation in <paramref name="violations"/> (the replay stops there).
+    /// </summary>
+    internal static ReplayResult ReplayThrough(IJournal journal, RunInfo run, TwinConfig config, IEnumerable<Twin.Actors.Persistence.EventTap> taps,
+        List<Violation> violations, Action<long>? onProgress = null)
+    {
+        ActorSystem system = SimulationSystem.Create(SimulationHocon.For(run.Seed));
+        try
+        {
+            RunLoop loop = RunLoop.Of(system);
+            loop.Persistence.Taps.AddRange(taps);
+            var kernel = Kernel.Kernel.Boot(system, config.Kernel, replica: true);
+            try
+            {
+                return WholeRunReplay.Replay(system, journal, run, kernel.StartReplica, onProgress);
+            }
+            catch (StateHashMismatchException e)
+            {
+                violations.Add(new Violation("REPLAY", 0, -1, 0, e.EventCount, e.Message));
+                return new ReplayResult(e.EventCount, 0, loop.Persistence.ComputeStateHash(), 0);
+            }
+            catch (SimulationHaltedException e) when (e.InnerException is InvariantViolationException invariant)
+            {
+                violations.Add(new Violation("MODEL", 0, -1, 0, loop.Persistence.PersistedEvents, invariant.Message));
+                return new ReplayResult(loop.Persistence.PersistedEvents, 0, loop.Persistence.ComputeStateHash(), 0);
+            }
+        }
+        finally
+        {
+            SimulationSystem.Shutdown(system);
+        }
     }
 }

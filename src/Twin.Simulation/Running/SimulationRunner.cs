@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Akka.Actor;
 using Twin.Actors;
+using Twin.Actors.Journal;
 using Twin.Actors.Persistence;
-using Twin.Actors.Supervision;
+using Twin.Actors.Runtime;
 using Twin.Checking;
 using Twin.Kernel.Events;
 using Twin.Kernel.Tasks;
@@ -63,68 +65,77 @@ public static class SimulationRunner
         Kernel.Tasks.IStepObserver? observer = null)
     {
         var clock = Stopwatch.StartNew();
-        ISchedulingStrategy strategy = config.Strategy == "pct"
-            ? new PctSchedulingStrategy(config.Seed, config.PctDepth, config.PctHorizon)
-            : RandomSchedulingStrategy.Instance;
-        var system = new ActorSystem(config.Seed, strategy, guardianStrategy: SupervisorStrategy.StoppingEscalate);
-        MonitorSet monitors = MonitorSet.All(MachineFacts.Of(config.Kernel));
-        system.Persistence.Attach(recoverFrom, writer, config.CheckpointEveryEvents);
-        system.Persistence.Taps.AddRange(monitors.Taps);
-        if (taps is not null) system.Persistence.Taps.AddRange(taps);
-        var violations = new List<Violation>();
-        bool failed = false;
-        Kernel.Kernel? kernel = null;
+        ActorSystem system = SimulationSystem.Create(SimulationHocon.For(config.Seed, config.Strategy, config.PctDepth, config.PctHorizon));
         try
         {
-            kernel = Kernel.Kernel.Boot(system, config.Kernel, observer);
-            Func<bool>? halt = stopAtFirstViolation ? () => monitors.ViolationCount > 0 || (stop?.Invoke() ?? false) : stop;
-            Drive(system, writer, config.Events, halt, onProgress, cancel);
+            RunLoop loop = RunLoop.Of(system);
+            RunPersistence persistence = loop.Persistence;
+            MonitorSet monitors = MonitorSet.All(MachineFacts.Of(config.Kernel));
+            // A journal that keeps nothing (a soak's) is neither written nor recovered from: the
+            // run skips Akka's journal round trip (RunPersistence.JournalsThroughAkka).
+            bool keeps = writer.KeepsEvents;
+            persistence.Attach(writer.Run.RunId, keeps ? writer : null, keeps ? recoverFrom : null, config.CheckpointEveryEvents);
+            persistence.Taps.AddRange(monitors.Taps);
+            if (taps is not null) persistence.Taps.AddRange(taps);
+            var violations = new List<Violation>();
+            bool failed = false;
+            Kernel.Kernel? kernel = null;
+            try
+            {
+                kernel = Kernel.Kernel.Boot(system, config.Kernel, observer);
+                Func<bool>? halt = stopAtFirstViolation ? () => monitors.ViolationCount > 0 || (stop?.Invoke() ?? false) : stop;
+                Drive(loop, writer, config.Events, halt, onProgress, cancel);
+            }
+            catch (SimulationHaltedException e) when (e.InnerException is JournalException journalFailure)
+            {
+                // The journal failed under an actor's persist (disk full, server gone): that is the
+                // error to report, by its own type, not the halt it caused.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(journalFailure);
+            }
+            catch (SimulationHaltedException e) when (e.InnerException is InvariantViolationException)
+            {
+                // A model invariant failed: the state is impossible in the kernel. Keep what was
+                // journaled up to here and report it like any other finding.
+                failed = true;
+                violations.Add(new Violation("MODEL", loop.NowNs, -1, 0, persistence.PersistedEvents, e.InnerException.Message));
+            }
+            if (!failed) persistence.WriteCheckpoint();
+            writer.Flush();
+            violations.AddRange(monitors.Violations());
+            IReadOnlyList<SyscallRecord> syscalls = kernel?.Syscalls ?? [];
+            if (!failed) violations.AddRange(Expectations.Check(config.Expectations, syscalls, loop.NowNs));
+            var result = new SimulationResult
+            {
+                RunId = writer.Run.RunId,
+                Seed = config.Seed,
+                Journal = "",
+                Events = persistence.PersistedEvents,
+                StateHash = persistence.ComputeStateHash(),
+                VirtualTimeNs = loop.NowNs,
+                WallSeconds = clock.Elapsed.TotalSeconds,
+                Violations = violations,
+                Checkpoints = persistence.CheckpointsWritten,
+                Syscalls = syscalls,
+            };
+            return (result, failed);
         }
-        catch (SimulationHaltedException e) when (e.InnerException is JournalException journalFailure)
+        finally
         {
-            // The journal failed under an actor's persist (disk full, server gone): that is the
-            // error to report, by its own type, not the halt it caused.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(journalFailure);
+            SimulationSystem.Shutdown(system);
         }
-        catch (SimulationHaltedException e) when (e.InnerException is InvariantViolationException)
-        {
-            // A model invariant failed: the state is impossible in the kernel. Keep what was
-            // journaled up to here and report it like any other finding.
-            failed = true;
-            violations.Add(new Violation("MODEL", system.NowNs, -1, 0, system.Persistence.PersistedEvents, e.InnerException.Message));
-        }
-        if (!failed) system.Persistence.WriteCheckpoint();
-        writer.Flush();
-        violations.AddRange(monitors.Violations());
-        IReadOnlyList<SyscallRecord> syscalls = kernel?.Syscalls ?? [];
-        if (!failed) violations.AddRange(Expectations.Check(config.Expectations, syscalls, system.NowNs));
-        var result = new SimulationResult
-        {
-            RunId = writer.Run.RunId,
-            Seed = config.Seed,
-            Journal = "",
-            Events = system.Persistence.PersistedEvents,
-            StateHash = system.Persistence.ComputeStateHash(),
-            VirtualTimeNs = system.NowNs,
-            WallSeconds = clock.Elapsed.TotalSeconds,
-            Violations = violations,
-            Checkpoints = system.Persistence.CheckpointsWritten,
-            Syscalls = syscalls,
-        };
-        return (result, failed);
     }
 
-    private static void Drive(ActorSystem system, IJournalWriter writer, long targetEvents, Func<bool>? stop,
+    private static void Drive(RunLoop loop, IJournalWriter writer, long targetEvents, Func<bool>? stop,
         Action<Progress>? onProgress, CancellationToken cancel)
     {
-        PersistenceExtension persistence = system.Persistence;
+        RunPersistence persistence = loop.Persistence;
         long messages = 0;
-        while (persistence.PersistedEvents < targetEvents && system.RunOne())
+        while (persistence.PersistedEvents < targetEvents && loop.RunOne())
         {
             if (stop is not null && stop()) break;
             if ((++messages & 0xFFFF) != 0) continue;
             if (cancel.IsCancellationRequested) break;
-            onProgress?.Invoke(new Progress(persistence.PersistedEvents, targetEvents, writer.CommittedEvents, system.NowNs));
+            onProgress?.Invoke(new Progress(persistence.PersistedEvents, targetEvents, writer.CommittedEvents, loop.NowNs));
         }
     }
 }

@@ -6,7 +6,6 @@ using Twin.Persistence.Codec;
 
 namespace Twin.Actors.Tests.Runtime;
 
-using ActorBase = Akka.Actor.ActorBase;
 
 /// <summary>A test event: the counter went up by <paramref name="By"/>.</summary>
 public readonly record struct Counted(int By) : IJournaledEvent<Counted>
@@ -34,11 +33,11 @@ public sealed class Counter : JournaledActor
 
     public int Total { get; private set; }
 
-    public static Counter? Last { get; private set; }
-
     public override void HashState(ref StateHasher hasher) => hasher.Add(Total);
 
-    protected override void OnRecovered() => Last = this;
+    protected override void OnRecovered()
+    {
+    }
 
     protected override void OnCommand(object message)
     {
@@ -54,6 +53,9 @@ public sealed class Counter : JournaledActor
                 break;
             case "total":
                 Sender.Tell(Total);
+                break;
+            case "seq":
+                Sender.Tell(LastSequenceNr);
                 break;
             default:
                 Unhandled(message);

@@ -3,10 +3,10 @@ using Twin.Actors.Journal;
 using Twin.Actors.Runtime;
 using Twin.Persistence;
 using Twin.Persistence.Memory;
+using Twin.Persistence.Codec;
 
 namespace Twin.Actors.Tests.Runtime;
 
-using Props = Akka.Actor.Props;
 
 public sealed class PersistenceInTheLoopTests
 {
@@ -69,5 +69,29 @@ public sealed class PersistenceInTheLoopTests
         for (int i = 0; i < o.Events.Count; i++) Assert.EndsWith($"/{i + 1}", o.Events[i]);
         Assert.Equal(o.Events.Count, o.SimulationMessages);
         Assert.NotEqual(o.Events, Run(10, journaled: false).Events);
+    }
+
+    [Fact]
+    public void akka_serializes_twin_events_with_twins_codec_and_a_row_check()
+    {
+        Akka.Actor.ActorSystem system = SimulationSystem.Create(SimulationHocon.For(1));
+        try
+        {
+            EventCodecs.Register<Counted>();
+            Akka.Serialization.Serialization serialization = system.Serialization;
+            Akka.Serialization.Serializer serializer = serialization.FindSerializerFor(new Counted(-300));
+            Assert.IsType<EventSerializer>(serializer);
+            string manifest = Akka.Serialization.Serialization.ManifestFor(serializer, new Counted(-300));
+            Assert.Equal(Counted.Manifest.Column.ToString(System.Globalization.CultureInfo.InvariantCulture), manifest);
+            byte[] bytes = serializer.ToBinary(new Counted(-300));
+            Assert.Equal(new Counted(-300), serialization.Deserialize(bytes, EventSerializer.Id, manifest));
+            // A flipped bit is refused, not decoded into another event.
+            bytes[0] ^= 0x40;
+            Assert.ThrowsAny<Exception>(() => serialization.Deserialize(bytes, EventSerializer.Id, manifest));
+        }
+        finally
+        {
+            SimulationSystem.Shutdown(system);
+        }
     }
 }

@@ -3,7 +3,6 @@ using Twin.Actors.Runtime;
 
 namespace Twin.Actors.Tests.Runtime;
 
-using Props = Akka.Actor.Props;
 
 /// <summary>A message of the simulated machine in these tests.</summary>
 public sealed record Hop(int Left) : ISimulationMessage;

@@ -3,8 +3,6 @@ using Twin.Actors.Runtime;
 
 namespace Twin.Actors.Tests.Runtime;
 
-using Props = Akka.Actor.Props;
-using SimulationHaltedException = Twin.Actors.Runtime.SimulationHaltedException;
 
 /// <summary>Records (message, virtual time) of what it receives.</summary>
 public sealed class Clocked : ReceiveActor

@@ -1,6 +1,9 @@
+using Akka.Actor;
+using Twin.Actors.Runtime;
 using Twin.Persistence;
+using Twin.Persistence.Codec;
 
-namespace Twin.Actors.Persistence;
+namespace Twin.Actors.Journal;
 
 /// <summary>Outcome of a whole-run replay.</summary>
 /// <param name="Events">Events applied.</param>
@@ -18,57 +21,61 @@ public sealed class StateHashMismatchException(string message, long eventCount) 
 
 /// <summary>
 /// Rebuilds every persistent actor of a run from its journal, in the run's global event order,
-/// through the actors' own Recover handlers, and verifies the state hash at each checkpoint.
-/// Actors are created (not started: no timers, no behaviour) when their stream's first event
-/// arrives, from the Props the caller maps the stream name to.
+/// through Akka's own recovery (<see cref="ReplayFeed"/>): an actor starts when its stream's first
+/// event comes, and each stored event reaches its Recover handler as a replayed message. The state
+/// hash is verified at every checkpoint the run wrote. The run's taps see every event, in order.
 /// </summary>
-public static class RunReplayer
+public static class WholeRunReplay
 {
-    /// <param name="propsForStream">Props of the actor owning a run-relative stream, or null if the stream is unknown.</param>
+    /// <param name="startActor">Starts the actor owning a run-relative stream on <paramref name="system"/>; false if no actor owns it.</param>
     /// <param name="onProgress">Called every 65 536 events with the count so far.</param>
     /// <exception cref="JournalException">a row is unreadable, of an unknown manifest, or out of sequence (named).</exception>
     /// <exception cref="StateHashMismatchException">a checkpoint's hash differs from the rebuilt state.</exception>
-    public static ReplayResult Replay(ActorSystem system, IJournal journal, RunInfo run,
-        Func<string, Props?> propsForStream, Action<long>? onProgress = null)
+    /// <exception cref="SimulationHaltedException">an actor failed applying an event (a model invariant).</exception>
+    public static ReplayResult Replay(ActorSystem system, IJournal journal, RunInfo run, Func<string, bool> startActor, Action<long>? onProgress = null)
     {
-        system.Persistence.AttachForReplay(journal, run);
+        RunLoop loop = RunLoop.Of(system);
+        RunPersistence persistence = loop.Persistence;
+        var feed = new ReplayFeed();
+        persistence.AttachReplay(run.RunId, feed);
         IReadOnlyList<Checkpoint> checkpoints = journal.ReadCheckpoints(run);
         int nextCheckpoint = 0;
         int verified = 0;
-        var actors = new Dictionary<string, PersistentActor>(StringComparer.Ordinal);
+        var lastSeq = new Dictionary<string, long>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         string prefix = run.PersistenceIdPrefix;
         long events = 0;
         long lastTs = 0;
-        PersistentActor? last = null;
-        string lastPid = "";
         using IJournalCursor cursor = journal.ReadRun(run);
         while (cursor.MoveNext())
         {
             JournalEntry entry = cursor.Current;
             string where = $"{journal.Uri} journal row {entry.Ordering} ({entry.PersistenceId} #{entry.SequenceNr})";
-            PersistentActor actor;
-            if (ReferenceEquals(entry.PersistenceId, lastPid))
-            {
-                actor = last!;
-            }
-            else
+            if (!ids.TryGetValue(entry.PersistenceId, out string? id))
             {
                 string stream = entry.PersistenceId[prefix.Length..];
-                if (!actors.TryGetValue(stream, out actor!))
-                {
-                    actor = CreateReplica(system, propsForStream, stream, where);
-                    actors[stream] = actor;
-                }
-                last = actor;
-                lastPid = entry.PersistenceId;
+                id = persistence.PersistenceIdOf(stream);
+                if (!startActor(stream)) throw new JournalCorruptException($"{where}: no actor owns stream '{stream}'");
+                loop.RunUntilQuiet();
+                if (!feed.IsWaiting(id)) throw new InvalidOperationException($"the actor started for stream '{stream}' does not recover {id}");
+                ids[entry.PersistenceId] = id;
             }
+            long expected = lastSeq.GetValueOrDefault(id) + 1;
+            if (entry.SequenceNr != expected)
+            {
+                throw new JournalCorruptException($"{where}: sequence number {entry.SequenceNr} follows {expected - 1} in {id}");
+            }
+            lastSeq[id] = entry.SequenceNr;
+            object payload = EventCodecs.DecodeRow(entry.Manifest, entry.Payload, where);
+            loop.Scheduler.MoveToForReplay(Math.Max(entry.TimestampNs, loop.NowNs));
+            feed.Deliver(id, payload, entry.SequenceNr, entry.TimestampNs);
+            loop.RunUntilQuiet();
             events++;
             lastTs = entry.TimestampNs;
-            var meta = new EventMeta(actor.PersistenceId, entry.SequenceNr, entry.TimestampNs, events);
-            actor.ReplayEvent(entry, in meta, system.Persistence.Taps, where);
+            Invariant.Assert(persistence.PersistedEvents == events, "each replayed event is applied once, in order");
             while (nextCheckpoint < checkpoints.Count && checkpoints[nextCheckpoint].EventCount == events)
             {
-                Verify(system, checkpoints[nextCheckpoint], journal);
+                Verify(persistence, checkpoints[nextCheckpoint], journal);
                 verified++;
                 nextCheckpoint++;
             }
@@ -81,24 +88,14 @@ public static class RunReplayer
             throw new JournalCorruptException(
                 $"{journal.Uri}: run '{run.RunId}' has a checkpoint after event {checkpoints[nextCheckpoint].EventCount} but only {events} events");
         }
-        return new ReplayResult(events, verified, system.Persistence.ComputeStateHash(), lastTs);
+        feed.CompleteAll();
+        loop.RunUntilQuiet();
+        return new ReplayResult(events, verified, persistence.ComputeStateHash(), lastTs);
     }
 
-    private static PersistentActor CreateReplica(ActorSystem system, Func<string, Props?> propsForStream, string stream, string where)
+    private static void Verify(RunPersistence persistence, Checkpoint checkpoint, IJournal journal)
     {
-        Props props = propsForStream(stream)
-            ?? throw new JournalCorruptException($"{where}: no actor owns stream '{stream}'");
-        ActorCell cell = system.CreateCell(props, stream, null, start: false);
-        if (cell.Actor is not PersistentActor actor || actor.PersistenceId != stream)
-        {
-            throw new InvalidOperationException($"the actor created for stream '{stream}' does not persist to it");
-        }
-        return actor;
-    }
-
-    private static void Verify(ActorSystem system, Checkpoint checkpoint, IJournal journal)
-    {
-        ulong actual = system.Persistence.ComputeStateHash();
+        ulong actual = persistence.ComputeStateHash();
         if (actual != checkpoint.StateHash)
         {
             throw new StateHashMismatchException(
