@@ -34,6 +34,10 @@ public sealed partial class Shrinker
         long LastStart(int i) => i + 1 < last.Length ? last[i + 1] : -1;
         List<string> recent = [.. Enumerable.Range(0, whole.Tasks.Count).Where(i => LastStart(i) >= 0)
             .OrderByDescending(LastStart).ThenBy(i => i).Select(i => whole.Tasks[i].Name)];
+        // The task on the CPU that saw the violation is one side of the race, however long ago it
+        // was handed its step (B17's kprobe'd instruction, interrupted by the patcher's batches).
+        int onCpu = _lastTaskOnViolatingCpu - 1;
+        if (onCpu >= 0 && onCpu < whole.Tasks.Count && recent.Remove(whole.Tasks[onCpu].Name)) recent.Insert(0, whole.Tasks[onCpu].Name);
         _log?.Invoke($"  LastActive: last handed a step before the violation: {string.Join(", ", recent.Take(8).Select(n => $"{n} ({CurrentStep(whole, executed, n)?.Step.Kind.ToString() ?? "-"})"))}");
         // Smallest first: a loop of two tasks before the same two with all their history.
         foreach ((string how, ScenarioDraft candidate) in RacingCandidates(whole, recent, executed, loopsOnly).OrderBy(c => c.Draft.StepCount))

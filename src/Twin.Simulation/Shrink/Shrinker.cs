@@ -46,6 +46,9 @@ public sealed partial class Shrinker
     private Violation? _last;
     private int[]? _executed;
     private long[]? _lastStepNs;
+
+    /// <summary>The task (id) last handed a step on the CPU the last failure was seen on: one side of the race.</summary>
+    private int _lastTaskOnViolatingCpu;
     private int _wide = 1;
     private TimingConfig _timing;
     private Dictionary<string, int> _firstCpu = [];
@@ -475,7 +478,7 @@ public sealed partial class Shrinker
         Runs++;
         TwinConfig config = ConfigFor(draft, seed);
         using IJournalWriter writer = new DiscardingJournal().StartRun(new RunStart($"shrink-{Runs}", seed, "{}", CodeVersion.Current, "shrink"));
-        var counter = new StepCounter(draft.Tasks.Count);
+        var counter = new StepCounter(draft.Tasks.Count, draft.Cpus);
         (SimulationResult result, bool _) = SimulationRunner.Execute(config, null, writer, stop: null, onProgress: null, CancellationToken.None,
             stopAtFirstViolation: true, observer: counter);
         Violation? v = result.Violations.FirstOrDefault(x => Same(x.Property, _property));
@@ -483,6 +486,7 @@ public sealed partial class Shrinker
         _last = v;
         _executed = counter.Steps;
         _lastStepNs = counter.LastStepNs;
+        _lastTaskOnViolatingCpu = v.Cpu >= 0 && v.Cpu < counter.LastTaskOnCpu.Length ? counter.LastTaskOnCpu[v.Cpu] : 0;
         return true;
     }
 
@@ -499,11 +503,12 @@ public sealed partial class Shrinker
 /// <summary>How many steps each scenario task (by id) was handed before the run stopped, and when the last one was.</summary>
 internal sealed class StepCounter : IStepObserver
 {
-    public StepCounter(int tasks)
+    public StepCounter(int tasks, int cpus)
     {
         Steps = new int[tasks + 1];
         LastStepNs = new long[tasks + 1];
         Array.Fill(LastStepNs, -1);
+        LastTaskOnCpu = new int[cpus];
     }
 
     public int[] Steps { get; }
@@ -511,11 +516,15 @@ internal sealed class StepCounter : IStepObserver
     /// <summary>Per task id, the virtual time its last step was handed out; -1 if none was.</summary>
     public long[] LastStepNs { get; }
 
+    /// <summary>Per CPU, the id of the task last handed a step there (0: none).</summary>
+    public int[] LastTaskOnCpu { get; }
+
     public void OnStep(Kernel.Kernel kernel, TaskRuntime task, int cpu, in Step step)
     {
         if (task.Task >= Steps.Length) return;
         Steps[task.Task]++;
         LastStepNs[task.Task] = kernel.NowNs;
+        if ((uint)cpu < (uint)LastTaskOnCpu.Length) LastTaskOnCpu[cpu] = task.Task;
     }
 
     public void OnFork(int parent, int child)
