@@ -77,7 +77,10 @@ public abstract class JournaledActor : Eventsourced, IJournaledActor
         EventBinding<TEvent> binding = Binding<TEvent>();
         binding.Apply(evt);
         _persistence.Persisting();
-        _batch.Add(evt);
+        // Akka's PersistAll takes objects; a run that stores nothing keeps the event unboxed in its
+        // binding until the command is done (boxing was 15% of a soak's allocation).
+        if (_persistence.JournalsThroughAkka) _batch.Add(evt);
+        else binding.Hold(evt);
         _journaling.Enqueue(binding);
     }
 
@@ -103,18 +106,16 @@ public abstract class JournaledActor : Eventsourced, IJournaledActor
     /// <summary>The command's events, in the order applied, as one atomic write (all journaled or none).</summary>
     private void JournalBatch()
     {
-        if (_batch.Count == 0) return;
         if (_persistence.JournalsThroughAkka)
         {
+            if (_batch.Count == 0) return;
             PersistAll(_batch, _journaled);
+            _batch.Clear();
+            return;
         }
-        else
-        {
-            // Nothing stores them: what PersistAll's handler would do once the in-loop journal
-            // answered (before any other actor of the run steps), done now, in the same order.
-            for (int i = 0; i < _batch.Count; i++) _journaling.Dequeue().Journaled(_batch[i]);
-        }
-        _batch.Clear();
+        // Nothing stores them: what PersistAll's handler would do once the in-loop journal
+        // answered (before any other actor of the run steps), done now, in the same order.
+        while (_journaling.TryDequeue(out EventBinding? binding)) binding.JournalHeld();
     }
 
     /// <summary>Called once recovery is over: a new actor persists its first event here.</summary>
@@ -172,16 +173,25 @@ public abstract class JournaledActor : Eventsourced, IJournaledActor
 
         /// <summary>The journal has the event (already applied): number it and show it to the taps.</summary>
         public abstract void Journaled(object evt);
+
+        /// <summary><see cref="Journaled"/> for the oldest event held unboxed (a run that stores nothing).</summary>
+        public abstract void JournalHeld();
     }
 
     private sealed class EventBinding<TEvent>(JournaledActor actor, Action<TEvent> apply) : EventBinding
         where TEvent : struct, IJournaledEvent<TEvent>
     {
         public readonly Action<TEvent> Apply = apply;
+        private Queue<TEvent>? _held;
 
-        public override void Journaled(object evt)
+        public void Hold(in TEvent evt) => (_held ??= new Queue<TEvent>()).Enqueue(evt);
+
+        public override void JournalHeld() => Journaled(_held!.Dequeue());
+
+        public override void Journaled(object evt) => Journaled((TEvent)evt);
+
+        private void Journaled(in TEvent e)
         {
-            var e = (TEvent)evt;
             actor.SequenceNr++;
             Invariant.Assert(!actor._persistence.JournalsThroughAkka || actor.SequenceNr == actor.LastSequenceNr,
                 "an event journaled through Akka has the sequence number Akka gave it");
