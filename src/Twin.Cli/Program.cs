@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using Twin.Cli;
 using Twin.Cli.Commands;
+using Twin.Cli.Presentation;
 using Twin.Persistence;
 using Twin.Simulation.Config;
 
@@ -26,7 +27,7 @@ if (parse.Errors.Count > 0)
 {
     // The most specific error first: an unrecognized token says more than "required command".
     ParseError error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
-    Console.Error.WriteLine($"{verb}: {error.Message} (see '{verb} --help')");
+    Console.Error.WriteLine($"{verb}: {ParseErrorText.For(error.Message)} (see '{verb} --help')");
     return ExitCodes.BadInput;
 }
 

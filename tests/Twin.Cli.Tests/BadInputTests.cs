@@ -45,6 +45,14 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void a_flag_value_that_is_not_a_number()
+    {
+        TwinProcess.Result r = Twin("run", "--events", "abc");
+        AssertBadInput(r, "Cannot parse argument 'abc' for option '--events' as a whole number");
+        Assert.DoesNotContain("System.", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void a_flag_value_out_of_range() => AssertBadInput(Twin("run", "--cpus", "0"), "--cpus: cpus = 0 is out of range");
 
     [Fact]
