@@ -7,7 +7,7 @@ namespace Twin.Actors;
 /// </summary>
 public interface ISchedulingStrategy
 {
-    /// <summary>Index into <paramref name="readyActorIds"/> (ids in the order actors became ready).</summary>
+    /// <summary>Index into <paramref name="readyActorIds"/> (ids in the loop's canonical order: actor path, then creation).</summary>
     int Pick(ReadOnlySpan<int> readyActorIds, DeterministicRandom random);
 }
 

@@ -68,8 +68,6 @@ public sealed class Kernel
     /// <summary>The run's fault injector; null without a fault plan.</summary>
     public FaultInjector? Faults { get; private set; }
 
-    public IReadOnlyDictionary<int, MmActor> Mms => _mms;
-
     public TaskTable Tasks => Machine.Tasks;
 
     public int LiveTasks => Tasks.Live;

@@ -49,14 +49,6 @@ public abstract class JournaledActor : Eventsourced, IJournaledActor
 
     public abstract void HashState(ref StateHasher hasher);
 
-    /// <summary>Hash of this actor's state alone.</summary>
-    public ulong StateHash()
-    {
-        var h = new StateHasher();
-        HashState(ref h);
-        return h.Value;
-    }
-
     /// <summary>Registers how <typeparamref name="TEvent"/> changes this actor's state: for Persist, recovery and replay alike.</summary>
     protected void Recover<TEvent>(Action<TEvent> apply) where TEvent : struct, IJournaledEvent<TEvent>
     {

@@ -20,8 +20,6 @@ public sealed class TapSet
 
     public int Count => _taps.Count;
 
-    public IReadOnlyList<EventTap> Taps => _taps;
-
     public void Add(EventTap tap)
     {
         _taps.Add(tap);

@@ -59,11 +59,6 @@ public sealed class RunLoop
     /// <summary>Simulation messages delivered so far (each one a scheduling choice, or the only one ready).</summary>
     public long SimulationMessages { get; private set; }
 
-    /// <summary>Runs of Akka's own traffic so far.</summary>
-    public long AkkaRuns { get; private set; }
-
-    public bool IsHalted => _halted is not null;
-
     /// <summary>The loop of <paramref name="system"/>, which must have been created with <see cref="SimulationHocon"/>.</summary>
     public static RunLoop Of(ActorSystem system) =>
         (system.Scheduler as VirtualTimeScheduler)?.Loop
@@ -211,7 +206,7 @@ public sealed class RunLoop
     private static bool IsAkkaOrSystem(Assembly a)
     {
         string name = a.GetName().Name ?? "";
-        return name.StartsWith("Akka", StringComparison.Ordinal) || name.StartsWith("System.", StringComparison.Ordinal) || name == "System.Private.CoreLib"
+        return name.StartsWith("Akka", StringComparison.Ordinal) || name.StartsWith("System.", StringComparison.Ordinal)
             || name == "Twin.Actors";
     }
 
@@ -238,7 +233,6 @@ public sealed class RunLoop
     {
         if (_urgent.Count == 0) return false;
         IRunnable run = _urgent.Dequeue();
-        AkkaRuns++;
         if (run is Mailbox { MessageQueue: LoopMessageQueue queue } mailbox) RunMailbox(mailbox, queue, akkaOnly: true);
         else run.Run();
         return true;

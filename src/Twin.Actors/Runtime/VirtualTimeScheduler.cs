@@ -57,9 +57,6 @@ public sealed class VirtualTimeScheduler : SchedulerBase, IDateTimeOffsetNowTime
         }
     }
 
-    /// <summary>Entries waiting, cancelled ones included until they reach the top.</summary>
-    public int Pending => _queue.Count;
-
     public override TimeSpan MonotonicClock => TimeSpan.FromTicks(NowNs / 100);
 
     public override TimeSpan HighResMonotonicClock => TimeSpan.FromTicks(NowNs / 100);

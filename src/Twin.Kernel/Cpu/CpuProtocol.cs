@@ -120,5 +120,4 @@ internal enum CpuPhase : byte
     PokeNrCleared,
     PokeEnd,
     PokeEnded,
-    Parked,
 }
