@@ -22,9 +22,11 @@ namespace Twin.Kernel;
 /// </summary>
 public sealed class Kernel
 {
-    private readonly Dictionary<int, MmActor> _mms = [];
-    private readonly Dictionary<int, IActorRef> _mmRefs = [];
-    private readonly Dictionary<int, IpiActor> _csds = [];
+    // By id: mm ids and task ids are handed out in order, csd slots are below Cpus²; these are
+    // looked up on the CPUs' per-message paths.
+    private MmActor?[] _mms = new MmActor?[64];
+    private IActorRef?[] _mmRefs = new IActorRef?[64];
+    private readonly IpiActor?[] _csds;
     private TaskRuntime?[] _runtimes = new TaskRuntime?[64];
 
     /// <param name="replica">The actors only rebuild their state from a journal (whole-run replay): after recovery they do nothing.</param>
@@ -36,6 +38,7 @@ public sealed class Kernel
         CpuRefs = new IActorRef[config.Cpus];
         Rqs = new RunqueueActor[config.Cpus];
         RqRefs = new IActorRef[config.Cpus];
+        _csds = new IpiActor?[config.Cpus * config.Cpus];
     }
 
     public KernelConfig Config { get; }
@@ -80,30 +83,26 @@ public sealed class Kernel
     /// <summary>Sees every step and fork (the shrinker records runs this way); null normally.</summary>
     public IStepObserver? Observer { get; private set; }
 
-    public MmActor Mm(int mm)
-    {
-        Invariant.Assert(_mms.ContainsKey(mm), "known mm");
-        return _mms[mm];
-    }
+    public MmActor Mm(int mm) => Known(_mms, mm, "known mm");
 
-    public IActorRef MmRef(int mm)
-    {
-        Invariant.Assert(_mmRefs.ContainsKey(mm), "known mm");
-        return _mmRefs[mm];
-    }
+    public IActorRef MmRef(int mm) => Known(_mmRefs, mm, "known mm");
 
     /// <summary>The csd in slot <paramref name="slot"/> (<see cref="IpiActor.SlotOf"/>).</summary>
-    public IpiActor Csd(int slot)
+    public IpiActor Csd(int slot) => Known(_csds, slot, "a csd that was queued");
+
+    public TaskRuntime Runtime(int task) => Known(_runtimes, task, "a task that runs has a program");
+
+    private static T Known<T>(T?[] byId, int id, string what) where T : class
     {
-        Invariant.Assert(_csds.ContainsKey(slot), "a csd that was queued");
-        return _csds[slot];
+        T? known = (uint)id < (uint)byId.Length ? byId[id] : null;
+        Invariant.Assert(known is not null, what);
+        return known!;
     }
 
-    public TaskRuntime Runtime(int task)
+    private static void Set<T>(ref T?[] byId, int id, T value) where T : class
     {
-        TaskRuntime? r = task > 0 && task < _runtimes.Length ? _runtimes[task] : null;
-        Invariant.Assert(r is not null, "a task that runs has a program");
-        return r!;
+        if (id >= byId.Length) Array.Resize(ref byId, Math.Max(id + 1, byId.Length * 2));
+        byId[id] = value;
     }
 
     /// <summary>Creates every actor of the machine on <paramref name="system"/>; the workload starts as the loop runs.</summary>
@@ -162,7 +161,7 @@ public sealed class Kernel
     internal IActorRef SpawnMm(IActorContext by, int mm, MmStart start)
     {
         IActorRef actor = by.System.ActorOf(ActorFactory.Props(() => new MmActor(this, mm, start)), MmActor.StreamOf(mm));
-        _mmRefs[mm] = actor;
+        Set(ref _mmRefs, mm, actor);
         return actor;
     }
 
@@ -177,7 +176,7 @@ public sealed class Kernel
         return actor;
     }
 
-    internal void Register(MmActor mm) => _mms[mm.Id] = mm;
+    internal void Register(MmActor mm) => Set(ref _mms, mm.Id, mm);
 
     internal void Register(IpiActor csd) => _csds[csd.Slot] = csd;
 
@@ -187,7 +186,7 @@ public sealed class Kernel
 
     internal void RegisterRef(string stream, IActorRef self)
     {
-        if (TryParse(stream, "mm-", out int mm)) _mmRefs[mm] = self;
+        if (TryParse(stream, "mm-", out int mm)) Set(ref _mmRefs, mm, self);
         else if (TryParse(stream, "cpu-", out int cpu)) CpuRefs[cpu] = self;
         else if (TryParse(stream, "rq-", out int rq)) RqRefs[rq] = self;
         else if (stream == MachineActor.StreamName) MachineRef = self;
@@ -242,8 +241,7 @@ public sealed class Kernel
     internal void SetRuntime(TaskRuntime runtime)
     {
         if (Observer is not null) runtime.Program = new ObservedProgram(runtime.Program, Observer, this);
-        if (runtime.Task >= _runtimes.Length) Array.Resize(ref _runtimes, Math.Max(runtime.Task + 1, _runtimes.Length * 2));
-        _runtimes[runtime.Task] = runtime;
+        Set(ref _runtimes, runtime.Task, runtime);
     }
 
     internal static bool TryParse(string stream, string prefix, out int n)
