@@ -27,6 +27,15 @@ public abstract class KernelActor : JournaledActor
     /// <summary>Sends <paramref name="message"/> to <paramref name="target"/> after <paramref name="delayNs"/> of virtual time.</summary>
     protected void TellAfter(long delayNs, IActorRef target, object message) => Loop.Scheduler.ScheduleTellOnceNs(delayNs, target, message, Self);
 
+    /// <summary>
+    /// The owner's answer to a write whose sender waits for it (inc_mm_tlb_gen's new generation,
+    /// whether a trylock took the mutex, the previous mm); a write with token 0 waits for nothing.
+    /// </summary>
+    protected void Answer(long token, long value)
+    {
+        if (token != 0) Sender.Tell(new Done(token, value), Self);
+    }
+
     protected sealed override void OnRecovered()
     {
         if (!Kernel.IsReplica) Start();

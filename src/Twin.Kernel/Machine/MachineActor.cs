@@ -101,7 +101,7 @@ public sealed class MachineActor : KernelActor
                 if (IpiMutexOwner == op.Arg) IpiMutexOwner = -1;
                 break;
         }
-        if (op.Token != 0) Sender.Tell(new Done(op.Token, reply), Self);
+        Answer(op.Token, reply);
     }
 
     /// <summary>fork() of a new process: dup_mm() copies membarrier_state and mm->context (LAM's mask and lock); returns the child task to create.</summary>

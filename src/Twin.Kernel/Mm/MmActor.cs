@@ -97,6 +97,6 @@ public sealed class MmActor : KernelActor
                 if (!State.LamLocked) Persist(new MmLamLocked(Id));
                 break;
         }
-        if (w.Token != 0) Sender.Tell(new Done(w.Token, reply), Self);
+        Answer(w.Token, reply);
     }
 }

@@ -106,7 +106,7 @@ public sealed class RunqueueActor : KernelActor
         if (f.PrevMm != KernelIds.NoPrevMm) Persist(new RqPrevMmCleared(Cpu, f.PrevMm));
         Locked = false;
         Stash.UnstashAll();
-        if (f.Token != 0) Sender.Tell(new Done(f.Token, f.PrevMm), Self);
+        Answer(f.Token, f.PrevMm);
     }
 
     private void SetMembarrierState(RqSetMembarrierState m)

@@ -79,7 +79,7 @@ public sealed class TextActor : KernelActor
                 State.DescRefs--;
                 break;
         }
-        if (op.Token != 0) Sender.Tell(new Done(op.Token, reply), Self);
+        Answer(op.Token, reply);
     }
 
     private void PutOwnRef(int cpu)
