@@ -50,7 +50,7 @@ public static class WholeRunReplay
         while (cursor.MoveNext())
         {
             JournalEntry entry = cursor.Current;
-            string where = $"{journal.Uri} journal row {entry.Ordering} ({entry.PersistenceId} #{entry.SequenceNr})";
+            var where = new RowPlace(journal.Uri, entry.Ordering, entry.PersistenceId, entry.SequenceNr);
             if (!ids.TryGetValue(entry.PersistenceId, out string? id))
             {
                 string stream = entry.PersistenceId[prefix.Length..];
@@ -66,7 +66,7 @@ public static class WholeRunReplay
                 throw new JournalCorruptException($"{where}: sequence number {entry.SequenceNr} follows {expected - 1} in {id}");
             }
             lastSeq[id] = entry.SequenceNr;
-            object payload = EventCodecs.DecodeRow(entry.Manifest, entry.Payload, where);
+            object payload = EventCodecs.DecodeRow(entry.Manifest, entry.Payload, in where);
             loop.Scheduler.MoveToForReplay(Math.Max(entry.TimestampNs, loop.NowNs));
             feed.Deliver(id, payload, entry.SequenceNr, entry.TimestampNs);
             loop.RunUntilQuiet();

@@ -56,12 +56,13 @@ public static class EventCodecs
     /// <summary>
     /// Decodes a stored row's payload, or says exactly why it cannot: an unknown manifest or a
     /// garbled payload is corruption, a known event stored under another version is a format the
-    /// build does not read. <paramref name="where"/> names the row.
+    /// build does not read. <paramref name="place"/> names the row.
     /// </summary>
-    public static object DecodeRow(int column, ReadOnlySpan<byte> payload, string where)
+    public static object DecodeRow(int column, ReadOnlySpan<byte> payload, in RowPlace place)
     {
         if (!_byColumn.TryGetValue(column, out Entry? e))
         {
+            string where = place.ToString();
             ushort code = EventManifest.CodeOf(column);
             byte version = EventManifest.VersionOf(column);
             foreach (Entry known in _byColumn.Values)
@@ -79,7 +80,7 @@ public static class EventCodecs
         }
         catch (CorruptPayloadException c)
         {
-            throw new JournalCorruptException($"{where}: {e.Manifest.Name} payload is corrupt: {c.Message}", c);
+            throw new JournalCorruptException($"{place}: {e.Manifest.Name} payload is corrupt: {c.Message}", c);
         }
     }
 
@@ -90,4 +91,10 @@ public static class EventCodecs
         evt.Write(ref writer);
         return writer.Length;
     }
+}
+
+/// <summary>Where a journal row is, for messages ("URI journal row N (persistence id #seq)"), formatted only when one is written.</summary>
+public readonly record struct RowPlace(string Journal, long Ordering, string PersistenceId, long SequenceNr)
+{
+    public override string ToString() => $"{Journal} journal row {Ordering} ({PersistenceId} #{SequenceNr})";
 }
