@@ -57,6 +57,30 @@ public sealed class TraceCheckerTests
     }
 
     [Fact]
+    public void A_local_flush_whose_shootdown_began_before_the_trace_is_undecidable()
+    {
+        // Recorded by the CLI test on this machine (2026-12-02): CPU 1's first lines are
+        // flush_tlb_func run locally (csd=0) inside a shootdown whose "remote IPI send" line came
+        // before tracing began; CSD-3 once called it a run outside any call.
+        const string name = "true-flush-at-start.trace";
+        List<string> lines = [.. File.ReadAllLines(ReplayFiles.Path(name))];
+        int first = lines.FindIndex(l => !l.StartsWith('#'));
+        Assert.Contains("[001] d..3. 20769.061135: csd_function_entry: func=flush_tlb_func, csd=0000000000000000", lines[first]);
+        SortedDictionary<string, Twin.Checking.PropertyTally> clean = ReplayFiles.Checked(name);
+        Assert.Equal(0, clean["CSD-3"].Violated);
+        Assert.Equal(1, clean["CSD-3"].UndecidableReasons[Twin.Checking.Monitors.CrossCallMonitor.FlushStartUnknown]);
+
+        // After a switch on CPU 1 a shootdown in progress would be in view: the same local run is flagged.
+        SortedDictionary<string, Twin.Checking.PropertyTally> flagged = ReplayFiles.Checked(name, l =>
+        {
+            l.Insert(first, "     rcu_preempt-15      (     15) [001] d..2. 20769.061100: sched_switch: prev_comm=rcu_preempt prev_pid=15 prev_prio=120 prev_state=I ==> next_comm=.NET Tiered Com next_pid=8582 next_prio=120");
+            return l;
+        });
+        Assert.Equal(1, flagged["CSD-3"].Violated);
+        Assert.Contains("ran flush_tlb_func locally outside the call that runs it", flagged["CSD-3"].Violations[0].Message);
+    }
+
+    [Fact]
     public void A_task_switched_out_just_before_the_call_is_not_taken_for_the_cpus_task()
     {
         // Recorded by the CLI test on this machine: the test host's membarrier on CPU 0 at line 78,

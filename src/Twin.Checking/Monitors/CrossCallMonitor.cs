@@ -31,6 +31,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     public const string TargetNeverSeen = "the target CPU shows no event in this trace (a one-CPU report?)";
     public const string NotYetSettled = "the trace ends at the call's return, before it shows whether the callback came after it";
     public const string OriginUnknown = "the csd's queueing is not in the trace (before it began, or while events were lost)";
+    public const string FlushStartUnknown = "the local flush's shootdown began before the CPU's first switch in the trace (or while its events were lost)";
 
     /// <summary>How many completed csds are remembered to tell a second run of one from a run whose queueing the trace lacks.</summary>
     private const int RecentCompleted = 4096;
@@ -47,6 +48,12 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     /// <summary>Tasks inside membarrier(): the call can sleep (synchronize_rcu) and go on on another CPU.</summary>
     private readonly HashSet<int> _inCall = [];
     private readonly int[] _inFlush = new int[Limits.MaxCpus];
+    /// <summary>
+    /// Whether a shootdown in progress on the CPU would be in view: since boot, a context switch
+    /// (flush_tlb_mm_range holds preemption off, so no shootdown spans one) or a shootdown's start;
+    /// not at a trace's beginning or after lost events.
+    /// </summary>
+    private readonly bool[] _flushStartInView = new bool[Limits.MaxCpus];
 
     public CrossCallMonitor()
     {
@@ -98,11 +105,16 @@ public sealed class CrossCallMonitor : Monitor, ITallied
             _irqsOff[cx.Cpu] = cx.IrqsOff;
             _seen[cx.Cpu] = true;
         }
-        else if (Is(in evt, out CpuBooted b)) _seen[b.Cpu] = true;
+        else if (Is(in evt, out CpuBooted b))
+        {
+            _seen[b.Cpu] = true;
+            _flushStartInView[b.Cpu] = true;
+        }
         else if (Is(in evt, out SchedSwitched sw))
         {
             _curr[sw.Cpu] = sw.Next;
             _seen[sw.Cpu] = true;
+            _flushStartInView[sw.Cpu] = true;
         }
         else if (Is(in evt, out KernelEntered ke)) _context[ke.Cpu] = ExecContext.Unknown;
         else if (Is(in evt, out MembarrierEntered me)) _inCall.Add(me.Task);
@@ -112,7 +124,11 @@ public sealed class CrossCallMonitor : Monitor, ITallied
             // Its IPIs went out from whichever CPU the caller was on then.
             for (int c = 0; c < View.Cpus || c <= mx.Cpu; c++) Return(in meta, c, mx.Task, IpiKind.Mb, IpiKind.SyncCore, IpiKind.Rseq, IpiKind.SyncRqState);
         }
-        else if (Is(in evt, out TlbShootdownStarted ts)) _inFlush[ts.Cpu]++;
+        else if (Is(in evt, out TlbShootdownStarted ts))
+        {
+            _inFlush[ts.Cpu]++;
+            _flushStartInView[ts.Cpu] = true;
+        }
         else if (Is(in evt, out TlbShootdownFinished tf))
         {
             _inFlush[tf.Cpu] = 0;
@@ -125,6 +141,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
         }
         else if (Is(in evt, out StateUnknown u) && u.Scope == UnknownScope.Cpu)
         {
+            if (u.Id >= 0 && u.Id < _flushStartInView.Length) _flushStartInView[u.Id] = false;
             foreach (Csd csd in _inFlight.Values)
             {
                 if (csd.To == u.Id || csd.From == u.Id) csd.Unknown = true;
@@ -146,7 +163,8 @@ public sealed class CrossCallMonitor : Monitor, ITallied
                 _ => true,
             };
             bool irqsOn = _context[h.Cpu] != ExecContext.Unknown && !_irqsOff[h.Cpu];
-            if (inside && !irqsOn) context.Pass();
+            if (!inside && h.Kind == IpiKind.FlushTlb && !_flushStartInView[h.Cpu]) context.Unknown(FlushStartUnknown);
+            else if (inside && !irqsOn) context.Pass();
             else Flag(in meta, "CSD-3", h.Cpu, $"CPU {h.Cpu} ran {func} locally {(inside ? "with IRQs on" : "outside the call that runs it")}", 0);
             return;
         }
