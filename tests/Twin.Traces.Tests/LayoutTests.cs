@@ -14,13 +14,7 @@ public sealed class LayoutTests
     private static (ReadReport Report, TraceSummary Summary, TraceChecker Checker) Import(string name)
     {
         string path = ReplayFiles.Path(name);
-        var checker = new TraceChecker();
-        if (File.Exists(path + ".tasks"))
-        {
-            (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(path + ".tasks");
-            checker = new TraceChecker(kthreads);
-            checker.LearnTgids(tgids);
-        }
+        TraceChecker checker = ReplayFiles.CheckerFor(path);
         var summary = new TraceSummary();
         ReadReport report = FtraceReader.Read(path, new BothSinks(summary, checker));
         return (report, summary, checker);

@@ -20,6 +20,16 @@ public static class ReplayFiles
     /// <summary>A recording in replays/ftrace, or, with a folder ("trace-cmd/mb-3t.report"), anywhere under replays/.</summary>
     public static string Path(string name) => System.IO.Path.Combine(Root, name.Contains('/') ? "" : "ftrace", name);
 
+    /// <summary>A trace checker that knows the recording's tasks from its <c>.tasks</c> side file, when it has one.</summary>
+    public static TraceChecker CheckerFor(string path)
+    {
+        if (!File.Exists(path + ".tasks")) return new TraceChecker();
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(path + ".tasks");
+        var checker = new TraceChecker(kthreads);
+        checker.LearnTgids(tgids);
+        return checker;
+    }
+
     /// <summary>Every trace text under replays/ (the side files, workload sources and notes left out), as "folder/name".</summary>
     public static IEnumerable<string> All() =>
         Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)

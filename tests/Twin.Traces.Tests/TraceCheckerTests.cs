@@ -11,13 +11,7 @@ public sealed class TraceCheckerTests
     private static TraceChecker Check(string name, Func<List<string>, List<string>>? mutate = null)
     {
         string path = ReplayFiles.Path(name);
-        var checker = new TraceChecker();
-        if (File.Exists(path + ".tasks"))
-        {
-            (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceChecker.ReadTasksFile(path + ".tasks");
-            checker = new TraceChecker(kthreads);
-            checker.LearnTgids(tgids);
-        }
+        TraceChecker checker = ReplayFiles.CheckerFor(path);
         List<string> lines = [.. File.ReadAllLines(path)];
         if (mutate is not null) lines = mutate(lines);
         ReadReport report = FtraceReader.Read(new StringReader(string.Join('\n', lines)), name, checker);
