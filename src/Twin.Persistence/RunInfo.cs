@@ -34,6 +34,11 @@ public sealed record RunInfo(
 
     /// <summary>Every persistence id of this run starts with this.</summary>
     public string PersistenceIdPrefix => $"{RunNo}:";
+
+    /// <summary>The tag every event of the run carries in the SQL journal (Akka.Persistence.Query's CurrentEventsByTag finds the run by it).</summary>
+    public string Tag => TagOf(RunNo);
+
+    public static string TagOf(int runNo) => $"run-{runNo}";
 }
 
 /// <summary>A checkpoint: the state hash of the whole run after its first <see cref="EventCount"/> events.</summary>

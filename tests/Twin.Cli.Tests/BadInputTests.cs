@@ -74,7 +74,7 @@ public sealed class BadInputTests : IDisposable
     public void a_corrupted_row_is_named()
     {
         Assert.Equal(0, Twin("run", "--events", "3000", "--journal", "sqlite:c.db").ExitCode);
-        SqliteFile.Exec(_dir.File("c.db"), "UPDATE journal SET payload = x'ffff' WHERE ordering = 1234");
+        SqliteFile.Exec(_dir.File("c.db"), "UPDATE journal SET message = x'ffff' WHERE ordering = 1234");
         AssertBadInput(Twin("replay", "sqlite:c.db"), "journal row 1234");
     }
 

@@ -55,7 +55,7 @@ public sealed class RunAndReplayTests : IDisposable
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT persistence_id, sequence_number, manifest, timestamp, payload FROM journal ORDER BY ordering";
+        command.CommandText = "SELECT persistence_id, sequence_number, manifest, created, message FROM journal ORDER BY ordering";
         using var reader = command.ExecuteReader();
         var rows = new List<string>();
         while (reader.Read())

@@ -78,8 +78,11 @@ public sealed class PostgresJournalTests : JournalContract
         Assert.DoesNotContain("hunter2", j.Uri);
     }
 
-    [Fact]
-    public void A_row_garbled_in_the_database_should_be_reported_by_ordering_when_read()
+    [Theory]
+    [InlineData("UPDATE journal SET message = '\\x0102'::bytea WHERE sequence_number = 3", "row check mismatch")]
+    [InlineData("UPDATE journal SET identifier = 1 WHERE sequence_number = 3", "not a Twin event: serializer identifier 1")]
+    [InlineData("UPDATE journal SET manifest = 'x' WHERE sequence_number = 3", "manifest 'x'")]
+    public void A_row_garbled_in_the_database_should_be_reported_by_ordering_when_read(string corruption, string expected)
     {
         string cs = PostgresServer.FreshSchema();
         using PostgresJournal j = PostgresJournal.Open(cs, create: true);
@@ -90,9 +93,10 @@ public sealed class PostgresJournalTests : JournalContract
             w.Flush();
             run = w.Run;
         }
-        PostgresServer.Exec(cs, "UPDATE journal SET payload = '\\x0102'::bytea WHERE sequence_number = 3");
+        PostgresServer.Exec(cs, corruption);
         var e = Assert.Throws<JournalCorruptException>(() => ReadAll(j.ReadRun(run)));
         Assert.Contains("#3", e.Message);
+        Assert.Contains(expected, e.Message);
     }
 
     [Fact]

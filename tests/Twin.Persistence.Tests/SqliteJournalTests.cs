@@ -106,10 +106,13 @@ public sealed class SqliteJournalTests : JournalContract
     }
 
     [Theory]
-    [InlineData("UPDATE journal SET payload = x'0102' WHERE ordering = 3", "row check mismatch")]
-    [InlineData("UPDATE journal SET payload = x'' WHERE ordering = 3", "shorter than its check")]
-    [InlineData("UPDATE journal SET payload = 'text' WHERE ordering = 3", "wrong type")]
+    [InlineData("UPDATE journal SET message = x'0102' WHERE ordering = 3", "row check mismatch")]
+    [InlineData("UPDATE journal SET message = x'' WHERE ordering = 3", "shorter than its check")]
+    [InlineData("UPDATE journal SET message = 'text' WHERE ordering = 3", "wrong type")]
     [InlineData("UPDATE journal SET sequence_number = 33 WHERE ordering = 3", "row check mismatch")]
+    [InlineData("UPDATE journal SET manifest = 'Twin.Kernel.Events.SchedSwitch' WHERE ordering = 3", "manifest 'Twin.Kernel.Events.SchedSwitch'")]
+    [InlineData("UPDATE journal SET identifier = 1 WHERE ordering = 3", "not a Twin event: serializer identifier 1")]
+    [InlineData("UPDATE journal SET identifier = NULL WHERE ordering = 3", "not a Twin event")]
     public void Reading_should_name_a_corrupted_row(string corruption, string expected)
     {
         string path = _dir.File("corrupt.db");

@@ -82,7 +82,7 @@ public sealed class ReplayTests : IDisposable
         var (journal, _) = RunInto("a.db", events: 2_000);
         journal.Dispose();
         string path = _dir.File("a.db");
-        SqliteFile.Exec(path, "UPDATE journal SET payload = x'0a0b0c' WHERE ordering = 100");
+        SqliteFile.Exec(path, "UPDATE journal SET message = x'0a0b0c' WHERE ordering = 100");
         using SqliteJournal again = SqliteJournal.Open(path, create: false);
         var e = Assert.Throws<JournalCorruptException>(() => RunReplay.Replay(again, again.FindRun("r")!));
         Assert.Contains("row 100", e.Message);
@@ -99,7 +99,7 @@ public sealed class ReplayTests : IDisposable
         {
             c.Open();
             using SqliteCommand read = c.CreateCommand();
-            read.CommandText = "SELECT manifest, sequence_number, payload FROM journal WHERE ordering = 50";
+            read.CommandText = "SELECT manifest, sequence_number, message FROM journal WHERE ordering = 50";
             using SqliteDataReader r = read.ExecuteReader();
             r.Read();
             int manifest = r.GetInt32(0);
@@ -111,7 +111,7 @@ public sealed class ReplayTests : IDisposable
             stored.AsSpan(0, stored.Length - 2).CopyTo(resealed);
             Twin.Persistence.Codec.RowCheck.Seal(resealed, stored.Length - 2, v15, seq);
             using SqliteCommand write = c.CreateCommand();
-            write.CommandText = "UPDATE journal SET manifest = $m, payload = $p WHERE ordering = 50";
+            write.CommandText = "UPDATE journal SET manifest = $m, message = $p WHERE ordering = 50";
             write.Parameters.AddWithValue("$m", v15);
             write.Parameters.AddWithValue("$p", resealed);
             write.ExecuteNonQuery();

@@ -15,9 +15,10 @@ public static class BenchCommand
         var events = new Option<long>("--events") { Description = "events per simulation", DefaultValueFactory = _ => 1_000_000 };
         var reps = new Option<int>("--reps") { Description = "repetitions per figure (the median is reported)", DefaultValueFactory = _ => 3 };
         var trace = new Option<string?>("--trace") { Description = "ftrace file for the import figure (default: replays/ftrace/mix-2t-global.trace of this checkout)" };
+        var postgres = new Option<string?>("--postgres") { Description = "a PostgreSQL server (Npgsql connection string or postgres: URI) for the simulate-into-PostgreSQL figure; each repetition uses a fresh schema" };
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
-        var command = new Command("bench", "Measure simulation, journal, replay and import throughput") { events, reps, trace, json, verbose };
+        var command = new Command("bench", "Measure simulation, journal, replay and import throughput") { events, reps, trace, postgres, json, verbose };
         command.SetAction(parse =>
         {
             ILogger log = Logging.Create(parse.GetValue(verbose));
@@ -27,11 +28,23 @@ public static class BenchCommand
             if (r < 1) throw new UsageException($"--reps {r}: give at least 1");
             string? tracePath = parse.GetValue(trace) ?? FindReplayTrace();
             if (parse.GetValue(trace) is string t && !File.Exists(t)) throw new UsageException($"--trace '{t}' does not exist");
+            string? pg = parse.GetValue(postgres) is string p ? (p.StartsWith("postgres:", StringComparison.Ordinal) ? p["postgres:".Length..] : p) : null;
+            if (pg is not null)
+            {
+                try
+                {
+                    _ = new Npgsql.NpgsqlConnectionStringBuilder(pg);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException($"--postgres '{pg}': not an Npgsql connection string ({e.Message.TrimEnd('.')})");
+                }
+            }
             string work = Directory.CreateTempSubdirectory("twin-bench-").FullName;
             IReadOnlyList<BenchFigure> figures;
             try
             {
-                figures = new BackgroundWork().Run("bench", showBar: false, log, _ => BenchRunner.Run(n, r, tracePath, work, line => log.Information("{Line}", line)));
+                figures = new BackgroundWork().Run("bench", showBar: false, log, _ => BenchRunner.Run(n, r, tracePath, work, line => log.Information("{Line}", line), pg));
             }
             finally
             {

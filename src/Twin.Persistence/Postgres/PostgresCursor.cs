@@ -1,5 +1,6 @@
 using Npgsql;
 using Twin.Persistence.Codec;
+using Twin.Persistence.Sql;
 
 namespace Twin.Persistence.Postgres;
 
@@ -50,8 +51,18 @@ internal sealed class PostgresCursor : IJournalCursor
             _ordering = _reader.GetInt64(0);
             _pid = _reader.GetString(1);
             _sequenceNr = _reader.GetInt64(2);
-            _manifest = _reader.GetInt32(3);
-            _timestampNs = _reader.GetInt64(4);
+            // created is the event's virtual time + 1 (the plugin replaces a zero with wall-clock ticks).
+            _timestampNs = _reader.GetInt64(4) - 1;
+            if (_reader.IsDBNull(6) || _reader.GetInt32(6) != StoredEventSerializer.Id)
+            {
+                string id = _reader.IsDBNull(6) ? "NULL" : _reader.GetInt32(6).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                throw new JournalCorruptException($"{_journal.Uri}: journal row {_ordering} ({_pid} #{_sequenceNr}) is not a Twin event: serializer identifier {id}, Twin's is {StoredEventSerializer.Id}");
+            }
+            string manifest = _reader.IsDBNull(3) ? "" : _reader.GetString(3);
+            if (!StoredEvent.TryParseManifest(manifest, out _manifest))
+            {
+                throw new JournalCorruptException($"{_journal.Uri}: journal row {_ordering} ({_pid} #{_sequenceNr}) is corrupt: manifest '{manifest}'");
+            }
             int stored = (int)_reader.GetBytes(5, 0, null, 0, 0);
             if (_buffer.Length < stored) _buffer = new byte[Math.Max(stored, _buffer.Length * 2)];
             _reader.GetBytes(5, 0, _buffer, 0, stored);

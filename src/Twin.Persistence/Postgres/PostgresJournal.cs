@@ -1,23 +1,40 @@
 using Npgsql;
 using Twin.Persistence.Codec;
+using Twin.Persistence.Sql;
 
 namespace Twin.Persistence.Postgres;
 
 /// <summary>
 /// The journal on a PostgreSQL server (<c>postgres:CONNECTION-STRING</c>, Npgsql's keyword form,
 /// e.g. <c>postgres:Host=db;Port=5432;Database=twin;Username=twin</c>; <c>Search Path=NAME</c> keeps
-/// a journal in its own schema). Several processes on several machines may write to one journal,
-/// one writer per run; the writer commits groups of rows with binary COPY (see
-/// <see cref="PostgresJournalWriter"/>).
+/// a journal in its own schema). Events and snapshots are Akka.Persistence.Sql's, written through
+/// the plugin (<see cref="SqlPluginWriter"/>); Twin's own tables sit beside them. Several
+/// processes on several machines may write to one journal, one writer per run.
 /// </summary>
 public sealed class PostgresJournal : IJournal
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly SqlBackend _backend;
+    private readonly object _gate = new();
+    private SqlPluginStorage? _storage;
 
-    private PostgresJournal(NpgsqlDataSource dataSource, string uri)
+    private PostgresJournal(NpgsqlDataSource dataSource, string uri, string connectionString)
     {
         _dataSource = dataSource;
         Uri = uri;
+        _backend = SqlBackend.Postgres(uri, connectionString);
+    }
+
+    /// <summary>The plugin, started on first need: a journal only read never starts it.</summary>
+    private SqlPluginStorage Storage
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _storage ??= SqlPluginStorage.Start(_backend);
+            }
+        }
     }
 
     public string Uri { get; }
@@ -48,10 +65,11 @@ public sealed class PostgresJournal : IJournal
         // The server's detail names the conflicting key ("(1:cpu-0, 4) already exists"); it is
         // the journal's own data, and a conflict message without it cannot say where.
         builder.IncludeErrorDetail = true;
-        var journal = new PostgresJournal(NpgsqlDataSource.Create(builder), uri);
+        var journal = new PostgresJournal(NpgsqlDataSource.Create(builder), uri, builder.ConnectionString);
         try
         {
             journal.InitializeOrValidate(create);
+            if (create) journal.EnsurePluginTables();
         }
         catch
         {
@@ -79,10 +97,12 @@ public sealed class PostgresJournal : IJournal
             throw new JournalConflictException(
                 $"run '{start.RunId}' already exists in {Uri} (writer {existing.WriterUuid}, status {RunStatusText.Of(existing.Status)}); a second writer is refused");
         }
-        return (IJournalWriter)new PostgresJournalWriter(this, FindRunOn(c, start.RunId)!);
+        return (IJournalWriter)NewWriter(FindRunOn(c, start.RunId)!, resumed: false);
     });
 
-    IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => new PostgresJournalWriter(this, run);
+    IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => NewWriter(run, resumed: true);
+
+    private SqlPluginWriter NewWriter(RunInfo run, bool resumed) => new(Storage, new PostgresRunTables(this, run, resumed), run);
 
     public IJournalWriter TakeOverRun(RunInfo run, string writerUuid) => Do($"taking over run '{run.RunId}'", c =>
     {
@@ -91,7 +111,7 @@ public sealed class PostgresJournal : IJournal
         cmd.Parameters.AddWithValue(run.RunNo);
         cmd.Parameters.AddWithValue(run.WriterUuid);
         if (cmd.ExecuteNonQuery() != 1) throw Sqlite.SqliteJournal.TakeOverRefused(run, FindRunOn(c, run.RunId));
-        return (IJournalWriter)new PostgresJournalWriter(this, FindRunOn(c, run.RunId)!);
+        return (IJournalWriter)NewWriter(FindRunOn(c, run.RunId)!, resumed: true);
     });
 
     public RunInfo? FindRun(string runId) => Do("reading the runs table", c => FindRunOn(c, runId));
@@ -110,38 +130,36 @@ public sealed class PostgresJournal : IJournal
     });
 
     public IJournalCursor ReadMessages(string persistenceId, long fromSequenceNr, long toSequenceNr, long max) =>
-        new PostgresCursor(this, $"reading {persistenceId}", """
-            SELECT ordering, persistence_id, sequence_number, manifest, timestamp, payload FROM journal
-            WHERE persistence_id = $1 AND sequence_number >= $2 AND sequence_number <= $3 AND NOT is_deleted
+        new PostgresCursor(this, $"reading {persistenceId}", $"""
+            SELECT {PostgresSchema.RowColumns} FROM journal
+            WHERE persistence_id = $1 AND sequence_number >= $2 AND sequence_number <= $3 AND NOT deleted
             ORDER BY sequence_number LIMIT $4
             """, persistenceId, fromSequenceNr, toSequenceNr, max);
 
+    /// <summary>From the run's first row on, by ordering; other runs' rows written meanwhile are skipped by id prefix.</summary>
     public IJournalCursor ReadRun(RunInfo run) =>
-        new PostgresCursor(this, $"reading run '{run.RunId}'", """
-            SELECT ordering, persistence_id, sequence_number, manifest, timestamp, payload FROM journal
-            WHERE run_no = $1 AND NOT is_deleted ORDER BY ordering
-            """, run.RunNo);
+        new PostgresCursor(this, $"reading run '{run.RunId}'", $"""
+            SELECT {PostgresSchema.RowColumns} FROM journal
+            WHERE ordering >= COALESCE((SELECT first_ordering FROM runs WHERE run_no = $1), 0)
+              AND starts_with(persistence_id, $2) AND NOT deleted
+            ORDER BY ordering
+            """, run.RunNo, run.PersistenceIdPrefix);
 
-    public void DeleteMessagesTo(string persistenceId, long toSequenceNr) => Do($"deleting messages of {persistenceId}", c =>
-    {
-        using NpgsqlCommand cmd = new("UPDATE journal SET is_deleted = true WHERE persistence_id = $1 AND sequence_number <= $2", c);
-        cmd.Parameters.AddWithValue(persistenceId);
-        cmd.Parameters.AddWithValue(toSequenceNr);
-        return cmd.ExecuteNonQuery();
-    });
+    public void DeleteMessagesTo(string persistenceId, long toSequenceNr) => Storage.DeleteMessagesTo(persistenceId, toSequenceNr);
 
     public void DeleteRun(RunInfo run) => Do($"deleting run '{run.RunId}'", c =>
     {
         using NpgsqlTransaction tx = c.BeginTransaction();
         foreach (string sql in (string[])[
-            "DELETE FROM journal WHERE run_no = $1",
-            "DELETE FROM snapshots WHERE persistence_id LIKE $2",
+            // Plain SQL on the plugin's tables: its delete keeps each id's highest row.
+            "DELETE FROM journal WHERE ordering >= COALESCE((SELECT first_ordering FROM runs WHERE run_no = $1), 0) AND starts_with(persistence_id, $2)",
+            "DELETE FROM snapshot WHERE starts_with(persistence_id, $2)",
             "DELETE FROM checkpoints WHERE run_no = $1",
             "DELETE FROM runs WHERE run_no = $1"])
         {
             using NpgsqlCommand cmd = new(sql, c, tx);
             cmd.Parameters.AddWithValue(run.RunNo);
-            cmd.Parameters.AddWithValue(run.PersistenceIdPrefix + "%");
+            cmd.Parameters.AddWithValue(run.PersistenceIdPrefix);
             cmd.ExecuteNonQuery();
         }
         tx.Commit();
@@ -151,35 +169,9 @@ public sealed class PostgresJournal : IJournal
     public Campaigns.ICampaignStore OpenCampaigns() =>
         new Campaigns.SqlCampaignStore(Uri, () => _dataSource.OpenConnection(), Campaigns.SqlDialect.Postgres);
 
-    public void SaveSnapshot(SnapshotRecord snapshot) => Do($"saving a snapshot of {snapshot.PersistenceId}", c =>
-    {
-        using NpgsqlCommand cmd = new("""
-            INSERT INTO snapshots(persistence_id, sequence_number, created, state_hash, manifest, snapshot)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (persistence_id, sequence_number) DO UPDATE
-            SET created = EXCLUDED.created, state_hash = EXCLUDED.state_hash, manifest = EXCLUDED.manifest, snapshot = EXCLUDED.snapshot
-            """, c);
-        cmd.Parameters.AddWithValue(snapshot.PersistenceId);
-        cmd.Parameters.AddWithValue(snapshot.SequenceNr);
-        cmd.Parameters.AddWithValue(snapshot.TimestampNs);
-        cmd.Parameters.AddWithValue(unchecked((long)snapshot.StateHash));
-        cmd.Parameters.AddWithValue(snapshot.Manifest);
-        cmd.Parameters.AddWithValue(snapshot.Payload);
-        return cmd.ExecuteNonQuery();
-    });
+    public void SaveSnapshot(SnapshotRecord snapshot) => Storage.SaveSnapshot(snapshot);
 
-    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr) => Do($"loading a snapshot of {persistenceId}", c =>
-    {
-        using NpgsqlCommand cmd = new("""
-            SELECT sequence_number, created, state_hash, manifest, snapshot FROM snapshots
-            WHERE persistence_id = $1 AND sequence_number <= $2 ORDER BY sequence_number DESC LIMIT 1
-            """, c);
-        cmd.Parameters.AddWithValue(persistenceId);
-        cmd.Parameters.AddWithValue(maxSequenceNr);
-        using NpgsqlDataReader r = cmd.ExecuteReader();
-        if (!r.Read()) return null;
-        return new SnapshotRecord(persistenceId, r.GetInt64(0), r.GetInt64(1), unchecked((ulong)r.GetInt64(2)), r.GetInt32(3), r.GetFieldValue<byte[]>(4));
-    });
+    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr) => Storage.LoadSnapshot(persistenceId, maxSequenceNr);
 
     public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run) => Do("reading checkpoints", c =>
     {
@@ -208,7 +200,11 @@ public sealed class PostgresJournal : IJournal
         return batch.BatchCommands.Count == 0 ? 0 : batch.ExecuteNonQuery();
     });
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose()
+    {
+        _storage?.Dispose();
+        _dataSource.Dispose();
+    }
 
     internal void MarkRunFinished(RunInfo run, RunStatus status, string summaryJson) => Do($"finishing run '{run.RunId}'", c =>
     {
@@ -271,6 +267,32 @@ public sealed class PostgresJournal : IJournal
             meta.ExecuteNonQuery();
         }
         tx.Commit();
+        return 0;
+    });
+
+    /// <summary>
+    /// Has the plugin create its tables if they are missing, one process at a time (concurrent
+    /// CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog), then drops the two
+    /// indexes no query uses (see <c>SqliteJournal.DropUnusedIndexes</c>).
+    /// </summary>
+    private void EnsurePluginTables() => Do("creating the plugin's tables", c =>
+    {
+        using (NpgsqlCommand lockCmd = new(PostgresSchema.PluginTablesLock, c)) lockCmd.ExecuteNonQuery();
+        try
+        {
+            using NpgsqlCommand probe = new("SELECT to_regclass('journal') IS NOT NULL", c);
+            if (!(bool)probe.ExecuteScalar()!)
+            {
+                _ = Storage;
+                using NpgsqlCommand drop = new("DROP INDEX IF EXISTS journal_created_idx; DROP INDEX IF EXISTS journal_sequence_number_idx", c);
+                drop.ExecuteNonQuery();
+            }
+        }
+        finally
+        {
+            using NpgsqlCommand unlock = new(PostgresSchema.PluginTablesUnlock, c);
+            unlock.ExecuteNonQuery();
+        }
         return 0;
     });
 

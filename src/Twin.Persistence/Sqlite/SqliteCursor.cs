@@ -63,20 +63,23 @@ internal sealed class SqliteCursor : IJournalCursor
         }
         _ordering = raw.sqlite3_column_int64(_stmt, 0);
         if (raw.sqlite3_column_type(_stmt, 1) != raw.SQLITE_TEXT || raw.sqlite3_column_type(_stmt, 2) != raw.SQLITE_INTEGER
-            || raw.sqlite3_column_type(_stmt, 3) != raw.SQLITE_INTEGER || raw.sqlite3_column_type(_stmt, 4) != raw.SQLITE_INTEGER
+            || raw.sqlite3_column_type(_stmt, 3) != raw.SQLITE_TEXT || raw.sqlite3_column_type(_stmt, 4) != raw.SQLITE_INTEGER
             || raw.sqlite3_column_type(_stmt, 5) != raw.SQLITE_BLOB)
         {
             throw new JournalCorruptException($"sqlite:{_path}: journal row {_ordering} is corrupt: a column holds a value of the wrong type");
         }
         _pid = Intern(raw.sqlite3_column_blob(_stmt, 1));
         _sequenceNr = raw.sqlite3_column_int64(_stmt, 2);
-        long manifest = raw.sqlite3_column_int64(_stmt, 3);
-        _timestampNs = raw.sqlite3_column_int64(_stmt, 4);
-        if (manifest < 0 || manifest > int.MaxValue)
+        // created is the event's virtual time + 1 (the plugin replaces a zero with wall-clock ticks).
+        _timestampNs = raw.sqlite3_column_int64(_stmt, 4) - 1;
+        if (raw.sqlite3_column_type(_stmt, 6) != raw.SQLITE_INTEGER || raw.sqlite3_column_int(_stmt, 6) != Sql.StoredEventSerializer.Id)
         {
-            throw new JournalCorruptException($"sqlite:{_path}: journal row {_ordering} ({_pid} #{_sequenceNr}) is corrupt: manifest {manifest}");
+            throw new JournalCorruptException($"sqlite:{_path}: journal row {_ordering} ({_pid} #{_sequenceNr}) is not a Twin event: serializer identifier {raw.sqlite3_column_text(_stmt, 6).utf8_to_string()}, Twin's is {Sql.StoredEventSerializer.Id}");
         }
-        _manifest = (int)manifest;
+        if (!ManifestColumn.TryParse(raw.sqlite3_column_blob(_stmt, 3), out _manifest))
+        {
+            throw new JournalCorruptException($"sqlite:{_path}: journal row {_ordering} ({_pid} #{_sequenceNr}) is corrupt: manifest '{raw.sqlite3_column_text(_stmt, 3).utf8_to_string()}'");
+        }
         try
         {
             _payloadLength = RowCheck.Open(raw.sqlite3_column_blob(_stmt, 5), _manifest, _sequenceNr).Length;

@@ -1,32 +1,20 @@
 namespace Twin.Persistence.Sqlite;
 
 /// <summary>
-/// The journal's tables. <c>journal</c> and <c>snapshots</c> follow Akka.Persistence.Sql's
-/// layout; <c>runs</c>, <c>checkpoints</c> and <c>manifests</c> are Twin's. Conventions that keep a
-/// row small: <c>manifest</c> is an integer (code &lt;&lt; 4 | version, names in <c>manifests</c>),
-/// <c>timestamp</c> is the event's virtual time in ns, and <c>writer_uuid</c> is NULL when the row
-/// was written by the run's own writer (recorded in <c>runs.writer_uuid</c>).
+/// Twin's own tables of an SQLite journal, beside the ones Akka.Persistence.Sql creates and
+/// writes (<c>journal</c>, <c>snapshot</c>): what the plugin has no place for. <c>runs</c> names
+/// each run (its persistence ids are <c>RUN_NO:STREAM</c>, its events tagged <c>run-RUN_NO</c>),
+/// <c>checkpoints</c> hold state hashes, <c>manifests</c> spell out the manifest numbers.
 /// </summary>
 internal static class SqliteSchema
 {
-    public const int Version = 1;
+    /// <summary>2: events in the plugin's own tables (1 was Twin's imitation of them).</summary>
+    public const int Version = 2;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS twin_meta(
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS journal(
-            ordering INTEGER PRIMARY KEY,
-            persistence_id TEXT NOT NULL,
-            sequence_number INTEGER NOT NULL,
-            is_deleted INTEGER NOT NULL DEFAULT 0,
-            manifest INTEGER NOT NULL,
-            payload BLOB NOT NULL,
-            tags TEXT,
-            timestamp INTEGER NOT NULL,
-            writer_uuid TEXT);
-        CREATE UNIQUE INDEX IF NOT EXISTS journal_persistence_id_sequence_number
-            ON journal(persistence_id, sequence_number);
         CREATE TABLE IF NOT EXISTS runs(
             run_no INTEGER PRIMARY KEY,
             run_id TEXT NOT NULL UNIQUE,
@@ -45,17 +33,12 @@ internal static class SqliteSchema
             timestamp INTEGER NOT NULL,
             state_hash INTEGER NOT NULL,
             PRIMARY KEY(run_no, event_count));
-        CREATE TABLE IF NOT EXISTS snapshots(
-            persistence_id TEXT NOT NULL,
-            sequence_number INTEGER NOT NULL,
-            created INTEGER NOT NULL,
-            state_hash INTEGER NOT NULL,
-            manifest INTEGER NOT NULL,
-            snapshot BLOB NOT NULL,
-            PRIMARY KEY(persistence_id, sequence_number));
         CREATE TABLE IF NOT EXISTS manifests(
             manifest INTEGER PRIMARY KEY,
             name TEXT NOT NULL,
             version INTEGER NOT NULL);
         """;
+
+    /// <summary>The columns a Twin row is read by, in the order <see cref="SqliteCursor"/> expects.</summary>
+    public const string RowColumns = "ordering, persistence_id, sequence_number, manifest, created, message, identifier";
 }

@@ -22,7 +22,8 @@ public sealed record BenchFigure(string Name, double Value, string Unit, double?
 /// </summary>
 public static class BenchRunner
 {
-    public static IReadOnlyList<BenchFigure> Run(long events, int reps, string? tracePath, string workDir, Action<string>? log = null)
+    /// <param name="postgres">An Npgsql connection string for the PostgreSQL figure (each repetition in a fresh schema, dropped after), or null to leave it out.</param>
+    public static IReadOnlyList<BenchFigure> Run(long events, int reps, string? tracePath, string workDir, Action<string>? log = null, string? postgres = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(events, 1000);
         ArgumentOutOfRangeException.ThrowIfLessThan(reps, 1);
@@ -82,7 +83,32 @@ public static class BenchRunner
         });
         figures.Add(new BenchFigure("replay from SQLite, hashes verified", replay, "events/s", replay / bare, Peak()));
         log?.Invoke($"replay (SQLite): {replay:N0} events/s");
+
+        // What the direct read above is measured against: the plugin's own read journal.
+        double query = Median(reps, () =>
+        {
+            int runNo;
+            using (IJournal journal = JournalUri.Open($"sqlite:{db}", create: false)) runNo = RunSelection.Select(journal, "bench").RunNo;
+            var clock = Stopwatch.StartNew();
+            long n = Twin.Persistence.Sql.SqlPluginQuery.DecodeRun($"sqlite:{db}", runNo);
+            return n / clock.Elapsed.TotalSeconds;
+        });
+        figures.Add(new BenchFigure("read a run from SQLite through Akka.Persistence.Query, decoded", query, "events/s", query / bare, Peak(), "CurrentEventsByTag"));
+        log?.Invoke($"query (SQLite): {query:N0} events/s");
         DeleteDb(db);
+
+        if (postgres is not null)
+        {
+            double pg = Median(reps, () =>
+            {
+                using var schema = PostgresBenchSchema.Create(postgres);
+                using IJournal journal = JournalUri.Open("postgres:" + schema.ConnectionString, create: true);
+                SimulationResult r = SimulationRunner.Run(config, journal, "bench");
+                return r.Events / r.WallSeconds;
+            });
+            figures.Add(new BenchFigure("simulate into PostgreSQL", pg, "events/s", pg / bare, Peak()));
+            log?.Invoke($"simulate (PostgreSQL): {pg:N0} events/s");
+        }
 
         if (tracePath is not null && File.Exists(tracePath))
         {

@@ -9,11 +9,15 @@ namespace Twin.Actors.Tests.Runtime;
 
 public sealed class RecoveryTests : LoopTestKit
 {
-    [Fact]
-    public void an_actor_started_again_inside_a_run_recovers_its_state_through_akka_recovery()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("sqlite")]
+    public void an_actor_started_again_inside_a_run_recovers_its_state_through_akka_recovery(string storage)
     {
         RunLoop loop = StartLoop();
-        var journal = new MemoryJournal();
+        string file = Path.Combine(Path.GetTempPath(), $"twin-recovery-{Guid.NewGuid():N}.db");
+        // SQLite: the events come back from Akka.Persistence.Sql's journal table in a real file.
+        using IJournal journal = storage == "memory" ? new MemoryJournal() : Twin.Persistence.Sqlite.SqliteJournal.Open(file, create: true);
         IJournalWriter writer = journal.StartRun(new RunStart("r", 1, "{}", "test", "w"));
         loop.Persistence.Attach("r", writer, journal, 0);
         IActorRef first = Sys.ActorOf(Props.Create(() => new Counter("counter-0", Array.Empty<IActorRef>())), "counter-0");
@@ -33,6 +37,8 @@ public sealed class RecoveryTests : LoopTestKit
         ExpectMsg(4L, TimeSpan.Zero);
         // Recovery is not news: the run counted four events, not eight.
         Assert.Equal(4, loop.Persistence.PersistedEvents);
+        writer.Dispose();
+        foreach (string f in new[] { file, file + "-wal", file + "-shm" }) File.Delete(f);
     }
 
     [Fact]

@@ -1,0 +1,137 @@
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Persistence;
+using Akka.Persistence.Sql.Config;
+
+namespace Twin.Persistence.Sql;
+
+/// <summary>
+/// Akka.Persistence.Sql, running in an ActorSystem of its own outside every run loop: its
+/// journal stores a journal's events, its snapshot store the snapshots. The plugin's I/O
+/// completes on the thread pool, so it never touches a simulation (which answers persistence
+/// inside its loop and hands rows to a writer); only the writer's committing thread and
+/// snapshot calls wait on it here. Started once per opened journal that writes.
+/// </summary>
+internal sealed class SqlPluginStorage : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    private readonly ActorSystem _system;
+
+    private SqlPluginStorage(SqlBackend backend, ActorSystem system)
+    {
+        Backend = backend;
+        _system = system;
+        var persistence = Akka.Persistence.Persistence.Instance.Apply(system);
+        Journal = persistence.JournalFor(SqlPluginHocon.JournalId);
+        TableJournal = persistence.JournalFor(SqlPluginHocon.TableJournalId);
+        Snapshots = persistence.SnapshotStoreFor(SqlPluginHocon.SnapshotId);
+    }
+
+    public SqlBackend Backend { get; }
+
+    public ActorSystem System => _system;
+
+    /// <summary>The plugin's write journal (SqlWriteJournal) that a run's writer sends WriteMessages to.</summary>
+    public IActorRef Journal { get; }
+
+    private IActorRef TableJournal { get; }
+
+    private IActorRef Snapshots { get; }
+
+    /// <summary>Starts the plugin and waits until it has created its tables (journal, snapshot) if they were missing.</summary>
+    /// <exception cref="JournalStorageException">the plugin cannot reach or create its tables.</exception>
+    public static SqlPluginStorage Start(SqlBackend backend)
+    {
+        var setup = ActorSystemSetup.Create(
+            BootstrapSetup.Create().WithConfig(SqlPluginHocon.For(backend)),
+            new DataOptionsSetup(backend.Options));
+        ActorSystem system = ActorSystem.Create("twin-storage", setup);
+        var storage = new SqlPluginStorage(backend, system);
+        try
+        {
+            storage.CreateTables();
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+        return storage;
+    }
+
+    /// <summary>Writes events through the plugin's journal; returns when all are committed.</summary>
+    /// <exception cref="JournalException">the plugin failed or rejected the write; nothing of it is committed.</exception>
+    public void Write(IReadOnlyList<AtomicWrite> writes, int events, IActorRef replies)
+    {
+        string doing() => $"writing {(events == 1 ? "1 event" : $"{events} events")} from {writes[0].PersistenceId} #{writes[0].LowestSequenceNr}";
+        var done = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        replies.Tell(new WriteReplies.Expect(events, done));
+        Journal.Tell(new WriteMessages(writes, replies, 1), ActorRefs.NoSender);
+        if (!done.Task.Wait(s_timeout)) throw new JournalStorageException($"{Backend.Uri}: {doing()}: the SQL journal did not answer within {s_timeout.TotalSeconds:0} s");
+        if (done.Task.Result is { } failure) throw SqlErrors.Translate(failure, Backend.Uri, doing());
+    }
+
+    public IActorRef NewReplies(string name) => _system.ActorOf(Props.Create(() => new WriteReplies()), name);
+
+    public void Stop(IActorRef actor) => _system.Stop(actor);
+
+    public void SaveSnapshot(SnapshotRecord s)
+    {
+        var metadata = new SnapshotMetadata(s.PersistenceId, s.SequenceNr, DateTime.UnixEpoch);
+        object reply = Ask(Snapshots, new SaveSnapshot(metadata, new StoredSnapshot(s.Manifest, s.StateHash, s.TimestampNs, s.Payload)), $"saving a snapshot of {s.PersistenceId}");
+        if (reply is SaveSnapshotFailure f) throw SqlErrors.Translate(f.Cause, Backend.Uri, $"saving a snapshot of {s.PersistenceId}");
+    }
+
+    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr)
+    {
+        string doing = $"loading a snapshot of {persistenceId}";
+        object reply = Ask(Snapshots, new LoadSnapshot(persistenceId, new SnapshotSelectionCriteria(maxSequenceNr), long.MaxValue), doing);
+        return reply switch
+        {
+            LoadSnapshotFailed f => throw SqlErrors.Translate(f.Cause, Backend.Uri, doing),
+            LoadSnapshotResult { Snapshot: null } => null,
+            LoadSnapshotResult { Snapshot: { Snapshot: StoredSnapshot s } offer } =>
+                new SnapshotRecord(persistenceId, offer.Metadata.SequenceNr, s.TimestampNs, s.StateHash, s.Manifest, s.Payload),
+            LoadSnapshotResult r => throw new JournalCorruptException($"{Backend.Uri}: the snapshot of {persistenceId} at #{r.Snapshot!.Metadata.SequenceNr} is not Twin's ({r.Snapshot.Snapshot?.GetType().Name})"),
+            _ => throw new JournalStorageException($"{Backend.Uri}: {doing}: unexpected answer {reply.GetType().Name}"),
+        };
+    }
+
+    /// <summary>Akka's DeleteMessagesTo: marks the id's rows up to the sequence number deleted (the plugin keeps the highest one, so the id's highest sequence number stays).</summary>
+    public void DeleteMessagesTo(string persistenceId, long toSequenceNr)
+    {
+        string doing = $"deleting messages of {persistenceId}";
+        object reply = Ask(Journal, null, doing, replyTo => new DeleteMessagesTo(persistenceId, toSequenceNr, replyTo));
+        if (reply is DeleteMessagesFailure f) throw SqlErrors.Translate(f.Cause, Backend.Uri, doing);
+    }
+
+    public void Dispose()
+    {
+        // Terminate does not block the caller's thread on anything but the plugin's shutdown.
+        _system.Terminate().Wait(s_timeout);
+    }
+
+    private void CreateTables()
+    {
+        // A replay of nothing goes through the plugin's initialisation, which creates the tables;
+        // a load of nothing does the same for the snapshot store.
+        object replay = Ask(TableJournal, null, "creating the journal table", replyTo => new ReplayMessages(1, 0, 0, "twin-tables", replyTo));
+        if (replay is ReplayMessagesFailure rf) throw SqlErrors.Translate(rf.Cause, Backend.Uri, "creating the journal table");
+        object load = Ask(Snapshots, new LoadSnapshot("twin-tables", SnapshotSelectionCriteria.None, 0), "creating the snapshot table");
+        if (load is LoadSnapshotFailed lf) throw SqlErrors.Translate(lf.Cause, Backend.Uri, "creating the snapshot table");
+    }
+
+    private object Ask(IActorRef target, object? message, string doing, Func<IActorRef, object>? factory = null)
+    {
+        try
+        {
+            Task<object> t = factory is null ? target.Ask<object>(message!, s_timeout) : target.Ask<object>(factory, s_timeout, CancellationToken.None);
+            return t.GetAwaiter().GetResult();
+        }
+        catch (AskTimeoutException)
+        {
+            throw new JournalStorageException($"{Backend.Uri}: {doing}: the SQL plugin did not answer within {s_timeout.TotalSeconds:0} s (is the database reachable?)");
+        }
+    }
+}
