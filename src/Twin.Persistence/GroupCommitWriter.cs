@@ -111,7 +111,9 @@ internal abstract class GroupCommitWriter : IJournalWriter
         row.TimestampNs = checkpoint.TimestampNs;
         row.StateHash = checkpoint.StateHash;
         row.Length = 0;
-        if (batch.IsFull) HandOffCurrent();
+        // A checkpoint ends a commit group: it reaches the database with the events it covers
+        // instead of waiting for the batch to fill. The simulation does not wait for it.
+        if (_atomicDepth == 0) HandOffCurrent();
     }
 
     public void BeginAtomic(int rowCount)

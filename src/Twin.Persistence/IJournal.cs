@@ -97,7 +97,7 @@ public interface IJournalWriter : IDisposable
 
     void EndAtomic();
 
-    /// <summary>Queues a run checkpoint; it commits in the same transaction as the events before it.</summary>
+    /// <summary>Queues a run checkpoint and hands the rows before it to the committer; it is stored once every event before it is committed, never before.</summary>
     void AppendCheckpoint(Checkpoint checkpoint);
 
     /// <summary>Blocks until every appended row is committed.</summary>

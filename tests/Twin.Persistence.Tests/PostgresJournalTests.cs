@@ -100,6 +100,35 @@ public sealed class PostgresJournalTests : JournalContract
     }
 
     [Fact]
+    public void Events_should_be_in_the_plugins_journal_table_and_nowhere_else()
+    {
+        string cs = PostgresServer.FreshSchema();
+        using (PostgresJournal j = PostgresJournal.Open(cs, create: true))
+        {
+            using IJournalWriter w = j.StartRun(Start("r1"));
+            Write(w, "cpu-0", 7);
+            w.Flush();
+        }
+        string schema = new Npgsql.NpgsqlConnectionStringBuilder(cs).SearchPath!;
+        Assert.Equal(SqliteJournalTests.PluginJournalColumns,
+            Strings(cs, $"SELECT column_name FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = 'journal' ORDER BY column_name"));
+        Assert.Equal(["7"], Strings(cs, "SELECT COUNT(*) FROM journal WHERE tags = ';run-' || (SELECT run_no FROM runs) || ';' AND identifier = 7418"));
+        Assert.Equal(["checkpoints", "journal", "manifests", "runs", "snapshot", "twin_meta"],
+            Strings(cs, $"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}' ORDER BY table_name"));
+    }
+
+    private static string[] Strings(string cs, string sql)
+    {
+        using var c = new Npgsql.NpgsqlConnection(cs);
+        c.Open();
+        using var cmd = new Npgsql.NpgsqlCommand(sql, c);
+        using var r = cmd.ExecuteReader();
+        var list = new List<string>();
+        while (r.Read()) list.Add(Convert.ToString(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        return [.. list];
+    }
+
+    [Fact]
     public void Two_journals_opened_at_once_on_a_new_schema_should_both_work()
     {
         string cs = PostgresServer.FreshSchema();

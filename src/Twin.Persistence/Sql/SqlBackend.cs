@@ -28,7 +28,13 @@ internal sealed record SqlBackend(string Uri, string ProviderName, string Connec
         return new SqlBackend(uri, LinqToDB.ProviderName.SQLiteMS, cs, options) { Pragmas = pragmas };
     }
 
+    /// <remarks>
+    /// Bulk inserts by binary COPY (linq2db's provider-specific bulk copy, through Npgsql) instead
+    /// of its default multi-row INSERT text: the plugin asks for the provider's default.
+    /// </remarks>
     public static SqlBackend Postgres(string uri, string connectionString) =>
         new(uri, LinqToDB.ProviderName.PostgreSQL15, connectionString,
-            new DataOptions().UseConnectionString(LinqToDB.ProviderName.PostgreSQL15, connectionString));
+            new DataOptions()
+                .UseConnectionString(LinqToDB.ProviderName.PostgreSQL15, connectionString)
+                .WithOptions<LinqToDB.DataProvider.PostgreSQL.PostgreSQLOptions>(o => o with { BulkCopyType = LinqToDB.Data.BulkCopyType.ProviderSpecific }));
 }

@@ -84,6 +84,27 @@ public static class BenchRunner
         figures.Add(new BenchFigure("replay from SQLite, hashes verified", replay, "events/s", replay / bare, Peak()));
         log?.Invoke($"replay (SQLite): {replay:N0} events/s");
 
+        // The read under the replay, alone: Twin's direct read of the plugin's table, every event decoded.
+        double direct = Median(reps, () =>
+        {
+            using IJournal journal = JournalUri.Open($"sqlite:{db}", create: false);
+            RunInfo run = RunSelection.Select(journal, "bench");
+            var clock = Stopwatch.StartNew();
+            long n = 0;
+            using (IJournalCursor cursor = journal.ReadRun(run))
+            {
+                while (cursor.MoveNext())
+                {
+                    JournalEntry e = cursor.Current;
+                    _ = Twin.Persistence.Codec.EventCodecs.Decode(e.Manifest, e.Payload);
+                    n++;
+                }
+            }
+            return n / clock.Elapsed.TotalSeconds;
+        });
+        figures.Add(new BenchFigure("read a run from SQLite directly, decoded", direct, "events/s", direct / bare, Peak(), "the read under replay"));
+        log?.Invoke($"direct read (SQLite): {direct:N0} events/s");
+
         // What the direct read above is measured against: the plugin's own read journal.
         double query = Median(reps, () =>
         {
