@@ -138,12 +138,12 @@ public sealed class PostgresJournal : IJournal
 
     /// <summary>From the run's first row on, by ordering; other runs' rows written meanwhile are skipped by id prefix.</summary>
     public IJournalCursor ReadRun(RunInfo run) =>
-        new PostgresCursor(this, $"reading run '{run.RunId}'", $"""
+        new PrefetchingCursor(new PostgresCursor(this, $"reading run '{run.RunId}'", $"""
             SELECT {PostgresSchema.RowColumns} FROM journal
             WHERE ordering >= COALESCE((SELECT first_ordering FROM runs WHERE run_no = $1), 0)
               AND starts_with(persistence_id, $2) AND NOT deleted
             ORDER BY ordering
-            """, run.RunNo, run.PersistenceIdPrefix);
+            """, run.RunNo, run.PersistenceIdPrefix));
 
     public void DeleteMessagesTo(string persistenceId, long toSequenceNr) => Storage.DeleteMessagesTo(persistenceId, toSequenceNr);
 

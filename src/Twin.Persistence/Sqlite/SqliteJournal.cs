@@ -264,7 +264,8 @@ public sealed class SqliteJournal : IJournal
         string lo = run.PersistenceIdPrefix;
         string hi = PrefixEnd(run);
         SqliteConnection c = OpenConnection(Path, create: false);
-        return new SqliteCursor(c, Path, $"""
+        // Read ahead on a thread of its own: a whole-run replay applies rows while the next are read.
+        return new PrefetchingCursor(new SqliteCursor(c, Path, $"""
             SELECT {SqliteSchema.RowColumns} FROM journal
             WHERE ordering >= ?1 AND +persistence_id >= ?2 AND +persistence_id < ?3 AND deleted = 0
             ORDER BY ordering
@@ -273,7 +274,7 @@ public sealed class SqliteJournal : IJournal
             raw.sqlite3_bind_int64(stmt, 1, first);
             raw.sqlite3_bind_text(stmt, 2, lo);
             raw.sqlite3_bind_text(stmt, 3, hi);
-        });
+        }));
     }
 
     public void DeleteMessagesTo(string persistenceId, long toSequenceNr) => Storage.DeleteMessagesTo(persistenceId, toSequenceNr);
