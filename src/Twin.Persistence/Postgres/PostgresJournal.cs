@@ -15,27 +15,18 @@ public sealed class PostgresJournal : IJournal
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly SqlBackend _backend;
-    private readonly object _gate = new();
-    private SqlPluginStorage? _storage;
+    private readonly SqlPluginStarter _plugin;
 
     private PostgresJournal(NpgsqlDataSource dataSource, string uri, string connectionString)
     {
         _dataSource = dataSource;
         Uri = uri;
         _backend = SqlBackend.Postgres(uri, connectionString);
+        _plugin = new SqlPluginStarter(_backend);
     }
 
     /// <summary>The plugin, started on first need: a journal only read never starts it.</summary>
-    private SqlPluginStorage Storage
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _storage ??= SqlPluginStorage.Start(_backend);
-            }
-        }
-    }
+    private SqlPluginStorage Storage => _plugin.Get();
 
     public string Uri { get; }
 
@@ -69,7 +60,11 @@ public sealed class PostgresJournal : IJournal
         try
         {
             journal.InitializeOrValidate(create);
-            if (create) journal.EnsurePluginTables();
+            if (create)
+            {
+                journal.EnsurePluginTables();
+                journal._plugin.Begin();
+            }
         }
         catch
         {
@@ -102,7 +97,11 @@ public sealed class PostgresJournal : IJournal
 
     IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => NewWriter(run, resumed: true);
 
-    private SqlPluginWriter NewWriter(RunInfo run, bool resumed) => new(Storage, new PostgresRunTables(this, run, resumed), run);
+    private SqlPluginWriter NewWriter(RunInfo run, bool resumed)
+    {
+        _plugin.Begin();
+        return new(_plugin, new PostgresRunTables(this, run, resumed), run);
+    }
 
     public IJournalWriter TakeOverRun(RunInfo run, string writerUuid) => Do($"taking over run '{run.RunId}'", c =>
     {
@@ -202,7 +201,7 @@ public sealed class PostgresJournal : IJournal
 
     public void Dispose()
     {
-        _storage?.Dispose();
+        _plugin.Dispose();
         _dataSource.Dispose();
     }
 
@@ -283,7 +282,7 @@ public sealed class PostgresJournal : IJournal
             using NpgsqlCommand probe = new("SELECT to_regclass('journal') IS NOT NULL", c);
             if (!(bool)probe.ExecuteScalar()!)
             {
-                _ = Storage;
+                _plugin.StartCreatingTables();
                 using NpgsqlCommand drop = new("DROP INDEX IF EXISTS journal_created_idx; DROP INDEX IF EXISTS journal_sequence_number_idx", c);
                 drop.ExecuteNonQuery();
             }

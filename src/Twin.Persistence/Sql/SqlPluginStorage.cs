@@ -39,9 +39,10 @@ internal sealed class SqlPluginStorage : IDisposable
 
     private IActorRef Snapshots { get; }
 
-    /// <summary>Starts the plugin and waits until it has created its tables (journal, snapshot) if they were missing.</summary>
+    /// <summary>Starts the plugin; with <paramref name="createTables"/>, waits until it has created its tables (journal, snapshot) if they were missing.</summary>
+    /// <param name="createTables">Only for a journal without them: the plugin's initialisation costs about a second of a short command.</param>
     /// <exception cref="JournalStorageException">the plugin cannot reach or create its tables.</exception>
-    public static SqlPluginStorage Start(SqlBackend backend)
+    public static SqlPluginStorage Start(SqlBackend backend, bool createTables)
     {
         var setup = ActorSystemSetup.Create(
             BootstrapSetup.Create().WithConfig(SqlPluginHocon.For(backend)),
@@ -50,7 +51,7 @@ internal sealed class SqlPluginStorage : IDisposable
         var storage = new SqlPluginStorage(backend, system);
         try
         {
-            storage.CreateTables();
+            if (createTables) storage.CreateTables();
         }
         catch
         {

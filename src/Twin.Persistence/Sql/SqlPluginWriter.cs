@@ -16,22 +16,22 @@ namespace Twin.Persistence.Sql;
 /// </summary>
 internal sealed class SqlPluginWriter : GroupCommitWriter
 {
-    private readonly SqlPluginStorage _storage;
+    private readonly SqlPluginStarter _plugin;
     private readonly ISqlRunTables _tables;
-    private readonly IActorRef _replies;
+    private SqlPluginStorage? _storage;
+    private IActorRef? _replies;
     private readonly ImmutableHashSet<string> _tags;
     private readonly List<AtomicWrite> _writes = [];
     private readonly List<Checkpoint> _checkpoints = [];
     private readonly ImmutableArray<IPersistentRepresentation>.Builder _stretch = ImmutableArray.CreateBuilder<IPersistentRepresentation>();
     private bool _firstRowRecorded;
 
-    public SqlPluginWriter(SqlPluginStorage storage, ISqlRunTables tables, RunInfo run)
+    public SqlPluginWriter(SqlPluginStarter plugin, ISqlRunTables tables, RunInfo run)
         : base(run, batchRows: 8192, background: true)
     {
-        _storage = storage;
+        _plugin = plugin;
         _tables = tables;
         _tags = ImmutableHashSet.Create(run.Tag);
-        _replies = storage.NewReplies($"writer-{run.RunNo}-{Guid.NewGuid():N}");
     }
 
     protected override long ReadHighestSequenceNr(string persistenceId) => _tables.ReadHighestSequenceNr(persistenceId);
@@ -65,7 +65,13 @@ internal sealed class SqlPluginWriter : GroupCommitWriter
             }
         }
         CloseStretch();
-        if (events > 0) _storage.Write(_writes, events, _replies);
+        if (events > 0)
+        {
+            // The plugin may still be starting (it starts beside the simulation's boot): wait here, on the committing thread.
+            _storage ??= _plugin.Get();
+            _replies ??= _storage.NewReplies($"writer-{Run.RunNo}-{Guid.NewGuid():N}");
+            _storage.Write(_writes, events, _replies);
+        }
         bool recordFirst = !_firstRowRecorded && first is not null;
         if (recordFirst || _checkpoints.Count > 0) _tables.AfterCommit(recordFirst ? first : null, _checkpoints);
         if (recordFirst) _firstRowRecorded = true;
@@ -75,7 +81,7 @@ internal sealed class SqlPluginWriter : GroupCommitWriter
 
     protected override void DisposeStorage()
     {
-        _storage.Stop(_replies);
+        if (_replies is not null) _storage!.Stop(_replies);
         _tables.Dispose();
     }
 

@@ -22,13 +22,14 @@ public sealed class SqliteJournal : IJournal
     private readonly SqliteConnection _connection;
     private readonly object _gate = new();
     private readonly SqlBackend _backend;
-    private SqlPluginStorage? _storage;
+    private readonly SqlPluginStarter _plugin;
 
     private SqliteJournal(string path, SqliteConnection connection)
     {
         Path = path;
         _connection = connection;
         _backend = SqlBackend.Sqlite(Uri, path);
+        _plugin = new SqlPluginStarter(_backend);
     }
 
     public string Path { get; }
@@ -41,16 +42,7 @@ public sealed class SqliteJournal : IJournal
     }
 
     /// <summary>The plugin, started on first need: a journal only read never starts it.</summary>
-    private SqlPluginStorage Storage
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _storage ??= SqlPluginStorage.Start(_backend);
-            }
-        }
-    }
+    private SqlPluginStorage Storage => _plugin.Get();
 
     public string Uri => $"sqlite:{Path}";
 
@@ -87,8 +79,12 @@ public sealed class SqliteJournal : IJournal
             // that every reader of the file finds them.
             if (create && !journal.HasTable("journal"))
             {
-                _ = journal.Storage;
+                journal._plugin.StartCreatingTables();
                 journal.DropUnusedIndexes();
+            }
+            else if (create)
+            {
+                journal._plugin.Begin();
             }
         }
         catch
@@ -162,8 +158,8 @@ public sealed class SqliteJournal : IJournal
 
     private SqlPluginWriter NewWriter(RunInfo run, bool resumed)
     {
-        SqlPluginStorage storage = _storage ?? Storage;
-        return new SqlPluginWriter(storage, new SqliteRunTables(this, run, OpenWriterConnection(), resumed), run);
+        _plugin.Begin();
+        return new SqlPluginWriter(_plugin, new SqliteRunTables(this, run, OpenWriterConnection(), resumed), run);
     }
 
     /// <summary>The first persistence id after every id of the run: ';' sorts right after ':'.</summary>
@@ -333,7 +329,7 @@ public sealed class SqliteJournal : IJournal
 
     public void Dispose()
     {
-        _storage?.Dispose();
+        _plugin.Dispose();
         _connection.Dispose();
     }
 
