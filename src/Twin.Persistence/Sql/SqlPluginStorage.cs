@@ -30,8 +30,6 @@ internal sealed class SqlPluginStorage : IDisposable
 
     public SqlBackend Backend { get; }
 
-    public ActorSystem System => _system;
-
     /// <summary>The plugin's write journal (SqlWriteJournal) that a run's writer sends WriteMessages to.</summary>
     public IActorRef Journal { get; }
 
@@ -80,14 +78,15 @@ internal sealed class SqlPluginStorage : IDisposable
     public void SaveSnapshot(SnapshotRecord s)
     {
         var metadata = new SnapshotMetadata(s.PersistenceId, s.SequenceNr, DateTime.UnixEpoch);
-        object reply = Ask(Snapshots, new SaveSnapshot(metadata, new StoredSnapshot(s.Manifest, s.StateHash, s.TimestampNs, s.Payload)), $"saving a snapshot of {s.PersistenceId}");
+        var save = new SaveSnapshot(metadata, new StoredSnapshot(s.Manifest, s.StateHash, s.TimestampNs, s.Payload));
+        object reply = Ask(Snapshots, $"saving a snapshot of {s.PersistenceId}", _ => save);
         if (reply is SaveSnapshotFailure f) throw SqlErrors.Translate(f.Cause, Backend.Uri, $"saving a snapshot of {s.PersistenceId}");
     }
 
     public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr)
     {
         string doing = $"loading a snapshot of {persistenceId}";
-        object reply = Ask(Snapshots, new LoadSnapshot(persistenceId, new SnapshotSelectionCriteria(maxSequenceNr), long.MaxValue), doing);
+        object reply = Ask(Snapshots, doing, _ => new LoadSnapshot(persistenceId, new SnapshotSelectionCriteria(maxSequenceNr), long.MaxValue));
         return reply switch
         {
             LoadSnapshotFailed f => throw SqlErrors.Translate(f.Cause, Backend.Uri, doing),
@@ -103,13 +102,13 @@ internal sealed class SqlPluginStorage : IDisposable
     public void DeleteMessagesTo(string persistenceId, long toSequenceNr)
     {
         string doing = $"deleting messages of {persistenceId}";
-        object reply = Ask(Journal, null, doing, replyTo => new DeleteMessagesTo(persistenceId, toSequenceNr, replyTo));
+        object reply = Ask(Journal, doing, replyTo => new DeleteMessagesTo(persistenceId, toSequenceNr, replyTo));
         if (reply is DeleteMessagesFailure f) throw SqlErrors.Translate(f.Cause, Backend.Uri, doing);
     }
 
     public void Dispose()
     {
-        // Terminate does not block the caller's thread on anything but the plugin's shutdown.
+        // Waits for the plugin's shutdown (its connections closed) so the file is released on return.
         _system.Terminate().Wait(s_timeout);
     }
 
@@ -117,18 +116,18 @@ internal sealed class SqlPluginStorage : IDisposable
     {
         // A replay of nothing goes through the plugin's initialisation, which creates the tables;
         // a load of nothing does the same for the snapshot store.
-        object replay = Ask(TableJournal, null, "creating the journal table", replyTo => new ReplayMessages(1, 0, 0, "twin-tables", replyTo));
+        object replay = Ask(TableJournal, "creating the journal table", replyTo => new ReplayMessages(1, 0, 0, "twin-tables", replyTo));
         if (replay is ReplayMessagesFailure rf) throw SqlErrors.Translate(rf.Cause, Backend.Uri, "creating the journal table");
-        object load = Ask(Snapshots, new LoadSnapshot("twin-tables", SnapshotSelectionCriteria.None, 0), "creating the snapshot table");
+        object load = Ask(Snapshots, "creating the snapshot table", _ => new LoadSnapshot("twin-tables", SnapshotSelectionCriteria.None, 0));
         if (load is LoadSnapshotFailed lf) throw SqlErrors.Translate(lf.Cause, Backend.Uri, "creating the snapshot table");
     }
 
-    private object Ask(IActorRef target, object? message, string doing, Func<IActorRef, object>? factory = null)
+    /// <summary>Asks and waits; <paramref name="message"/> gets the asking ref, for protocols that answer a named actor rather than the sender.</summary>
+    private object Ask(IActorRef target, string doing, Func<IActorRef, object> message)
     {
         try
         {
-            Task<object> t = factory is null ? target.Ask<object>(message!, s_timeout) : target.Ask<object>(factory, s_timeout, CancellationToken.None);
-            return t.GetAwaiter().GetResult();
+            return target.Ask<object>(message, s_timeout, CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (AskTimeoutException)
         {
