@@ -59,7 +59,7 @@ internal sealed class PostgresCursor : IJournalCursor
                 throw new JournalCorruptException($"{_journal.Uri}: journal row {_ordering} ({_pid} #{_sequenceNr}) is not a Twin event: serializer identifier {id}, Twin's is {StoredEventSerializer.Id}");
             }
             string manifest = _reader.IsDBNull(3) ? "" : _reader.GetString(3);
-            if (!StoredEvent.TryParseManifest(manifest, out _manifest))
+            if (!ManifestColumn.TryParse(manifest, out _manifest))
             {
                 throw new JournalCorruptException($"{_journal.Uri}: journal row {_ordering} ({_pid} #{_sequenceNr}) is corrupt: manifest '{manifest}'");
             }

@@ -272,7 +272,7 @@ public sealed class PostgresJournal : IJournal
     /// <summary>
     /// Has the plugin create its tables if they are missing, one process at a time (concurrent
     /// CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog), then drops the two
-    /// indexes no query uses (see <c>SqliteJournal.DropUnusedIndexes</c>).
+    /// indexes no query uses (<see cref="SqlPluginHocon.DropUnusedIndexes"/>).
     /// </summary>
     private void EnsurePluginTables() => Do("creating the plugin's tables", c =>
     {
@@ -283,7 +283,7 @@ public sealed class PostgresJournal : IJournal
             if (!(bool)probe.ExecuteScalar()!)
             {
                 _plugin.StartCreatingTables();
-                using NpgsqlCommand drop = new("DROP INDEX IF EXISTS journal_created_idx; DROP INDEX IF EXISTS journal_sequence_number_idx", c);
+                using NpgsqlCommand drop = new(SqlPluginHocon.DropUnusedIndexes, c);
                 drop.ExecuteNonQuery();
             }
         }

@@ -15,6 +15,14 @@ public static class SqlPluginHocon
     public const string SnapshotId = "akka.persistence.snapshot-store.twin-sql";
     public const string QueryId = "akka.persistence.query.journal.twin-sql";
 
+    /// <summary>
+    /// The plugin's indexes of <c>journal</c> by <c>created</c> and by <c>sequence_number</c> alone: no
+    /// query of Twin's or of Akka.Persistence.Query's uses either (they go by ordering, by
+    /// (persistence_id, sequence_number) or by tag), and together they took 28 of 100 bytes per
+    /// event and a fifth of the write time. Dropped once, when the plugin has just created them.
+    /// </summary>
+    public const string DropUnusedIndexes = "DROP INDEX IF EXISTS journal_created_idx; DROP INDEX IF EXISTS journal_sequence_number_idx";
+
     /// <summary>Events per WriteMessages the plugin commits in one transaction, and per multi-row INSERT.</summary>
     public const int RoundTripRows = 1000;
 

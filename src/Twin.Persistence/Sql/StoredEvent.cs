@@ -1,4 +1,3 @@
-using System.Globalization;
 using Twin.Persistence.Codec;
 
 namespace Twin.Persistence.Sql;
@@ -22,19 +21,6 @@ public sealed class StoredEvent(int manifest, byte[] message)
     /// <summary>The event record (a <see cref="IJournaledEvent"/>).</summary>
     /// <exception cref="CorruptPayloadException">the row check fails for this sequence number, or the payload does not decode.</exception>
     public object Decode(long sequenceNr) => EventCodecs.Decode(Manifest, RowCheck.Open(Message, Manifest, sequenceNr));
-
-    /// <summary>The manifest column's text: the manifest number in decimal.</summary>
-    public static string ManifestText(int manifest) =>
-        (uint)manifest < (uint)s_texts.Length ? s_texts[manifest] ??= Format(manifest) : Format(manifest);
-
-    /// <summary>Parses the manifest column; false for text that is not a manifest number.</summary>
-    public static bool TryParseManifest(string text, out int manifest) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out manifest);
-
-    // Manifest numbers are small (code << 4 | version); their texts are made once, not per row.
-    private static readonly string?[] s_texts = new string?[1 << 12];
-
-    private static string Format(int manifest) => manifest.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>An actor snapshot as the plugin's snapshot store keeps it (the <c>snapshot</c> column): state hash, virtual time, then the payload.</summary>

@@ -22,8 +22,8 @@ public sealed class StoredEventSerializer(ExtendedActorSystem system) : Serializ
 
     public override string Manifest(object o) => o switch
     {
-        StoredEvent e => StoredEvent.ManifestText(e.Manifest),
-        StoredSnapshot s => SnapshotPrefix + StoredEvent.ManifestText(s.Manifest),
+        StoredEvent e => ManifestColumn.Text(e.Manifest),
+        StoredSnapshot s => SnapshotPrefix + ManifestColumn.Text(s.Manifest),
         _ => throw new ArgumentException($"{o.GetType().Name} is not a stored Twin event or snapshot", nameof(o)),
     };
 
@@ -47,7 +47,7 @@ public sealed class StoredEventSerializer(ExtendedActorSystem system) : Serializ
     public override object FromBinary(byte[] bytes, string manifest)
     {
         bool snapshot = manifest.StartsWith(SnapshotPrefix, StringComparison.Ordinal);
-        if (!StoredEvent.TryParseManifest(snapshot ? manifest[SnapshotPrefix.Length..] : manifest, out int number))
+        if (!ManifestColumn.TryParse(snapshot ? manifest[SnapshotPrefix.Length..] : manifest, out int number))
         {
             throw new CorruptPayloadException($"manifest '{manifest}' is not a Twin manifest number");
         }

@@ -470,19 +470,14 @@ public sealed class SqliteJournal : IJournal
         }
     }
 
-    /// <summary>
-    /// The plugin indexes <c>journal</c> by <c>created</c> and by <c>sequence_number</c> alone; no
-    /// query of Twin's or of Akka.Persistence.Query's uses either (they go by ordering, by
-    /// (persistence_id, sequence_number) or by tag), and together they took 28 of 100 bytes per
-    /// event and a third of the write time. Dropped once, when the plugin has just created them.
-    /// </summary>
+    /// <summary>See <see cref="SqlPluginHocon.DropUnusedIndexes"/>.</summary>
     private void DropUnusedIndexes()
     {
         lock (_gate)
         {
             Guard(() =>
             {
-                using SqliteCommand cmd = Command("DROP INDEX IF EXISTS journal_created_idx; DROP INDEX IF EXISTS journal_sequence_number_idx;");
+                using SqliteCommand cmd = Command(SqlPluginHocon.DropUnusedIndexes);
                 return cmd.ExecuteNonQuery();
             }, "dropping the journal's unused indexes");
         }
