@@ -110,22 +110,13 @@ public sealed class PostgresJournalTests : JournalContract
             w.Flush();
         }
         string schema = new Npgsql.NpgsqlConnectionStringBuilder(cs).SearchPath!;
-        Assert.Equal(SqliteJournalTests.PluginJournalColumns,
-            Strings(cs, $"SELECT column_name FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = 'journal' ORDER BY column_name"));
-        Assert.Equal(["7"], Strings(cs, "SELECT COUNT(*) FROM journal WHERE tags = ';run-' || (SELECT run_no FROM runs) || ';' AND identifier = 7418"));
-        Assert.Equal(["checkpoints", "journal", "manifests", "runs", "snapshot", "twin_meta"],
-            Strings(cs, $"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}' ORDER BY table_name"));
-    }
-
-    private static string[] Strings(string cs, string sql)
-    {
         using var c = new Npgsql.NpgsqlConnection(cs);
         c.Open();
-        using var cmd = new Npgsql.NpgsqlCommand(sql, c);
-        using var r = cmd.ExecuteReader();
-        var list = new List<string>();
-        while (r.Read()) list.Add(Convert.ToString(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
-        return [.. list];
+        Assert.Equal(DbRows.PluginJournalColumns,
+            DbRows.FirstColumn(c, $"SELECT column_name FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = 'journal' ORDER BY column_name"));
+        Assert.Equal(["7"], DbRows.FirstColumn(c, "SELECT COUNT(*) FROM journal WHERE tags = ';run-' || (SELECT run_no FROM runs) || ';' AND identifier = 7418"));
+        Assert.Equal(DbRows.JournalTables,
+            DbRows.FirstColumn(c, $"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}' ORDER BY table_name"));
     }
 
     [Fact]

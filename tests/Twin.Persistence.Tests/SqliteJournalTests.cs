@@ -54,26 +54,12 @@ public sealed class SqliteJournalTests : JournalContract
         }
         using var c = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         c.Open();
-        Assert.Equal(PluginJournalColumns, Strings(c, "SELECT name FROM pragma_table_info('journal') ORDER BY name"));
-        Assert.Equal(["created", "manifest", "persistence_id", "sequence_number", "serializer_id", "snapshot"], Strings(c, "SELECT name FROM pragma_table_info('snapshot') ORDER BY name"));
-        Assert.Equal(["7"], Strings(c, "SELECT COUNT(*) FROM journal WHERE tags = ';' || (SELECT 'run-' || run_no FROM runs) || ';' AND identifier = 7418"));
+        Assert.Equal(DbRows.PluginJournalColumns, DbRows.FirstColumn(c, "SELECT name FROM pragma_table_info('journal') ORDER BY name"));
+        Assert.Equal(["created", "manifest", "persistence_id", "sequence_number", "serializer_id", "snapshot"], DbRows.FirstColumn(c, "SELECT name FROM pragma_table_info('snapshot') ORDER BY name"));
+        Assert.Equal(["7"], DbRows.FirstColumn(c, "SELECT COUNT(*) FROM journal WHERE tags = ';' || (SELECT 'run-' || run_no FROM runs) || ';' AND identifier = 7418"));
         // Twin's own tables hold runs, checkpoints and manifest names, no event.
-        Assert.Equal(["checkpoints", "journal", "manifests", "runs", "snapshot", "twin_meta"],
-            Strings(c, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"));
-    }
-
-    /// <summary>Akka.Persistence.Sql's default journal columns (Csv tags; writer_uuid kept).</summary>
-    internal static readonly string[] PluginJournalColumns =
-        ["created", "deleted", "identifier", "manifest", "message", "ordering", "persistence_id", "sequence_number", "tags", "writer_uuid"];
-
-    private static string[] Strings(SqliteConnection c, string sql)
-    {
-        using SqliteCommand cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        using SqliteDataReader r = cmd.ExecuteReader();
-        var list = new List<string>();
-        while (r.Read()) list.Add(Convert.ToString(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
-        return [.. list];
+        Assert.Equal(DbRows.JournalTables,
+            DbRows.FirstColumn(c, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"));
     }
 
     [Fact]
