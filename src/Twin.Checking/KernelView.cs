@@ -72,6 +72,15 @@ public sealed class KernelView : EventTap
 
     public long MmTlbGen(int mm) => mm > 0 && mm < _mmTlbGen.Length ? _mmTlbGen[mm] : 0;
 
+    /// <summary>Tasks whose mm is <paramref name="mm"/> (mm_users, as far as the stream shows the tasks).</summary>
+    public int MmUsers(int mm)
+    {
+        int n = 0;
+        if (mm <= 0) return 0;
+        foreach (int m in _taskMm) if (m == mm) n++;
+        return n;
+    }
+
     public CpuMask MmCpumask(int mm) => mm > 0 && mm < _mmCpumask.Length ? _mmCpumask[mm] : CpuMask.Empty;
 
     /// <summary>The CPU whose rq->curr is <paramref name="task"/>, or -1.</summary>

@@ -19,6 +19,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     LitmusCommand.Create(),
     BenchCommand.Create(),
     RecordCommand.Create(),
+    ConformCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

@@ -1,0 +1,156 @@
+using Twin.Checking;
+using Twin.Checking.Conformance;
+using Twin.Kernel.Arch;
+using Twin.Kernel.Events;
+using Twin.Kernel.Membarrier;
+
+namespace Twin.Simulation.Conformance;
+
+/// <summary>A place where the model's prediction differs from what the kernel did: a kernel bug or a model bug.</summary>
+public sealed record Divergence(string Aspect, long Line, long ReturnLine, long TimeNs, int Cpu, int Task, string Command, string Trace, string Model, string Message);
+
+/// <summary>
+/// Compares each traced membarrier call with the kernel model's own run of it from the same
+/// starting point (<see cref="ModelExperiment"/>): which CPUs got the command's callback (and
+/// which callback), and the return value. Experiments are cached by their starting point, so a
+/// trace of a thousand calls runs a handful.
+/// </summary>
+public sealed class ConformanceCheck(ArchProfile arch, ulong seed)
+{
+    public const string Targets = "IPI targets";
+    public const string Return = "return value";
+
+    public const string StateBeforeTrace = "the process began before the trace: its registrations and threads are unknown";
+    public const string CallerMoved = "the caller's CPU switched tasks or lost events inside the call";
+    public const string SwitchedInside = "a CPU where model and trace differ switched tasks inside the call: the trace does not show when membarrier read its rq->curr";
+    public const string SwitchedAtReturn = "a CPU where model and trace differ switched right after the return: __schedule() sets rq->curr before sched_switch fires";
+    public const string LostEvents = "a CPU where model and trace differ lost events";
+    public const string NotSettled = "a CPU where model and trace differ shows nothing after the return before the trace ends";
+    public const string NotInTrace = "a CPU the kernel sent the callback to logged nothing before the call (a --cpu trace shows one CPU only)";
+    public const string OtherStateUnknown = "a CPU where model and trace differ runs a process whose registrations began before the trace";
+
+    private readonly Dictionary<string, RecordedCall> _predictions = new(StringComparer.Ordinal);
+    private readonly List<Divergence> _divergences = [];
+
+    public const int KeepDivergences = 50;
+
+    public SortedDictionary<string, PropertyTally> Aspects { get; } = new(StringComparer.Ordinal) { [Targets] = new(), [Return] = new() };
+
+    public IReadOnlyList<Divergence> Divergences => _divergences;
+
+    public long Calls { get; private set; }
+
+    public int Experiments => _predictions.Count;
+
+    public void OnCall(RecordedCall observed)
+    {
+        Calls++;
+        if (!observed.MmKnown)
+        {
+            Aspects[Targets].Unknown(StateBeforeTrace);
+            Aspects[Return].Unknown(StateBeforeTrace);
+            return;
+        }
+        string key = ModelExperiment.KeyOf(observed);
+        if (!_predictions.TryGetValue(key, out RecordedCall? model))
+        {
+            model = ModelExperiment.Predict(observed, arch, seed);
+            _predictions[key] = model;
+        }
+        CompareReturn(observed, model);
+        CompareTargets(observed, model);
+    }
+
+    private void CompareReturn(RecordedCall observed, RecordedCall model)
+    {
+        if (observed.Ret == model.Ret)
+        {
+            Aspects[Return].Pass();
+            return;
+        }
+        Diverge(Return, observed, Ret(observed.Ret), Ret(model.Ret),
+            $"membarrier({MembarrierCmd.Name(observed.Cmd)}) returned {Ret(observed.Ret)}; the model, from the same state, returns {Ret(model.Ret)}");
+    }
+
+    private void CompareTargets(RecordedCall observed, RecordedCall model)
+    {
+        ulong differ = observed.Ipis ^ model.Ipis;
+        bool kindDiffers = observed.Ipis != 0 && model.Ipis != 0 && observed.Kinds != model.Kinds;
+        if (differ == 0 && !kindDiffers)
+        {
+            Aspects[Targets].Pass();
+            return;
+        }
+        if (UncertainReason(observed, differ) is string reason && !kindDiffers)
+        {
+            Aspects[Targets].Unknown(reason);
+            return;
+        }
+        string trace = Mask(observed.Ipis, observed.Kinds), predicted = Mask(model.Ipis, model.Kinds);
+        Diverge(Targets, observed, trace, predicted,
+            $"membarrier({MembarrierCmd.Name(observed.Cmd)}) on CPU {observed.Cpu} reached {trace}; the model, from the same state ({Machine(observed)}), reaches {predicted}");
+    }
+
+    /// <summary>Why the CPUs that differ may be the trace's blind spots rather than a divergence; null when none of them is.</summary>
+    private static string? UncertainReason(RecordedCall c, ulong differ)
+    {
+        if (((c.Switched | c.Lost) & Bit(c.Cpu)) != 0) return CallerMoved;
+        string? reason = null;
+        for (int cpu = 0; cpu < 64; cpu++)
+        {
+            if ((differ & Bit(cpu)) == 0) continue;
+            string? why = cpu >= c.Cpus ? NotInTrace
+                : (c.Lost & Bit(cpu)) != 0 ? LostEvents
+                : (c.Switched & Bit(cpu)) != 0 ? SwitchedInside
+                : (c.SwitchedAtReturn & Bit(cpu)) != 0 ? SwitchedAtReturn
+                : (c.Unsettled & Bit(cpu)) != 0 ? NotSettled
+                : c.Cmd == MembarrierCmd.GlobalExpedited && c.Running[cpu] == CpuRunning.OtherMm && !c.RunningMmKnown[cpu] ? OtherStateUnknown
+                : null;
+            if (why is null) return null; // one CPU the trace shows plainly differs: a divergence
+            reason ??= why;
+        }
+        return reason;
+    }
+
+    private void Diverge(string aspect, RecordedCall c, string trace, string model, string message)
+    {
+        var v = new Violation(aspect, c.ReturnNs, c.Cpu, c.Mm, c.Line, $"line {c.Line}: {message}") { Task = c.Task, WindowStart = c.Line };
+        Aspects[aspect].Fail(v);
+        if (_divergences.Count < KeepDivergences)
+        {
+            _divergences.Add(new Divergence(aspect, c.Line, c.ReturnLine, c.ReturnNs, c.Cpu, c.Task, MembarrierCmd.Name(c.Cmd), trace, model, $"line {c.Line}: {message}"));
+        }
+    }
+
+    private static string Machine(RecordedCall c) =>
+        string.Join(", ", Enumerable.Range(0, c.Cpus).Select(cpu => $"CPU {cpu} {(cpu == c.Cpu ? "the caller" : Describe(c.Running[cpu]))}"));
+
+    private static string Describe(CpuRunning r) => r switch
+    {
+        CpuRunning.CallerMm => "a thread of the caller's process",
+        CpuRunning.OtherMm => "another process",
+        CpuRunning.Kthread => "a kernel thread",
+        _ => "idle",
+    };
+
+    private static string Mask(ulong cpus, int kinds)
+    {
+        if (cpus == 0) return "no CPU";
+        string list = string.Join(",", Enumerable.Range(0, 64).Where(c => (cpus & (1UL << c)) != 0));
+        string callbacks = string.Join(" and ", Enum.GetValues<IpiKind>().Where(k => (kinds & (1 << (int)k)) != 0).Select(Callback));
+        return $"CPUs {{{list}}} with {callbacks}";
+    }
+
+    public static string Callback(IpiKind kind) => kind switch
+    {
+        IpiKind.Mb => "ipi_mb",
+        IpiKind.SyncCore => "ipi_sync_core",
+        IpiKind.Rseq => "ipi_rseq",
+        IpiKind.SyncRqState => "ipi_sync_rq_state",
+        _ => kind.ToString(),
+    };
+
+    private static string Ret(long ret) => ret < 0 ? $"-{Errno.Name((int)-ret)}" : ret.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static ulong Bit(int cpu) => cpu is >= 0 and < 64 ? 1UL << cpu : 0;
+}
