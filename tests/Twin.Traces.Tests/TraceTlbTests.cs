@@ -62,6 +62,37 @@ public sealed class TraceTlbTests
     }
 
     [Fact]
+    public void A_cpu_no_flush_tlb_func_was_queued_for_is_undecidable_and_one_queued_for_is_checked()
+    {
+        // Recorded by the CLI test on this machine, a PVM guest ("pvm-pv: remote TLB flushes via
+        // PVM_HC_FLUSH_TLB_MULTI"): the test host's main thread flushes 2 pages on CPU 1 (line 20,
+        // "remote IPI send") and runs only its local flush_tlb_func, while CPU 0 runs the host's
+        // tiered-compilation thread throughout; no csd_queue_cpu for CPU 0. The paravirt
+        // flush_tlb_multi() had the hypervisor flush CPU 0, which left CPU 0's tlb_gen behind: its
+        // own next flush (line 29) is a full one where 2 pages were asked.
+        const string name = "true-flush-no-ipi.trace";
+        List<string> lines = [.. File.ReadAllLines(ReplayFiles.Path(name))];
+        int send = At(lines, 20, "dotnet-31299   (  31299) [001] ...2. 15059.898699: tlb_flush: pages:2 reason:remote IPI send (4)");
+        At(lines, 27, "[000] ...2. 15059.899251: tlb_flush: pages:2 reason:remote IPI send (4)");
+        At(lines, 29, "[000] d..3. 15059.899269: tlb_flush: pages:-1 reason:local MM shootdown (3)");
+        SortedDictionary<string, PropertyTally> clean = Check(name);
+        Assert.Equal(0, clean["TLB-1"].Violated);
+        Assert.Equal(1, clean["TLB-1"].UndecidableReasons[TraceTlbMonitor.NotQueued]);
+
+        // Had the kernel queued flush_tlb_func for CPU 0, the flush could not return (line 25, after
+        // the inserted line) before CPU 0 ran it: smp_call_function_many_cond() waits for its csds.
+        SortedDictionary<string, PropertyTally> flagged = Check(name, l =>
+        {
+            l.Insert(send + 1, "          dotnet-31299   (  31299) [001] ...2. 15059.898699: csd_queue_cpu: cpu=0 callsite=on_each_cpu_cond_mask+0x20/0x60 func=flush_tlb_func csd=00000000314ab26a");
+            return l;
+        });
+        Violation v = Assert.Single(flagged["TLB-1"].Violations);
+        Assert.Contains("ran no flush_tlb_func though one was queued for it", v.Message);
+        Assert.Equal((0, 20L, 25L), (v.Cpu, v.WindowStart, v.EventIndex));
+        Assert.False(flagged["TLB-1"].UndecidableReasons.ContainsKey(TraceTlbMonitor.NotQueued));
+    }
+
+    [Fact]
     public void An_unlazy_without_a_cr3_write_after_the_mm_was_flushed_breaks_TLB_1()
     {
         SortedDictionary<string, PropertyTally> p = Check("mix-2t-global.trace", lines =>

@@ -12,7 +12,13 @@ namespace Twin.Checking.Monitors;
 /// <list type="bullet">
 /// <item>TLB-1, the IPI side: when flush_tlb_mm_range(mm) returns, every other CPU that ran a
 /// user thread of the mm from its start to its return (so loaded_mm == mm and not lazy when
-/// should_flush_tlb() read it) ran flush_tlb_func in between.</item>
+/// should_flush_tlb() read it) ran flush_tlb_func in between. Decided only where the trace shows
+/// flush_tlb_func queued for the CPU (csd_queue_cpu): smp_call_function_many_cond() waits for every
+/// csd it queued. A CPU nothing was queued for is undecidable: native_flush_tlb_multi() would have
+/// queued one, but a paravirt guest's flush_tlb_multi() hands remote vCPUs to the hypervisor
+/// before calling it (kvm_flush_tlb_multi() a preempted vCPU, flushed at its next entry; a PVM
+/// guest every remote vCPU, by the PVM_HC_FLUSH_TLB_MULTI hypercall), with no tracepoint in the
+/// guest, and the trace does not say which flush_tlb_multi() the kernel runs.</item>
 /// <item>TLB-1, the lazy side: a kernel → user switch back to the mm a lazy CPU kept, with no CR3
 /// write, is right only if no flush of the mm started since the CPU went lazy (switch_mm_irqs_off's
 /// same-mm path returns without a CR3 write only when the CPU's tlb_gen is the mm's).</item>
@@ -25,6 +31,8 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
     public const string KernelThreadFlush = "a kernel thread's flush: the trace does not say which mm it flushes";
     public const string SwitchedInside = "the CPU switched tasks inside the flush: the trace does not show what should_flush_tlb() read";
     public const string LostEvents = "events of the CPU were lost (LOST marker) during the flush";
+    public const string NotQueued = "no flush_tlb_func was queued for the CPU (csd_queue_cpu): native_flush_tlb_multi() queues one for a CPU running the mm, " +
+        "but a paravirt guest's flush_tlb_multi() has the hypervisor flush remote vCPUs (KVM a preempted one, PVM by hypercall), which the trace does not show";
     public const string LazyUnknown = "the CPU's lazy mm is not known (it went lazy before the trace showed it, or events were lost)";
     public const string BarrierNotTraced = "finish_task_switch()'s barrier and core sync after an unlazy without a CR3 write are not traced";
 
@@ -52,7 +60,7 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
     {
         public int Mm;
         public long Gen, Started;
-        public ulong Required, Ran, Switched, Lost;
+        public ulong Required, Ran, Switched, Lost, Queued;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -70,6 +78,10 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
             foreach (Flush f in _open) f.Switched |= Bit(s.Cpu);
         }
         else if (Is(in evt, out TlbShootdownStarted ts)) Start(in meta, ts);
+        else if (Is(in evt, out IpiSent q) && q.Kind == IpiKind.FlushTlb && q.From >= 0 && q.From < _flush.Length && _flush[q.From] is Flush qf)
+        {
+            qf.Queued |= Bit(q.To); // csd_queue_cpu inside the sender's flush: native_flush_tlb_multi() chose to IPI it
+        }
         else if (Is(in evt, out IpiHandled h) && h.Kind == IpiKind.FlushTlb)
         {
             foreach (Flush f in _open) f.Ran |= Bit(h.Cpu);
@@ -130,8 +142,9 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
             if ((f.Ran & Bit(c)) != 0) tally.Pass();
             else if ((f.Lost & Bit(c)) != 0) tally.Unknown(LostEvents);
             else if ((f.Switched & Bit(c)) != 0) tally.Unknown(SwitchedInside);
+            else if ((f.Queued & Bit(c)) == 0) tally.Unknown(NotQueued);
             else Flag(in meta, c, f.Mm, $"flush_tlb_mm_range(mm {f.Mm}) by CPU {tf.Cpu} from event {f.Started} returned at event {meta.EventIndex}, " +
-                $"but CPU {c}, running a thread of the mm throughout, ran no flush_tlb_func", f.Started);
+                $"but CPU {c}, running a thread of the mm throughout, ran no flush_tlb_func though one was queued for it", f.Started);
         }
     }
 
