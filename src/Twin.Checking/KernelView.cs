@@ -44,6 +44,25 @@ public sealed class KernelView : EventTap
     /// <summary>Event index of the CPU's last full barrier (0: none yet).</summary>
     public long[] LastBarrier { get; } = new long[Limits.MaxCpus];
 
+    /// <summary>The reason of the CPU's last full barrier.</summary>
+    public BarrierReason[] LastBarrierReason { get; } = new BarrierReason[Limits.MaxCpus];
+
+    /// <summary>Event index of the CPU's last full barrier of each reason, at [cpu * ReasonSlots + reason].</summary>
+    private readonly long[] _lastBarrierByReason = new long[Limits.MaxCpus * ReasonSlots];
+
+    private const int ReasonSlots = 32;
+
+    /// <summary>Event index of the CPU's last full barrier whose reason is in <paramref name="set"/> (0: none yet).</summary>
+    public long LastBarrierOf(int cpu, BarrierSet set)
+    {
+        long last = 0;
+        for (uint bits = set.Bits; bits != 0; bits &= bits - 1)
+        {
+            last = Math.Max(last, _lastBarrierByReason[(cpu * ReasonSlots) + System.Numerics.BitOperations.TrailingZeroCount(bits)]);
+        }
+        return last;
+    }
+
     /// <summary>Event index of the CPU's last core-serializing event.</summary>
     public long[] LastCoreSerialize { get; } = new long[Limits.MaxCpus];
 
@@ -58,6 +77,15 @@ public sealed class KernelView : EventTap
     /// </summary>
     public bool CurrMmSettled(int cpu) => LastBarrier[cpu] > CurrMmChanged[cpu];
 
+    /// <summary>Event index at which the CPU's rq->membarrier_state last changed.</summary>
+    public long[] RqStateChanged { get; } = new long[Limits.MaxCpus];
+
+    /// <summary>
+    /// The CPU has passed a full barrier since its rq->membarrier_state last changed: from then on a
+    /// GLOBAL_EXPEDITED sample on another CPU must read the new value (before, the store can be buffered).
+    /// </summary>
+    public bool RqStateSettled(int cpu) => LastBarrier[cpu] > RqStateChanged[cpu];
+
     /// <summary>Highest CPU id seen + 1.</summary>
     public int Cpus { get; private set; }
 
@@ -69,6 +97,17 @@ public sealed class KernelView : EventTap
     public int CurrMm(int cpu) => TaskMm(Curr[cpu]);
 
     public int MmState(int mm) => mm > 0 && mm < _mmState.Length ? _mmState[mm] : 0;
+
+    /// <summary>The mms whose membarrier_state has every bit of <paramref name="bits"/>.</summary>
+    public HashSet<int> MmsWith(int bits)
+    {
+        var mms = new HashSet<int>();
+        for (int mm = 1; mm < _mmState.Length; mm++)
+        {
+            if ((_mmState[mm] & bits) == bits) mms.Add(mm);
+        }
+        return mms;
+    }
 
     public long MmTlbGen(int mm) => mm > 0 && mm < _mmTlbGen.Length ? _mmTlbGen[mm] : 0;
 
@@ -96,7 +135,12 @@ public sealed class KernelView : EventTap
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
         long i = meta.EventIndex;
-        if (Is(in evt, out FullBarrier fb)) LastBarrier[Seen(fb.Cpu)] = i;
+        if (Is(in evt, out FullBarrier fb))
+        {
+            LastBarrier[Seen(fb.Cpu)] = i;
+            LastBarrierReason[fb.Cpu] = fb.Reason;
+            _lastBarrierByReason[(fb.Cpu * ReasonSlots) + ((int)fb.Reason & (ReasonSlots - 1))] = i;
+        }
         else if (Is(in evt, out CoreSerialized cs)) LastCoreSerialize[Seen(cs.Cpu)] = i;
         else if (Is(in evt, out SchedSwitched s))
         {
@@ -123,7 +167,11 @@ public sealed class KernelView : EventTap
             LocalTlbGen[ms.Cpu] = ms.TlbGen;
         }
         else if (Is(in evt, out TlbFlushed tf)) LocalTlbGen[Seen(tf.Cpu)] = tf.TlbGen;
-        else if (Is(in evt, out RqMembarrierStateSet rq)) RqState[Seen(rq.Cpu)] = rq.State;
+        else if (Is(in evt, out RqMembarrierStateSet rq))
+        {
+            if (RqState[Seen(rq.Cpu)] != rq.State) RqStateChanged[rq.Cpu] = i;
+            RqState[rq.Cpu] = rq.State;
+        }
         else if (Is(in evt, out TaskCreated tc))
         {
             GrowTasks(tc.Task);

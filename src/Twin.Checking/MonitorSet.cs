@@ -1,4 +1,5 @@
 using Twin.Actors.Persistence;
+using Twin.Checking.Memory;
 using Twin.Checking.Monitors;
 
 namespace Twin.Checking;
@@ -10,9 +11,10 @@ namespace Twin.Checking;
 /// </summary>
 public sealed class MonitorSet
 {
-    public MonitorSet(IEnumerable<Monitor> monitors)
+    public MonitorSet(IEnumerable<Monitor> monitors, StoreBufferMemory? memory = null)
     {
         Monitors = [.. monitors];
+        Memory = memory;
         foreach (Monitor m in Monitors) m.View = View;
     }
 
@@ -20,11 +22,23 @@ public sealed class MonitorSet
 
     public IReadOnlyList<Monitor> Monitors { get; }
 
-    /// <summary>What to attach to a persistence extension: the monitors, then the view.</summary>
-    public IEnumerable<EventTap> Taps => [.. Monitors, View];
+    /// <summary>The user memory the run's loads read, when its accesses go through store buffers; null otherwise.</summary>
+    public StoreBufferMemory? Memory { get; }
 
-    /// <summary>Every monitor this build has.</summary>
-    public static MonitorSet All(MachineFacts facts) => new(
+    /// <summary>What to attach to a persistence extension: the memory (its loads are decided before any monitor looks), the monitors, then the view.</summary>
+    public IEnumerable<EventTap> Taps => Memory is null ? [.. Monitors, View] : [Memory, .. Monitors, View];
+
+    /// <summary>Every monitor this build has; with <see cref="MachineFacts.Memory"/>, the store-buffer memory and P-OBS too.</summary>
+    public static MonitorSet All(MachineFacts facts)
+    {
+        if (facts.Memory is not { } m) return new MonitorSet(Standard(facts));
+        var memory = new StoreBufferMemory(m.Tso, m.StoreBufferNs, m.Seed);
+        var observed = new ObservedOrderMonitor(memory);
+        memory.Observer = observed;
+        return new MonitorSet([.. Standard(facts), observed], memory);
+    }
+
+    private static Monitor[] Standard(MachineFacts facts) =>
     [
         new SchedConsistencyMonitor(),
         new ExpeditedIpiMonitor(),
@@ -36,12 +50,13 @@ public sealed class MonitorSet
         new ExecMonitor(),
         new ErrorTableMonitor(facts),
         new TlbFlushMonitor(),
+        new TlbOrderMonitor(facts),
         new CpumaskMonitor(),
         new LamMonitor(facts),
         new TextPokeMonitor(facts),
         new IsolationMonitor(),
         new CrossCallMonitor(),
-    ]);
+    ];
 
     /// <summary>
     /// The monitors that decide from what a real trace shows (its reconstruction into the model's
@@ -53,7 +68,7 @@ public sealed class MonitorSet
 
     /// <summary>Property ids of every monitor, for summaries that report each property.</summary>
     public static IReadOnlyList<string> Properties { get; } =
-        ["SCHED-1", "P-PE", "P-GE", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "LAZY-1", "L1", "L2", "L3", "L4", "L5", "T1", "T2", "T3", "T4", "T-LIVE", "I1", "I2", "I3", "I4", "CSD-1", "CSD-2", "CSD-3"];
+        ["SCHED-1", "P-PE", "P-GE", "P-OBS", "P-SC", "P-RSEQ", "P-REG", "P-EXEC", "E-*", "TLB-1", "TLB-2", "TLB-3", "LAZY-1", "L1", "L2", "L3", "L4", "L5", "T1", "T2", "T3", "T4", "T-LIVE", "I1", "I2", "I3", "I4", "CSD-1", "CSD-2", "CSD-3"];
 
     public long ViolationCount => Monitors.Sum(m => m.ViolationCount);
 

@@ -20,6 +20,7 @@ var root = new RootCommand("Twin: an event-sourced digital twin of the Linux sch
     BenchCommand.Create(),
     RecordCommand.Create(),
     ConformCommand.Create(),
+    MutateCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);

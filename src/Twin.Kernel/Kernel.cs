@@ -73,6 +73,17 @@ public sealed class Kernel
 
     public TaskTable Tasks => Machine.Tasks;
 
+    /// <summary>How many times the model reached a site the config leaves out (<see cref="KernelConfig.Omit"/>): a removal never reached tests nothing.</summary>
+    public long OmittedReached { get; private set; }
+
+    /// <summary>True when <paramref name="site"/> is left out of this run (and counts the reach).</summary>
+    internal bool Omits(Sites.OrderingSite site)
+    {
+        if (!Config.Omit.Contains(site)) return false;
+        OmittedReached++;
+        return true;
+    }
+
     public int LiveTasks => Tasks.Live;
 
     /// <summary>Every membarrier call in issue order, when <see cref="RecordSyscalls"/> is set (scenarios).</summary>

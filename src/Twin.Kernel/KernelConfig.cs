@@ -36,13 +36,13 @@ public sealed record KernelConfig
     /// <summary>Tasks of a scenario file; when set, they replace the random workload.</summary>
     public IReadOnlyList<TaskSpec>? Tasks { get; init; }
 
-    /// <summary>A kernel barrier left out, for litmus experiments (0: none); see <see cref="Events.BarrierReason"/>.</summary>
-    public Events.BarrierReason OmitBarrier { get; init; }
+    /// <summary>Barrier and core-serializing sites left out of the model (config <c>omit</c>, <c>twin mutate</c>); see <see cref="Sites.SiteCatalog"/>.</summary>
+    public Sites.SiteSet Omit { get; init; }
 
     /// <summary>
     /// Litmus option (0: off): stores of rq->curr and current->mm become visible to another CPU's
     /// membarrier sample only this long after they are made (on weakly ordered architectures, a
-    /// random part of it), or at the storing CPU's next full barrier. See <see cref="Cpu.BufferedCurrMm"/>.
+    /// random part of it), or at the storing CPU's next full barrier. rq->membarrier_state goes through it too. See <see cref="Cpu.BufferedWord"/>.
     /// </summary>
     public long CurrStoreBufferNs { get; init; }
 
@@ -169,4 +169,9 @@ public sealed record StepWeights
     public int Lam { get; init; }
     /// <summary>Static-key toggles (a sysctl write): a text_poke_bp batch of one to three sites; 0 by default.</summary>
     public int TextPoke { get; init; }
+    /// <summary>A user load or store of a shared or per-process variable (<see cref="MemoryVars"/>); 0 by default, <see cref="WeakMemoryAccess"/> in the weak-memory mode.</summary>
+    public int Access { get; init; }
+
+    /// <summary>The access weight the weak-memory mode (<c>memory.weak</c>) uses unless one is set.</summary>
+    public const int WeakMemoryAccess = 30;
 }

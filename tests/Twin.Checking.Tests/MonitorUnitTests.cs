@@ -79,7 +79,7 @@ public sealed class MonitorUnitTests
         PrivateExpedited(ipi: false);
         Violation v = Assert.Single(_feed.Set.Violations());
         Assert.Equal(("P-PE", 1, 1), (v.Property, v.Cpu, v.Mm));
-        Assert.Contains("ran no barrier handler between (a) and (c)", v.Message);
+        Assert.Contains("ran no IPI handler's smp_mb() between the caller's entry barrier (a)", v.Message);
         Assert.Contains("membarrier(2)", v.Guarantee);
     }
 
@@ -156,7 +156,7 @@ public sealed class MonitorUnitTests
         Feed(new TaskMmChanged(2, 0, MmChangeReason.ExitMm));
         Violation v = Assert.Single(_feed.Set.Violations());
         Assert.Equal(("P-PE", 1), (v.Property, v.Cpu));
-        Assert.Contains("no full barrier after its last user access", v.Message);
+        Assert.Contains("no exit_mm()'s smp_mb__after_spinlock() after its last user access", v.Message);
     }
 
     [Fact]

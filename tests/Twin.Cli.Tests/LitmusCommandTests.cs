@@ -22,6 +22,7 @@ public sealed class LitmusCommandTests
     {
         var r = TwinProcess.Run(Path.GetTempPath(), "litmus", TwinProcess.Repo("config/scenarios/litmus/A.json"), "--omit", "Fence");
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("'Fence' is not a barrier", r.Stderr);
+        Assert.Contains("'Fence' is neither a site", r.Stderr);
+        Assert.Contains("--omit Fence", r.Stderr);
     }
 }

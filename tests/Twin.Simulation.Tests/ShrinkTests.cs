@@ -118,6 +118,39 @@ public sealed class ShrinkTests
         Assert.Contains(rerun.Violations, v => v.Property == shrunk.Violation.Property);
     }
 
+    /// <summary>
+    /// A weak-memory run without membarrier's entry barrier (c) shows the leftover ordering first as
+    /// a pairing check and later as an observed outcome (P-OBS); <c>--property P-OBS</c> shrinks to
+    /// the outcome, and the file (its loads into per-task registers) fails the same way again.
+    /// </summary>
+    [Fact]
+    public void A_weak_memory_outcome_shrinks_by_its_property_to_a_file_that_shows_it_again()
+    {
+        TwinConfig failing = ConfigLoader.Load(null, [("memory.weak", "true", "test"), ("arch", "arm64", "test"), ("seed", "1", "test"),
+            ("run.events", "300000", "test"), ("omit.0", "membarrier.c", "test")]);
+        (ShrinkResult? shrunk, string? reason) = Shrinker.Shrink(failing, "P-OBS");
+        Assert.True(shrunk is not null, reason);
+        Assert.Equal("P-OBS", shrunk.Violation.Property);
+        Assert.True(shrunk.Draft.StepCount <= 40, $"{shrunk.OriginalSteps} steps shrunk only to {shrunk.Draft.StepCount}");
+
+        using var dir = new TempFolder();
+        string path = Path.Combine(dir.Path, "shrunk.json");
+        File.WriteAllText(path, ScenarioWriter.Write(shrunk, "test"));
+        TwinConfig reread = ConfigLoader.Load(null, [], path);
+        Assert.Equal(failing.Kernel.Omit, reread.Kernel.Omit);
+        SimulationResult rerun = SimulationRunner.Run(reread, new MemoryJournal(), "rerun");
+        Assert.Contains(rerun.Violations, v => v.Property == "P-OBS");
+    }
+
+    [Fact]
+    public void A_litmus_scenario_is_not_shrunk()
+    {
+        TwinConfig litmus = ConfigLoader.Load(null, [("omit.0", "membarrier.a", "test")], RepoPaths.Of("config/scenarios/litmus/A.json"));
+        (ShrinkResult? shrunk, string? reason) = Shrinker.Shrink(litmus, maxRuns: 10);
+        Assert.Null(shrunk);
+        Assert.Contains("litmus scenario", reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_run_that_violates_nothing_is_not_shrunk()
     {

@@ -28,9 +28,10 @@ public sealed class ExecMonitor : Monitor
         {
             int cpu = View.CpuRunning(tm.Task);
             if (cpu < 0) return;
-            if (View.LastBarrier[cpu] < _entered[cpu])
+            if (View.LastBarrierOf(cpu, BarrierPairings.BeforeExecMmap) < _entered[cpu])
             {
-                Report(in meta, cpu, tm.Mm, $"exec on CPU {cpu} installs mm {tm.Mm} with no full barrier since the syscall began", task: tm.Task, windowStart: _entered[cpu]);
+                Report(in meta, cpu, tm.Mm, $"exec on CPU {cpu} installs mm {tm.Mm} with no {BarrierPairings.Describe(BarrierPairings.BeforeExecMmap)} since the syscall began at event {_entered[cpu]}",
+                    task: tm.Task, windowStart: _entered[cpu]);
             }
             if (View.MmState(tm.Mm) != 0 || View.RqState[cpu] != 0)
             {

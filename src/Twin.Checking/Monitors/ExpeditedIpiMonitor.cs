@@ -44,13 +44,15 @@ public sealed class ExpeditedIpiMonitor : Monitor
             ref MembarrierCall call = ref _calls[ms.Cpu];
             if (!call.Active || call.Sampled) return;
             call.Sampled = true;
+            call.SampledAt = meta.EventIndex;
             call.Required = Required(ms.Cpu, ref call);
         }
         else if (Is(in evt, out IpiHandled ih) && ih.Kind is IpiKind.Mb or IpiKind.SyncCore or IpiKind.Rseq)
         {
             ref MembarrierCall call = ref _calls[ih.From];
-            // The handler's smp_mb() is what the guarantee needs; an IPI whose barrier was lost does not count.
-            if (call.Active && call.Sampled && call.BarrierA > 0 && View.LastBarrier[ih.Cpu] > call.BarrierA) call.Handled = call.Handled.With(ih.Cpu);
+            // The handler's own smp_mb() is what the guarantee needs: an IPI whose barrier was lost
+            // does not count, nor does another barrier that ran on the CPU in between.
+            if (call.Active && call.Sampled && call.BarrierA > 0 && View.LastBarrierOf(ih.Cpu, BarrierPairings.IpiHandler) > call.BarrierA) call.Handled = call.Handled.With(ih.Cpu);
         }
         else if (Is(in evt, out FullBarrier exit) && exit.Reason == BarrierReason.MembarrierExit)
         {
@@ -62,7 +64,10 @@ public sealed class ExpeditedIpiMonitor : Monitor
                 if (!call.Required.Test(c) || call.Handled.Test(c)) continue;
                 Report(in meta, c, call.Mm,
                     $"membarrier({MembarrierCmd.Name(call.Cmd)}) from CPU {exit.Cpu} returns, but CPU {c}, running " +
-                    $"{(global ? "a registered process" : $"mm {call.Mm}")} when rq->curr was read, ran no barrier handler between (a) and (c)",
+                    $"{(global ? "a registered process" : $"mm {call.Mm}")} when rq->curr was read at event {call.SampledAt}, " +
+                    (call.BarrierA == 0
+                        ? "has no IPI handler's smp_mb() paired with the caller's entry barrier (a): the call ran none"
+                        : $"ran no IPI handler's smp_mb() between the caller's entry barrier (a) at event {call.BarrierA} and its exit barrier (c), the barriers it pairs with"),
                     task: call.Task, windowStart: call.Entered, property: global ? "P-GE" : "P-PE");
             }
             call.Active = false;
@@ -89,7 +94,7 @@ public sealed class ExpeditedIpiMonitor : Monitor
         {
             for (int c = 0; c < View.Cpus; c++)
             {
-                if (c != caller && (View.RqState[c] & MembarrierState.GlobalExpedited) != 0 && View.CurrMm(c) != KernelIds.None && View.CurrMmSettled(c)) required = required.With(c);
+                if (c != caller && (View.RqState[c] & MembarrierState.GlobalExpedited) != 0 && View.RqStateSettled(c) && View.CurrMm(c) != KernelIds.None && View.CurrMmSettled(c)) required = required.With(c);
             }
             return required;
         }

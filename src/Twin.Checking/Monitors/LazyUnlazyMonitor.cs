@@ -8,7 +8,8 @@ namespace Twin.Checking.Monitors;
 /// <summary>
 /// LAZY-1 (kernel-model §8): an unlazy without a CR3 write (the same-mm path of
 /// switch_mm_irqs_off, by a kernel → user switch or by kthread_use_mm) is followed, before the CPU
-/// next returns to user mode, by a full barrier and, if the mm registered SYNC_CORE, by a
+/// next returns to user mode, by the barrier the kernel puts there (finish_task_switch()'s or
+/// kthread_use_mm()'s mmdrop_lazy_tlb, arm64's switch_to) and, if the mm registered SYNC_CORE, by a
 /// core-serializing event. Finds B8 and B8b.
 /// </summary>
 public sealed class LazyUnlazyMonitor : Monitor
@@ -43,7 +44,9 @@ public sealed class LazyUnlazyMonitor : Monitor
         }
         else if (Is(in evt, out FullBarrier fb))
         {
-            _needBarrier[fb.Cpu] = false;
+            // The barrier the kernel puts there, not one that ran for another reason (the x86 smp_mb()
+            // before reading tlb_gen orders the TLB, and comes before the unlazy besides).
+            if (BarrierPairings.AfterUnlazy.Contains(fb.Reason)) _needBarrier[fb.Cpu] = false;
         }
         else if (Is(in evt, out CoreSerialized cs))
         {
@@ -54,7 +57,8 @@ public sealed class LazyUnlazyMonitor : Monitor
             int c = ru.Cpu;
             if (_needBarrier[c])
             {
-                Report(in meta, c, _mm[c], $"CPU {c} unlazied into mm {_mm[c]} without a CR3 write and returns to user mode with no full barrier since",
+                Report(in meta, c, _mm[c], $"CPU {c} unlazied into mm {_mm[c]} without a CR3 write at event {_unlazy[c]} and returns to user mode with no " +
+                    $"{BarrierPairings.Describe(BarrierPairings.AfterUnlazy)} since (scenario C's (e): it pairs with membarrier's entry barrier (a))",
                     task: ru.Task, windowStart: _unlazy[c]);
             }
             if (_needSync[c])

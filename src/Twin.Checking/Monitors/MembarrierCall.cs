@@ -19,4 +19,6 @@ internal struct MembarrierCall
     /// <summary>CPUs whose handler completed between (a) and (c).</summary>
     public CpuMask Handled;
     public bool Sampled;
+    /// <summary>Event index of the read of rq->curr (b).</summary>
+    public long SampledAt;
 }

@@ -11,7 +11,11 @@ namespace Twin.Checking.Monitors;
 /// (2) the copy follows the mm the CPU runs: after a switch that calls membarrier_switch_mm (to a
 /// user mm other than prev->active_mm) and after current->mm changes (kthread_use_mm, exec), the
 /// copy equals the mm's state before the CPU next accesses user memory. The lazy path keeps the old
-/// copy, as the kernel does. Finds B3's missing membarrier_update_current_mm.
+/// copy, as the kernel does; (3) registration's own store of the copy (ipi_sync_rq_state, the
+/// single-user shortcut) is followed by its smp_mb() before the CPU's next user access ("This
+/// guarantees that no memory access following registration is reordered before registration"),
+/// so that a GLOBAL_EXPEDITED call made after the registration returns reads the new copy. Finds
+/// B3's missing membarrier_update_current_mm.
 /// </summary>
 public sealed class RegistrationMonitor : Monitor
 {
@@ -25,6 +29,9 @@ public sealed class RegistrationMonitor : Monitor
     private readonly int[] _expected = new int[Limits.MaxCpus];
     private readonly int[] _pendingMm = new int[Limits.MaxCpus];
     private readonly long[] _pendingSince = new long[Limits.MaxCpus];
+
+    /// <summary>Per CPU: event index of registration's store of rq->membarrier_state that still owes its barrier (0: none).</summary>
+    private readonly long[] _registered = new long[Limits.MaxCpus];
 
     public override string Property => "P-REG";
 
@@ -80,14 +87,34 @@ public sealed class RegistrationMonitor : Monitor
             Expect(in meta, cpu, tm.Mm);
             _activeMm[cpu] = tm.Mm;
         }
+        else if (Is(in evt, out RqMembarrierStateSet rs))
+        {
+            if (rs.Reason is RqStateReason.IpiSyncRqState or RqStateReason.RegisterLocal) _registered[rs.Cpu] = meta.EventIndex;
+        }
+        else if (Is(in evt, out FullBarrier fb))
+        {
+            if (BarrierPairings.AfterRegistration.Contains(fb.Reason)) _registered[fb.Cpu] = 0;
+        }
         else if (Is(in evt, out ReturnedToUser ru))
         {
             Verify(in meta, ru.Cpu, ru.Task);
+            Registered(in meta, ru.Cpu, ru.Task);
         }
         else if (Is(in evt, out KthreadWorkBegan kb))
         {
             Verify(in meta, kb.Cpu, kb.Task);
         }
+    }
+
+    private void Registered(in EventMeta meta, int cpu, int task)
+    {
+        long at = _registered[cpu];
+        if (at == 0) return;
+        _registered[cpu] = 0;
+        Report(in meta, cpu, View.CurrMm(cpu),
+            $"CPU {cpu} returns to user mode with no {BarrierPairings.Describe(BarrierPairings.AfterRegistration)} since registration stored its rq->membarrier_state " +
+            $"at event {at}: a GLOBAL_EXPEDITED call after the registration returns may still read the old copy and skip the CPU",
+            task: task, windowStart: at);
     }
 
     private void Expect(in EventMeta meta, int cpu, int mm)

@@ -14,7 +14,7 @@ public static class CommonOptions
     public static Option<string?> RunId() => new("--run") { Description = "the run to use (default: the journal's latest)" };
 
     /// <summary>A <c>--seeds A..B</c> range.</summary>
-    public static (ulong First, ulong Last) ParseSeeds(string text)
+    public static (ulong First, ulong Last) ParseSeeds(string text, string flag = "--seeds")
     {
         string[] parts = text.Split("..");
         if (parts.Length == 2 && ulong.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong a)
@@ -22,6 +22,6 @@ public static class CommonOptions
         {
             return (a, b);
         }
-        throw new UsageException($"--seeds '{text}': expected A..B with A <= B, e.g. 1..200");
+        throw new UsageException($"{flag} '{text}': expected A..B with A <= B, e.g. 1..200");
     }
 }

@@ -3,7 +3,7 @@ using Twin.Simulation.Config;
 
 namespace Twin.Cli.Commands;
 
-/// <summary>The config flags shared by run and soak: file, scenario, seed, events, cpus, arch, bugs, --set.</summary>
+/// <summary>The config flags shared by run and soak: file, scenario, seed, events, cpus, arch, bugs, faults, omitted sites, --set.</summary>
 public sealed class ConfigOptions
 {
     public Option<string?> Config { get; } = new("--config") { Description = "JSON config file (keys: docs/config.md); default: built-in defaults, as config/default.json" };
@@ -22,6 +22,10 @@ public sealed class ConfigOptions
 
     public Option<string[]> Bug { get; } = new("--bug") { Description = "put a kernel bug back (B2 … B23, docs/bugs/README.md); repeatable" };
 
+    public Option<bool> WeakMemory { get; } = new("--weak-memory") { Description = "weak-memory mode: user loads and stores through store buffers, rq->curr too, checked by P-OBS (sets memory.weak)" };
+
+    public Option<string[]> Omit { get; } = new("--omit") { Description = "leave a barrier or core-serializing site out of the model: a site (membarrier.a, switch_mm.cr3.mb, ...; docs/mutate.md) or a barrier reason; repeatable, or comma-separated" };
+
     public Option<string[]> Set { get; } = new("--set") { Description = "override any config key: --set workload.processes=8 (repeatable)" };
 
     public void AddTo(Command command, bool withSeed = true)
@@ -34,12 +38,14 @@ public sealed class ConfigOptions
         command.Add(Arch);
         command.Add(Bug);
         command.Add(Fault);
+        command.Add(Omit);
+        command.Add(WeakMemory);
         command.Add(Set);
     }
 
     /// <summary>True when any config flag was given.</summary>
     public bool AnyGiven(ParseResult parse) =>
-        ((Option[])[Config, Scenario, Seed, Events, Cpus, Arch, Bug, Fault, Set]).Any(o => parse.GetResult(o) is { Implicit: false });
+        ((Option[])[Config, Scenario, Seed, Events, Cpus, Arch, Bug, Fault, Omit, WeakMemory, Set]).Any(o => parse.GetResult(o) is { Implicit: false });
 
     /// <summary>The effective config from the parsed flags.</summary>
     public TwinConfig Load(ParseResult parse)
@@ -54,6 +60,9 @@ public sealed class ConfigOptions
         foreach (string b in parse.GetValue(Bug) ?? []) overrides.Add(($"bugs.{bugIndex++}", b, $"--bug {b}"));
         int faultIndex = 100;
         foreach (string f in parse.GetValue(Fault) ?? []) overrides.Add(($"faults.{faultIndex++}", f, "--fault"));
+        if (parse.GetValue(WeakMemory)) overrides.Add(("memory.weak", "true", "--weak-memory"));
+        int omitIndex = 100;
+        foreach (string o in parse.GetValue(Omit) ?? []) overrides.Add(($"omit.{omitIndex++}", o, $"--omit {o}"));
         foreach (string assignment in parse.GetValue(Set) ?? [])
         {
             (string key, string value) = ConfigLoader.ParseAssignment(assignment);

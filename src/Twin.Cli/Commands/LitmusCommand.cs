@@ -14,7 +14,7 @@ public static class LitmusCommand
     {
         var file = new Argument<string>("scenario") { Description = "a scenario file with store/load steps and a forbid object (config/scenarios/litmus/)" };
         var seeds = new Option<string>("--seeds") { Description = "seed range A..B (inclusive)", DefaultValueFactory = _ => "1..200" };
-        var omit = new Option<string?>("--omit") { Description = "leave out one kind of kernel barrier, e.g. MembarrierEntry (sets litmus.omitBarrier)" };
+        var omit = new Option<string[]>("--omit") { Description = "leave a site out: a site name (membarrier.a, switch_mm.cr3.mb, ...) or a barrier reason (every site of it, e.g. MembarrierEntry); repeatable, or comma-separated" };
         var arch = new Option<string?>("--arch") { Description = "architecture profile (overrides the scenario's)" };
         var set = new Option<string[]>("--set") { Description = "override any config key, repeatable" };
         var json = CommonOptions.Json();
@@ -25,7 +25,8 @@ public static class LitmusCommand
             ILogger log = Logging.Create(parse.GetValue(verbose));
             (ulong first, ulong last) = CommonOptions.ParseSeeds(parse.GetValue(seeds)!);
             var overrides = new List<(string, string, string)>();
-            if (parse.GetValue(omit) is string o) overrides.Add(("litmus.omitBarrier", o, "--omit"));
+            int omitIndex = 100;
+            foreach (string o in parse.GetValue(omit) ?? []) overrides.Add(($"omit.{omitIndex++}", o, $"--omit {o}"));
             if (parse.GetValue(arch) is string a) overrides.Add(("arch", a, "--arch"));
             foreach (string assignment in parse.GetValue(set) ?? [])
             {

@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Text;
 
@@ -232,7 +233,7 @@ public sealed partial class CpuActor
     /// <summary>The handler's IRET (an NMI's too): it serializes; what arrived meanwhile is delivered now.</summary>
     private void ExitException()
     {
-        Serialize(CoreSerializeReason.Iret);
+        Serialize(OrderingSite.ExceptionIret);
         _inException = false;
         while (_excIpis.Count > 0) Redeliver(_excIpis.Dequeue());
         if (_excWoken) TellAfter(0, Self, new Runqueue.RqWoken());

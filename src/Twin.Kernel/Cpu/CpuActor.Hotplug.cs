@@ -1,6 +1,7 @@
 using Twin.Actors;
 using Twin.Actors.Runtime;
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Runqueue;
 
@@ -62,7 +63,7 @@ public sealed partial class CpuActor
     private void BringUp()
     {
         Persist(new CpuHotplugged(Id, Online: true));
-        Serialize(CoreSerializeReason.CpuBoot);
+        Serialize(OrderingSite.CpuBoot);
     }
 
     /// <summary>A membarrier call or a shootdown starts here: a hotplug fault waiting for it takes its CPU down now.</summary>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Ipi;
 using Twin.Kernel.Runqueue;
@@ -153,9 +154,10 @@ public sealed partial class CpuActor
     private void HandlerStored()
     {
         _irqStalled = false;
+        RqStateStored();
         IpiActor csd = Kernel.Csd(_irqSlot);
         IpiSent sent = csd.Current!.Value;
-        Barrier(BarrierReason.IpiHandler);
+        Barrier(OrderingSite.IpiSyncRqStateBarrier);
         Persist(new IpiHandled(Id, sent.Ipi, sent.Kind, sent.From));
         csd.Ref.Tell(new CsdUnlock(), Self);
         if (_irqFromUser) UserInterruptExit(_irqSlot, _irqRemaining);
@@ -165,8 +167,8 @@ public sealed partial class CpuActor
     /// <summary>Returning from an interrupt to kernel code: x86 IRET and arm64/powerpc exception return serialize; riscv sret does not.</summary>
     private void InterruptReturnToKernel()
     {
-        if (_arch.HasSysret) Serialize(CoreSerializeReason.Iret);
-        else if (_arch.ExceptionReturnSerializes) Serialize(CoreSerializeReason.ExceptionReturn);
+        if (_arch.HasSysret) Serialize(OrderingSite.IrqReturnIret);
+        else if (_arch.ExceptionReturnSerializes) Serialize(OrderingSite.IrqReturnEret);
     }
 
     /// <summary>Runs the cross-call queued on csd <paramref name="slot"/> (read at its arrival), then unlocks the csd.</summary>
@@ -196,16 +198,16 @@ public sealed partial class CpuActor
         switch (kind)
         {
             case IpiKind.Mb:
-                Barrier(BarrierReason.IpiHandler);
+                Barrier(OrderingSite.IpiMb);
                 break;
             case IpiKind.SyncCore:
                 // ipi_sync_core: smp_mb() first, then sync_core_before_usermode(). B4: the old x86
                 // version returned early in interrupt context, trusting the IRET that may never come.
-                Barrier(BarrierReason.IpiHandler);
-                if (!(inIrq && Kernel.Config.Has(BugSet.B4) && _arch.HasSysret)) SyncCoreBeforeUsermode(CoreSerializeReason.IpiSyncCore);
+                Barrier(OrderingSite.IpiSyncCoreBarrier);
+                if (!(inIrq && Kernel.Config.Has(BugSet.B4) && _arch.HasSysret)) SyncCoreBeforeUsermode(OrderingSite.IpiSyncCoreSerialize);
                 break;
             case IpiKind.Rseq:
-                Barrier(BarrierReason.IpiHandler);
+                Barrier(OrderingSite.IpiRseqBarrier);
                 if (!KernelIds.IsIdle(Curr))
                 {
                     TaskRuntime t = Current;
@@ -228,7 +230,7 @@ public sealed partial class CpuActor
                 EnableLamFunc(mm, inIrq ? LamLoadReason.EnableLamIpi : LamLoadReason.EnableLamLocal);
                 break;
             case IpiKind.TextPokeSync:
-                Serialize(CoreSerializeReason.TextPokeSync); // do_sync_core(): sync_core()
+                Serialize(OrderingSite.DoSyncCore); // do_sync_core(): sync_core()
                 break;
         }
     }

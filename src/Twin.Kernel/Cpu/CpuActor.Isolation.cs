@@ -1,4 +1,5 @@
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 
 namespace Twin.Kernel.Cpu;
 
@@ -44,7 +45,7 @@ public sealed partial class CpuActor
         {
             RunPatchableText(TextContext.Entry, Random.NextInt(text.State.Sites));
         }
-        Serialize(CoreSerializeReason.TextPokeSync);
+        Serialize(OrderingSite.CtWorkSync);
         Persist(new CtWork(Id, CtWorkStep.Flushed, Id));
     }
 

@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Membarrier;
@@ -166,7 +167,7 @@ public sealed partial class CpuActor
     /// <summary>(a): "system call entry is not a mb"; matches the barriers after rq->curr changes in the scheduler.</summary>
     private void MembarrierEntryBarrier()
     {
-        Barrier(BarrierReason.MembarrierEntry);
+        Barrier(OrderingSite.MembarrierEntry);
         ContinueAfter(StepNs(), CpuPhase.MbIpis);
     }
 
@@ -217,7 +218,7 @@ public sealed partial class CpuActor
         for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
             if (c == Id) continue;
-            if ((Kernel.Rqs[c].State.MembarrierState & MembarrierState.GlobalExpedited) == 0) continue;
+            if ((Kernel.Cpus[c].SampleRqState(Id, NowNs) & MembarrierState.GlobalExpedited) == 0) continue;
             if (Kernel.Cpus[c].SampleCurrMm(Id, NowNs) == KernelIds.None) continue;
             mask = mask.With(c);
         }
@@ -227,7 +228,7 @@ public sealed partial class CpuActor
     /// <summary>(c): "exit from system call is not a mb"; matches the barriers before rq->curr changes in the scheduler.</summary>
     private void MembarrierExitBarrier()
     {
-        Barrier(BarrierReason.MembarrierExit);
+        Barrier(OrderingSite.MembarrierExit);
         UnlockIpiMutex();
         MembarrierReturn(0);
     }
@@ -258,6 +259,7 @@ public sealed partial class CpuActor
     /// <summary>sync_runqueues_membarrier_state(): the local shortcut, or synchronize_rcu() then ipi_sync_rq_state.</summary>
     private void SyncRunqueuesMembarrierState()
     {
+        AtomicOrDone();
         MmState mm = Kernel.Mm(_mbMm).State;
         if (mm.Users == 1 || Kernel.Config.Cpus == 1)
         {
@@ -269,7 +271,7 @@ public sealed partial class CpuActor
 
     private void RegisterLocalSet()
     {
-        Barrier(BarrierReason.RegisterSync);
+        Barrier(OrderingSite.RegisterSync);
         ContinueAfter(StepNs(), CpuPhase.RegReady);
     }
 
@@ -295,9 +297,21 @@ public sealed partial class CpuActor
 
     private void RegisterLocalHandled()
     {
-        Barrier(BarrierReason.IpiHandler);
+        Barrier(OrderingSite.IpiSyncRqStateBarrier);
         Persist(new IpiHandled(Id, 0, IpiKind.SyncRqState, Id));
         EndSending();
+    }
+
+    /// <summary>An atomic_or() of the registration completed: on x86 a LOCK OR, a full barrier in hardware.</summary>
+    private void AtomicOrDone()
+    {
+        if (_arch.IsX86) Barrier(OrderingSite.RegisterAtomicOr);
+    }
+
+    private void RegisterDone()
+    {
+        AtomicOrDone();
+        MembarrierReturn(0);
     }
 
     private void RegisterReady()

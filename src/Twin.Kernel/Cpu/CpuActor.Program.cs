@@ -5,6 +5,7 @@ using Twin.Kernel.Machine;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Mm;
 using Twin.Kernel.Runqueue;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Tasks;
 
 namespace Twin.Kernel.Cpu;
@@ -39,19 +40,20 @@ public sealed partial class CpuActor
     }
 
     /// <summary>
-    /// A full barrier (smp_mb or an equivalent) of the kernel path <paramref name="reason"/>, unless
-    /// the config removes that barrier for a litmus experiment (<c>litmus.omitBarrier</c>).
+    /// The full barrier (smp_mb or an equivalent) of <paramref name="site"/>, unless the config
+    /// leaves the site out (<c>omit</c>) or a skip-barrier fault fires there.
     /// </summary>
-    private void Barrier(BarrierReason reason)
+    private void Barrier(OrderingSite site)
     {
-        if (reason == Kernel.Config.OmitBarrier) return;
-        if (Kernel.Faults is { } f && f.SkipsBarrier(Id, reason))
+        if (Kernel.Omits(site)) return;
+        var reason = (BarrierReason)SiteCatalog.ReasonOf(site);
+        if (Kernel.Faults is { } f && f.SkipsBarrier(Id, reason, site))
         {
             Persist(new FaultInjected(Id, FaultKind.SkipBarrier, Id, (int)reason, 0));
             return;
         }
         Persist(new FullBarrier(Id, reason));
-        _currMmSeen?.Drain();
+        DrainKernelStores();
     }
 
     /// <summary>A litmus store or load of user memory by the current task.</summary>
@@ -145,7 +147,7 @@ public sealed partial class CpuActor
                 break;
             case StepKind.Exit:
                 // exit_mm(): mmgrab_lazy_tlb; task_lock; smp_mb__after_spinlock() (scenario D; B2 drops it).
-                if (!Kernel.Config.Has(BugSet.B2)) Barrier(BarrierReason.ExitMm);
+                if (!Kernel.Config.Has(BugSet.B2)) Barrier(OrderingSite.ExitMm);
                 ContinueAfter(StepNs(), CpuPhase.ExitMmClear);
                 break;
             default:
@@ -241,7 +243,7 @@ public sealed partial class CpuActor
     private void ExecResetState()
     {
         _execNewMm = (int)_reply;
-        Barrier(BarrierReason.ExecMmap);
+        Barrier(OrderingSite.ExecMmap);
         Store(Kernel.MmRef(_execNewMm), new MmWrite(NextToken(), MmOp.SetMembarrierState, Value: 0), CpuPhase.ExecMmReset);
     }
 
@@ -360,17 +362,17 @@ public sealed partial class CpuActor
         if (sameMmWithoutCr3 && !Kernel.Config.Has(BugSet.B8b)
             && (Kernel.Mm(mm).State.MembarrierState & MembarrierState.SyncCore) != 0)
         {
-            SyncCoreBeforeUsermode(CoreSerializeReason.SyncCore);
+            SyncCoreBeforeUsermode(OrderingSite.KthreadUseMmSyncCore);
         }
         IrqsOn();
-        if (!Kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.MmdropLazyTlb);
+        if (!Kernel.Config.Has(BugSet.B3)) Barrier(OrderingSite.KthreadUseMmMmdrop);
         ContinueAfter(StepNs(), CpuPhase.KernelNext);
     }
 
     /// <summary>kthread_unuse_mm(): smp_mb__after_spinlock() (scenario E's (d)), then tsk->mm = NULL and lazy again.</summary>
     private void KthreadUnuseMm()
     {
-        if (!Kernel.Config.Has(BugSet.B3)) Barrier(BarrierReason.KthreadUnuseMm);
+        if (!Kernel.Config.Has(BugSet.B3)) Barrier(OrderingSite.KthreadUnuseMm);
         ContinueAfter(StepNs(), CpuPhase.UnuseMmClear);
     }
 

@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Runqueue;
@@ -57,7 +58,7 @@ public sealed partial class CpuActor
     {
         int prev = Curr;
         // smp_mb__after_spinlock(): pairs with membarrier's exit barrier (c).
-        Barrier(BarrierReason.SchedSpinlock);
+        Barrier(OrderingSite.SchedSpinlock);
         if (!KernelIds.IsIdle(prev))
         {
             // prepare_task_switch(): rseq_preempt(prev).
@@ -110,7 +111,7 @@ public sealed partial class CpuActor
     /// </summary>
     private void FinishTaskSwitch()
     {
-        if (_arch.SwitchToIsFullBarrier) Barrier(BarrierReason.SwitchTo);
+        if (_arch.SwitchToIsFullBarrier) Barrier(OrderingSite.SwitchTo);
         int prevMm = Rq.PrevMm;
         if (prevMm == KernelIds.NoPrevMm)
         {
@@ -129,9 +130,9 @@ public sealed partial class CpuActor
         if (!Kernel.Config.Has(BugSet.B8) && CurrentMm == prevMm
             && (Kernel.Mm(prevMm).State.MembarrierState & MembarrierState.SyncCore) != 0)
         {
-            SyncCoreBeforeUsermode(CoreSerializeReason.SyncCore);
+            SyncCoreBeforeUsermode(OrderingSite.FinishTaskSwitchSyncCore);
         }
-        Barrier(BarrierReason.MmdropLazyTlb);
+        Barrier(OrderingSite.FinishTaskSwitchMmdrop);
         FinishTaskSwitchTail();
     }
 

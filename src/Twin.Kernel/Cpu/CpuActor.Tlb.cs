@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Mm;
@@ -58,7 +59,7 @@ public sealed partial class CpuActor
             return;
         }
         // x86's smp_mb() before reading tlb_gen; other architectures' switch_mm return early here.
-        if (_arch.IsX86) Barrier(BarrierReason.UnlazyTlbGen);
+        if (_arch.IsX86) Barrier(OrderingSite.SwitchMmTlbGenBarrier);
         long gen = Kernel.Mm(mm).State.TlbGen;
         if (State.LocalTlbGen == gen)
         {
@@ -75,7 +76,7 @@ public sealed partial class CpuActor
     private void SwitchMmEnterWindow()
     {
         // A locked RMW is a full barrier on x86 only; riscv's set_bit is an unordered AMO.
-        if (_arch.IsX86) Barrier(BarrierReason.AtomicRmw);
+        if (_arch.IsX86) Barrier(OrderingSite.SwitchMmCpumask);
         _switchTlbGen = Kernel.Mm(_switchTo).State.TlbGen;
         LamSwitchStart(_switchTo);
         Persist(new MmSwitchBegan(Id, _switchTo, _switchTlbGen));
@@ -103,12 +104,12 @@ public sealed partial class CpuActor
         _switchLoaded = then;
         if (_arch.Cr3WriteSerializes)
         {
-            Barrier(BarrierReason.Cr3Write);
-            Serialize(CoreSerializeReason.Cr3Write);
+            Barrier(OrderingSite.SwitchMmCr3Barrier);
+            Serialize(OrderingSite.SwitchMmCr3Serialize);
         }
         if (_arch.IcacheStaleMask && Kernel.Mm(next).State.IcacheStaleMask.Test(Id))
         {
-            Serialize(CoreSerializeReason.FenceI);
+            Serialize(OrderingSite.SwitchMmFenceI);
             // Cleared with a store the CPU waits for: a concurrent SYNC_CORE call sets every bit,
             // and the clear must not land after it.
             Store(Kernel.MmRef(next), new MmWrite(NextToken(), MmOp.IcacheStaleClear, Id), CpuPhase.SwitchLoadRest);
@@ -127,7 +128,7 @@ public sealed partial class CpuActor
         bool riscvWithoutPairing = _arch.IcacheStaleMask && Kernel.Config.Has(BugSet.B11);
         if (_arch.ArchSwitchMmBarrier && !riscvWithoutPairing && (Kernel.Mm(next).State.MembarrierState & registered) != 0)
         {
-            Barrier(BarrierReason.ArchSwitchMm);
+            Barrier(OrderingSite.ArchSwitchMm);
         }
         LamOnCr3Write(next, _cr3TwoPhase);
         RunPhase(_switchLoaded);
@@ -145,8 +146,8 @@ public sealed partial class CpuActor
         Persist(new MmSwitched(Id, State.LoadedMm, KernelIds.InitMm, Cr3Written: true, wasLazy, 0));
         if (_arch.Cr3WriteSerializes)
         {
-            Barrier(BarrierReason.Cr3Write);
-            Serialize(CoreSerializeReason.Cr3Write);
+            Barrier(OrderingSite.LeaveMmCr3Barrier);
+            Serialize(OrderingSite.LeaveMmCr3Serialize);
         }
         LamOnCr3Write(KernelIds.InitMm, twoPhase: true);
     }
@@ -170,7 +171,7 @@ public sealed partial class CpuActor
         int mm = _flushMm;
         bool freedTables = _flushFreed;
         long gen = _reply;
-        Barrier(BarrierReason.AtomicRmw);
+        Barrier(OrderingSite.IncTlbGen);
         Persist(new TlbShootdownStarted(Id, mm, gen, freedTables));
         HotplugOn(HotplugTrigger.Shootdown);
         _flushGen = gen;

@@ -4,6 +4,7 @@ using Twin.Kernel.Arch;
 using Twin.Kernel.Events;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Runqueue;
+using Twin.Kernel.Sites;
 using Twin.Kernel.Tasks;
 
 namespace Twin.Kernel.Cpu;
@@ -28,7 +29,9 @@ public sealed partial class CpuActor : KernelActor
 {
     private readonly ArchProfile _arch;
     private readonly Queue<int> _pendingIpis = new();
-    private readonly BufferedCurrMm? _currMmSeen;
+    private readonly BufferedWord? _currMmSeen;
+    private readonly BufferedWord? _rqStateSeen;
+    private bool _rqStateStore;
     private CpuPhase _phase = CpuPhase.Idle;
     private long _token;
     private bool _stalled;
@@ -41,7 +44,11 @@ public sealed partial class CpuActor : KernelActor
     public CpuActor(Kernel kernel, int cpu) : base(kernel, StreamOf(cpu))
     {
         _arch = kernel.Config.Arch;
-        if (kernel.Config.CurrStoreBufferNs > 0) _currMmSeen = new BufferedCurrMm();
+        if (kernel.Config.CurrStoreBufferNs > 0)
+        {
+            _currMmSeen = new BufferedWord();
+            _rqStateSeen = new BufferedWord();
+        }
         Id = cpu;
         State = new CpuState(cpu);
         kernel.Register(this);
@@ -169,6 +176,7 @@ public sealed partial class CpuActor : KernelActor
         Invariant.Assert(!_stalled && !_excStalled && !_irqStalled, "one store in flight per CPU");
         _stalled = true;
         _phase = then;
+        _rqStateStore = request is RqSetMembarrierState or RqSwitch;
         owner.Tell(request, Self);
     }
 
@@ -181,6 +189,7 @@ public sealed partial class CpuActor : KernelActor
         {
             _stalled = false;
             _reply = done.Value;
+            if (_rqStateStore) RqStateStored();
             Stash.UnstashAll();
             RunPhase(_phase);
             return true;
@@ -208,12 +217,34 @@ public sealed partial class CpuActor : KernelActor
     /// </summary>
     internal int SampleCurrMm(int reader, long nowNs) => reader == Id || _currMmSeen is null ? CurrentMm : _currMmSeen.Read(nowNs);
 
+    /// <summary>rq->membarrier_state as GLOBAL_EXPEDITED's sample on CPU <paramref name="reader"/> reads it (through the store buffer, like <see cref="SampleCurrMm"/>).</summary>
+    internal int SampleRqState(int reader, long nowNs) => reader == Id || _rqStateSeen is null ? Rq.MembarrierState : _rqStateSeen.Read(nowNs);
+
     /// <summary>This CPU stored rq->curr or current->mm; under the litmus option it is buffered (TSO: due after the full delay; weaker: after a random part of it).</summary>
     private void CurrMmStored(int mm)
     {
         if (_currMmSeen is null) return;
+        _currMmSeen.Store(mm, KernelStoreDue());
+    }
+
+    /// <summary>This CPU's store to its rq->membarrier_state completed: buffered like <see cref="CurrMmStored"/>.</summary>
+    private void RqStateStored()
+    {
+        _rqStateStore = false;
+        _rqStateSeen?.Store(Rq.MembarrierState, KernelStoreDue());
+    }
+
+    private long KernelStoreDue()
+    {
         long ns = Kernel.Config.CurrStoreBufferNs;
-        _currMmSeen.Store(mm, NowNs + (_arch.IsX86 ? ns : Random.NextLong(0, ns)));
+        return NowNs + (_arch.IsX86 ? ns : Random.NextLong(0, ns));
+    }
+
+    /// <summary>A full barrier or (x86) serializing instruction of this CPU: its buffered kernel stores become visible.</summary>
+    private void DrainKernelStores()
+    {
+        _currMmSeen?.Drain();
+        _rqStateSeen?.Drain();
     }
 
     /// <summary>Time one phase of kernel code takes, drawn from <c>kernel.stepNs*</c>, now and then stalled (<c>kernel.stall*</c>).</summary>
@@ -273,7 +304,7 @@ public sealed partial class CpuActor : KernelActor
             case CpuPhase.RegIpis: TryLockIpiMutex(CpuPhase.RegIpis); break;
             case CpuPhase.RegLocalHandled: RegisterLocalHandled(); break;
             case CpuPhase.RegReady: RegisterReady(); break;
-            case CpuPhase.RegDone: MembarrierReturn(0); break;
+            case CpuPhase.RegDone: RegisterDone(); break;
             case CpuPhase.FlushGen: FlushTlbMmRangeSend(); break;
             case CpuPhase.ExitMmClear: ExitMmClear(); break;
             case CpuPhase.ExitMmTaskCleared: ExitMmTaskCleared(); break;
@@ -338,10 +369,16 @@ public sealed partial class CpuActor : KernelActor
 
     private void CancelSlice() => _slice++;
 
-    /// <summary>A core-serializing event on this CPU, unless the fault plan leaves it out (then the fault is journaled instead).</summary>
-    private void Serialize(CoreSerializeReason reason)
+    /// <summary>
+    /// The core-serializing event of <paramref name="site"/> (as <paramref name="reason"/>, or the
+    /// site's own), unless the config leaves the site out or a skip-serialize fault fires there
+    /// (then the fault is journaled instead).
+    /// </summary>
+    private void Serialize(OrderingSite site, CoreSerializeReason reason = 0)
     {
-        if (Kernel.Faults is { } f && f.SkipsSerialize(Id, reason))
+        if (Kernel.Omits(site)) return;
+        if (reason == 0) reason = (CoreSerializeReason)SiteCatalog.ReasonOf(site);
+        if (Kernel.Faults is { } f && f.SkipsSerialize(Id, reason, site))
         {
             Persist(new FaultInjected(Id, FaultKind.SkipSerialize, Id, (int)reason, 0));
             return;
@@ -349,15 +386,15 @@ public sealed partial class CpuActor : KernelActor
         Persist(new CoreSerialized(Id, reason));
         if (Kernel.Text is { } text) _textSeenSeq = text.State.WriteSeq;
         // x86's serializing instructions drain the store buffer; ERET, rfid or fence.i order no memory accesses.
-        if (_arch.IsX86) _currMmSeen?.Drain();
+        if (_arch.IsX86) DrainKernelStores();
     }
 
-    /// <summary>Emits the core-serializing event, if any, of <c>sync_core_before_usermode()</c> on this architecture.</summary>
-    private void SyncCoreBeforeUsermode(CoreSerializeReason asReason)
+    /// <summary>The core-serializing event, if any, of <c>sync_core_before_usermode()</c> on this architecture, at <paramref name="site"/>.</summary>
+    private void SyncCoreBeforeUsermode(OrderingSite site)
     {
         CoreSerializeReason? r = _arch.SyncCoreBeforeUsermode();
         if (r is null) return;
-        Serialize(r == CoreSerializeReason.FenceI ? CoreSerializeReason.FenceI : asReason);
+        Serialize(site, r == CoreSerializeReason.FenceI ? CoreSerializeReason.FenceI : 0);
     }
 
     /// <summary>
@@ -367,8 +404,12 @@ public sealed partial class CpuActor : KernelActor
     /// </summary>
     private void ReturnToUser(ReturnPath path)
     {
-        CoreSerializeReason? s = _arch.SerializationOf(path);
-        if (s is not null) Serialize(s.Value);
+        switch (_arch.SerializationOf(path))
+        {
+            case CoreSerializeReason.PtiCr3: Serialize(OrderingSite.UserReturnPtiCr3); break;
+            case CoreSerializeReason.Iret: Serialize(OrderingSite.UserReturnIret); break;
+            case CoreSerializeReason.ExceptionReturn: Serialize(OrderingSite.UserReturnEret); break;
+        }
         IpiRegistration(false);
         Persist(new ReturnedToUser(Id, Curr, path));
     }

@@ -23,7 +23,7 @@ public enum BarrierReason : byte
     ExecMmap = 9,
     /// <summary>The smp_mb after writing rq->membarrier_state at registration (single user shortcut).</summary>
     RegisterSync = 10,
-    /// <summary>A fully ordered atomic read-modify-write: <c>inc_mm_tlb_gen</c>, <c>cpumask_set_cpu</c> in switch_mm.</summary>
+    /// <summary>x86 <c>switch_mm_irqs_off()</c>: the fully ordered <c>cpumask_set_cpu()</c>, or the <c>smp_mb()</c> when the CPU is already in mm_cpumask.</summary>
     AtomicRmw = 11,
     /// <summary>arm64 <c>switch_to()</c> (dsb): the barrier after rq->curr on weakly ordered arm64.</summary>
     SwitchTo = 12,
@@ -31,6 +31,13 @@ public enum BarrierReason : byte
     ArchSwitchMm = 13,
     /// <summary>The smp_mb in <c>switch_mm_irqs_off()</c> before reading tlb_gen on the same-mm unlazy path (pairs with inc_mm_tlb_gen).</summary>
     UnlazyTlbGen = 14,
+    /// <summary><c>inc_mm_tlb_gen()</c> in <c>flush_tlb_mm_range()</c>: a fully ordered atomic (journaled as AtomicRmw before 2026-12).</summary>
+    IncTlbGen = 15,
+    /// <summary>
+    /// x86: a LOCK-prefixed atomic that the kernel's memory model leaves unordered (the
+    /// <c>atomic_or()</c>s of membarrier registration) is a full barrier on x86 hardware all the same.
+    /// </summary>
+    LockedAtomic = 16,
 }
 
 /// <summary>Where a core-serializing event (the CPU discards prefetched instructions) came from (kernel-model §2.6).</summary>

@@ -1,5 +1,6 @@
 using Twin.Actors;
 using Twin.Kernel.Events;
+using Twin.Kernel.Sites;
 
 namespace Twin.Kernel.Faults;
 
@@ -41,9 +42,9 @@ public sealed class FaultInjector
         return null;
     }
 
-    public bool SkipsBarrier(int cpu, BarrierReason reason) => Skips(FaultKind.SkipBarrier, cpu, (int)reason);
+    public bool SkipsBarrier(int cpu, BarrierReason reason, OrderingSite site) => Skips(FaultKind.SkipBarrier, cpu, (int)reason, site);
 
-    public bool SkipsSerialize(int cpu, CoreSerializeReason reason) => Skips(FaultKind.SkipSerialize, cpu, (int)reason);
+    public bool SkipsSerialize(int cpu, CoreSerializeReason reason, OrderingSite site) => Skips(FaultKind.SkipSerialize, cpu, (int)reason, site);
 
     /// <summary>When each storm's interrupts arrive (virtual ns from boot) and on which CPU; drawn once, at boot.</summary>
     public IEnumerable<(long AtNs, int Cpu)> StormInterrupts(int cpus) => Storms(FaultKind.IrqStorm, cpus);
@@ -99,12 +100,14 @@ public sealed class FaultInjector
     /// <summary>The CPU a storm or hotplug rule acts on: its own, or one drawn from the fault stream.</summary>
     private int CpuOf(FaultRule r, int cpus) => r.Cpu >= 0 ? r.Cpu % cpus : (int)_random.NextLong(0, cpus - 1);
 
-    private bool Skips(FaultKind kind, int cpu, int reason)
+    private bool Skips(FaultKind kind, int cpu, int reason, OrderingSite site)
     {
         for (int i = 0; i < _rules.Length; i++)
         {
             FaultRule r = _rules[i];
-            if (r.Kind == kind && r.Reason == reason && (r.Cpu < 0 || r.Cpu == cpu) && Fires(i)) return true;
+            if (r.Kind != kind || (r.Cpu >= 0 && r.Cpu != cpu)) continue;
+            bool matches = r.Site != OrderingSite.None ? r.Site == site : r.Reason == reason;
+            if (matches && Fires(i)) return true;
         }
         return false;
     }

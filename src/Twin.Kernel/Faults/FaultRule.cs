@@ -70,4 +70,7 @@ public sealed record FaultRule(FaultKind Kind, string Spec)
 
     /// <summary>Skip faults: the <see cref="BarrierReason"/> or <see cref="CoreSerializeReason"/> left out, as its number (as <see cref="FaultInjected.What"/> journals it).</summary>
     public int Reason { get; init; }
+
+    /// <summary>Skip faults: the one site left out (<c>site=</c>); <see cref="Sites.OrderingSite.None"/>: every site of <see cref="Reason"/>.</summary>
+    public Sites.OrderingSite Site { get; init; }
 }

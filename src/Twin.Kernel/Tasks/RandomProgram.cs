@@ -16,6 +16,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
 {
     private readonly Queue<Step> _queued = new();
     private bool _started;
+    private int _stores;
 
     public override bool TryNext(TaskRuntime task, Kernel kernel, DeterministicRandom kernelRandom, out Step step)
     {
@@ -54,13 +55,13 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         int exec = child && singleThreaded ? w.Exec : 0;
         int exit = child ? w.Exit : 0;
         int text = kernel.Config.TextPoke is null ? 0 : w.TextPoke;
-        int total = w.Spin + w.Sleep + w.Yield + w.Membarrier + w.Mprotect + w.Munmap + w.WriteCode + w.Rseq + w.Lam + text + fork + exec + exit;
+        int total = w.Spin + w.Sleep + w.Yield + w.Membarrier + w.Mprotect + w.Munmap + w.WriteCode + w.Rseq + w.Lam + text + fork + exec + exit + w.Access;
         if (total == 0) return Spin(random);
         int r = random.NextInt(total);
         if ((r -= w.Spin) < 0) return Spin(random);
         if ((r -= w.Sleep) < 0) return new Step(StepKind.Sleep, Ns: random.NextLong(config.SleepNsMin, config.SleepNsMax));
         if ((r -= w.Yield) < 0) return new Step(StepKind.Yield);
-        if ((r -= w.Membarrier) < 0) return Membarrier(kernel, random);
+        if ((r -= w.Membarrier) < 0) return Membarrier(task, kernel, random);
         if ((r -= w.Mprotect) < 0) return new Step(StepKind.Mprotect);
         if ((r -= w.Munmap) < 0) return new Step(StepKind.Munmap);
         if ((r -= w.WriteCode) < 0) return new Step(StepKind.WriteCode);
@@ -68,8 +69,38 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         if ((r -= w.Lam) < 0) return ArchPrctl(random);
         if ((r -= text) < 0) return Text(kernel, random);
         if ((r -= fork) < 0) return new Step(StepKind.Fork, Target: -1);
+        if ((r -= w.Access) < 0) return Access(kernel.Tasks.Get(task.Task).Mm, random);
         if ((r -= exec) < 0) return new Step(StepKind.Exec);
         return new Step(StepKind.Exit);
+    }
+
+    /// <summary>
+    /// Weak-memory mode: a load or store of a shared or private variable, or, half the time, the
+    /// store-then-load pair of a lock-free fast path (the store-buffering shape membarrier exists
+    /// for: only a compiler barrier between them, membarrier's IPI standing in for the rest).
+    /// Stores write values unique to the task, so a load's value says which store it read; loads
+    /// fill register 0.
+    /// </summary>
+    private Step Access(int mm, DeterministicRandom random)
+    {
+        int region = random.Chance(0.5) ? -1 : mm;
+        if (random.Chance(0.5))
+        {
+            _queued.Enqueue(Load(region, random));
+            return Store(region, random);
+        }
+        return random.Chance(0.5) ? Store(region, random) : Load(region, random);
+    }
+
+    private Step Store(int region, DeterministicRandom random) => new(StepKind.Store, Target: Var(region, random), Cmd: ++_stores);
+
+    private static Step Load(int region, DeterministicRandom random) => new(StepKind.Load, Target: Var(region, random), Cmd: 0);
+
+    /// <summary>A variable of the shared region (-1) or of mm <paramref name="region"/>.</summary>
+    private static int Var(int region, DeterministicRandom random)
+    {
+        int k = random.NextInt(MemoryVars.PerRegion);
+        return region < 0 ? MemoryVars.Shared(k) : MemoryVars.Private(region, k);
     }
 
     /// <summary>ARCH_ENABLE_TAGGED_ADDR with LAM_U57's 6 bits, now and then a bad bit count or a query, and syscalls given tagged pointers.</summary>
@@ -103,7 +134,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
     }
 
     /// <summary>Every command and flag; SYNC_CORE calls follow a code write, as real JITs do.</summary>
-    private Step Membarrier(Kernel kernel, DeterministicRandom random)
+    private Step Membarrier(TaskRuntime task, Kernel kernel, DeterministicRandom random)
     {
         int r = random.NextInt(100);
         int cmd = r switch
@@ -132,6 +163,17 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
             flags = 1; // flags on a command that takes none: EINVAL
         }
         var call = new Step(StepKind.Membarrier, Cmd: cmd, Flags: flags, CpuId: cpuId);
+        bool ordering = cmd is MembarrierCmd.PrivateExpedited or MembarrierCmd.PrivateExpeditedSyncCore or MembarrierCmd.PrivateExpeditedRseq or MembarrierCmd.GlobalExpedited;
+        if (config.Weights.Access > 0 && ordering)
+        {
+            // The slow path that pairs with the fast paths' store-then-load: store; membarrier(); load.
+            int region = cmd == MembarrierCmd.GlobalExpedited || random.Chance(0.5) ? -1 : kernel.Tasks.Get(task.Task).Mm;
+            Step store = Store(region, random);
+            if (cmd == MembarrierCmd.PrivateExpeditedSyncCore) _queued.Enqueue(new Step(StepKind.WriteCode));
+            _queued.Enqueue(call);
+            _queued.Enqueue(Load(region, random));
+            return store;
+        }
         if (cmd != MembarrierCmd.PrivateExpeditedSyncCore) return call;
         _queued.Enqueue(call);
         return new Step(StepKind.WriteCode);

@@ -77,6 +77,12 @@ public static class ConfigLoader
                 foreach (Twin.Kernel.Faults.FaultRule f in k.Faults) w.WriteStringValue(f.Spec);
                 w.WriteEndArray();
             }
+            if (!k.Omit.IsEmpty)
+            {
+                w.WriteStartArray("omit");
+                foreach (Twin.Kernel.Sites.OrderingSite site in k.Omit.Each()) w.WriteStringValue(Twin.Kernel.Sites.SiteCatalog.Get(site).Name);
+                w.WriteEndArray();
+            }
             w.WriteStartObject("run");
             w.WriteNumber("events", c.Events);
             w.WriteEndObject();
@@ -109,9 +115,11 @@ public static class ConfigLoader
             w.WriteNumber("pctHorizon", c.PctHorizon);
             w.WriteEndObject();
             w.WriteStartObject("litmus");
-            w.WriteString("omitBarrier", k.OmitBarrier == 0 ? "none" : k.OmitBarrier.ToString());
             w.WriteNumber("storeBufferNs", c.StoreBufferNs);
             w.WriteNumber("currStoreBufferNs", k.CurrStoreBufferNs);
+            w.WriteEndObject();
+            w.WriteStartObject("memory");
+            w.WriteBoolean("weak", c.WeakMemory);
             w.WriteEndObject();
             w.WriteStartObject("workload");
             w.WriteNumber("processes", wl.Processes);
@@ -138,6 +146,7 @@ public static class ConfigLoader
             w.WriteNumber("useMm", wt.UseMm);
             w.WriteNumber("lam", wt.Lam);
             w.WriteNumber("textPoke", wt.TextPoke);
+            w.WriteNumber("access", wt.Access);
             w.WriteEndObject();
             w.WriteEndObject();
             if (c.ScenarioJson is not null)
@@ -174,6 +183,10 @@ public static class ConfigLoader
         return (text[..eq].Trim(), text[(eq + 1)..].Trim());
     }
 
+    private static Twin.Simulation.Litmus.LitmusSpec? LitmusOf(ScenarioDefinition s) =>
+        s.Registers.Count == 0 ? null
+        : new(s.Name, s.Registers, s.SampleRegisters, [.. s.Forbidden.Select(f => (s.Registers.ToList().IndexOf(f.Key), f.Value))]);
+
     private static TwinConfig Build((string Where, IConfigurationRoot Root)? file, ScenarioDefinition? scenario,
         IEnumerable<(string Key, string Value, string Source)> overrides, string where)
     {
@@ -183,7 +196,7 @@ public static class ConfigLoader
         {
             foreach ((string key, string value, string source) in scenario.Settings) ConfigSchema.Set(draft, key, value, source);
             draft.K = draft.K with { Tasks = scenario.Tasks };
-            draft.Config = draft.Config with { ScenarioJson = scenario.CanonicalJson, Expectations = scenario.Expectations };
+            draft.Config = draft.Config with { ScenarioJson = scenario.CanonicalJson, Expectations = scenario.Expectations, Litmus = LitmusOf(scenario) };
         }
         foreach ((string key, string value, string source) in overrides) ConfigSchema.Set(draft, key, value, source);
         TwinConfig config = ConfigSchema.Freeze(draft, where);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Twin.Kernel;
 using Twin.Kernel.Arch;
+using Twin.Kernel.Sites;
 
 namespace Twin.Simulation.Config;
 
@@ -18,6 +19,7 @@ internal static class ConfigSchema
         public TwinConfig Config = new();
         public readonly List<(string Value, string Where)> Bugs = [];
         public readonly List<(string Value, string Where)> Faults = [];
+        public readonly List<(string Value, string Where)> Omit = [];
 
         public KernelConfig K
         {
@@ -46,6 +48,12 @@ internal static class ConfigSchema
         public (string List, string Where)? IsolatedCpus;
 
         public bool Defer;
+
+        /// <summary>workload.weights.access was given: the weak-memory mode leaves it as it is.</summary>
+        public bool AccessSet;
+
+        /// <summary>litmus.storeBufferNs was given: the weak-memory mode leaves it as it is.</summary>
+        public bool StoreBufferSet;
 
         public StepWeights Wt
         {
@@ -90,9 +98,15 @@ internal static class ConfigSchema
         },
         ["runtime.pctDepth"] = (d, v, k, w) => d.Config = d.Config with { PctDepth = Int(v, k, w, 1, 100) },
         ["runtime.pctHorizon"] = (d, v, k, w) => d.Config = d.Config with { PctHorizon = Long(v, k, w, 1, MaxNs) },
-        ["litmus.omitBarrier"] = (d, v, k, w) => d.K = d.K with { OmitBarrier = Barrier(v, k, w) },
+        // Before sites: one barrier reason (every site of it); still read from older configs and runs.
+        ["litmus.omitBarrier"] = (d, v, k, w) => d.Omit.Add((v, $"{w}: {k}")),
         ["litmus.currStoreBufferNs"] = (d, v, k, w) => d.K = d.K with { CurrStoreBufferNs = Long(v, k, w, 0, MaxNs) },
-        ["litmus.storeBufferNs"] = (d, v, k, w) => d.Config = d.Config with { StoreBufferNs = Long(v, k, w, 0, MaxNs) },
+        ["litmus.storeBufferNs"] = (d, v, k, w) =>
+        {
+            d.Config = d.Config with { StoreBufferNs = Long(v, k, w, 0, MaxNs) };
+            d.StoreBufferSet = true;
+        },
+        ["memory.weak"] = (d, v, k, w) => d.Config = d.Config with { WeakMemory = Bool(v, k, w) },
         ["workload.processes"] = (d, v, k, w) => d.W = d.W with { Processes = Int(v, k, w, 0, 10_000) },
         ["workload.threadsPerProcess"] = (d, v, k, w) => d.W = d.W with { ThreadsPerProcess = Int(v, k, w, 1, 10_000) },
         ["workload.kthreads"] = (d, v, k, w) => d.W = d.W with { Kthreads = Int(v, k, w, 0, 10_000) },
@@ -116,10 +130,15 @@ internal static class ConfigSchema
         ["workload.weights.useMm"] = (d, v, k, w) => d.Wt = d.Wt with { UseMm = Weight(v, k, w) },
         ["workload.weights.lam"] = (d, v, k, w) => d.Wt = d.Wt with { Lam = Weight(v, k, w) },
         ["workload.weights.textPoke"] = (d, v, k, w) => d.Wt = d.Wt with { TextPoke = Weight(v, k, w) },
+        ["workload.weights.access"] = (d, v, k, w) =>
+        {
+            d.Wt = d.Wt with { Access = Weight(v, k, w) };
+            d.AccessSet = true;
+        },
     };
 
     /// <summary>Keys whose value is an array ("bugs.0", "faults.3"): each element is collected, then checked in <see cref="Freeze"/>.</summary>
-    private static readonly string[] s_arrays = ["bugs", "faults"];
+    private static readonly string[] s_arrays = ["bugs", "faults", "omit"];
 
     public static IEnumerable<string> Keys => s_keys.Keys.Concat(s_arrays);
 
@@ -135,7 +154,7 @@ internal static class ConfigSchema
         if (ArrayOf(key) is string array)
         {
             if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
-            (array == "bugs" ? draft.Bugs : draft.Faults).Add((value.Trim(), where));
+            (array == "bugs" ? draft.Bugs : array == "faults" ? draft.Faults : draft.Omit).Add((value.Trim(), where));
             return;
         }
         if (!s_keys.TryGetValue(key, out Setter? setter))
@@ -158,7 +177,9 @@ internal static class ConfigSchema
             }
             bugs |= b;
         }
-        d.K = d.K with { Bugs = bugs, Faults = [.. d.Faults.Select(f => FaultSpecs.Parse(f.Value, f.Where))] };
+        SiteSet omit = SiteSet.Empty;
+        foreach ((string name, string from) in d.Omit) omit = omit.Union(OmitNames.Parse(name, from));
+        d.K = d.K with { Bugs = bugs, Faults = [.. d.Faults.Select(f => FaultSpecs.Parse(f.Value, f.Where))], Omit = omit };
         if (d.TextOn && !d.K.Arch.IsX86) throw new ConfigException($"{where}: textPoke.enabled models x86's text_poke_bp; arch {d.K.Arch.Name} patches text otherwise");
         d.K = d.K with { TextPoke = d.TextOn ? d.Text : null };
         if (d.IsolatedCpus is { } iso)
@@ -169,6 +190,15 @@ internal static class ConfigSchema
         else if (d.Defer)
         {
             throw new ConfigException($"{where}: isolation.defer needs isolated CPUs (isolation.cpus, e.g. \"2-3\")");
+        }
+        if (d.Config.WeakMemory)
+        {
+            // The weak-memory mode: wide store buffers (windows a soak can hit, as kernel.stall* widens
+            // race windows), rq->curr and current->mm through the store buffer too, and user
+            // accesses in the random workload, unless set otherwise.
+            if (!d.StoreBufferSet) d.Config = d.Config with { StoreBufferNs = TwinConfig.WeakStoreBufferNs };
+            if (d.K.CurrStoreBufferNs == 0) d.K = d.K with { CurrStoreBufferNs = d.Config.StoreBufferNs };
+            if (!d.AccessSet) d.Wt = d.Wt with { Access = StepWeights.WeakMemoryAccess };
         }
         TimingConfig t = d.T;
         WorkloadConfig w = d.W;
@@ -192,13 +222,6 @@ internal static class ConfigSchema
         int dot = key.IndexOf('.');
         if (dot <= 0 || !int.TryParse(key.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _)) return null;
         return s_arrays.FirstOrDefault(a => key.AsSpan(0, dot).Equals(a, StringComparison.OrdinalIgnoreCase));
-    }
-
-    private static Twin.Kernel.Events.BarrierReason Barrier(string v, string key, string where)
-    {
-        if (v.Equals("none", StringComparison.OrdinalIgnoreCase)) return 0;
-        if (Enum.TryParse(v, ignoreCase: true, out Twin.Kernel.Events.BarrierReason r) && Enum.IsDefined(r)) return r;
-        throw new ConfigException($"{where}: {key} = '{v}' is not a barrier (none, {string.Join(", ", Enum.GetNames<Twin.Kernel.Events.BarrierReason>())})");
     }
 
     /// <summary>A CPU list as the kernel's nohz_full= takes it: "2-3,5"; "" for none.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Twin.Kernel.Events;
 using Twin.Kernel.Faults;
+using Twin.Kernel.Sites;
 
 namespace Twin.Simulation.Config;
 
@@ -37,8 +38,8 @@ public static class FaultSpecs
             "ipi-jitter" => Ipi(FaultKind.IpiDelay, p, 0, 5_000),
             "irq-storm" => Storm(p, FaultKind.IrqStorm),
             "nmi-storm" => Storm(p, FaultKind.NmiStorm),
-            "skip-barrier" => new FaultRule(FaultKind.SkipBarrier, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<BarrierReason>("reason") },
-            "skip-serialize" => new FaultRule(FaultKind.SkipSerialize, text) { Cpu = p.Int("cpu", -1, 0, 255), Reason = (int)p.Enum<CoreSerializeReason>("reason") },
+            "skip-barrier" => Skip(FaultKind.SkipBarrier, SiteKind.Barrier, p, where, text, () => (int)p.Enum<BarrierReason>("reason")),
+            "skip-serialize" => Skip(FaultKind.SkipSerialize, SiteKind.Serialize, p, where, text, () => (int)p.Enum<CoreSerializeReason>("reason")),
             "hotplug" => Hotplug(p, where, text),
             _ => throw Bad(where, spec, $"unknown fault kind '{kind}' (known: {string.Join(", ", Kinds)})"),
         };
@@ -56,6 +57,18 @@ public static class FaultSpecs
     {
         (long min, long max) = p.Ns(kind == FaultKind.IpiDrop ? "resendNs" : "ns", defaultMin, defaultMax);
         return new FaultRule(kind, p.Spec) { Ipi = p.IpiKind("ipi"), Cpu = p.Int("cpu", -1, 0, 255), NsMin = min, NsMax = max };
+    }
+
+    /// <summary>skip-barrier / skip-serialize: every site of a reason (<c>reason=</c>), or one site (<c>site=</c>, see SiteCatalog).</summary>
+    private static FaultRule Skip(FaultKind kind, SiteKind siteKind, Reader p, string where, string spec, Func<int> reason)
+    {
+        var rule = new FaultRule(kind, p.Spec) { Cpu = p.Int("cpu", -1, 0, 255) };
+        if (!p.Has("site")) return rule with { Reason = reason() };
+        if (p.Has("reason")) throw Bad(where, spec, "give reason or site, not both");
+        string name = p.Text("site");
+        SiteInfo site = SiteCatalog.Find(name) is { } s && s.Kind == siteKind ? s
+            : throw Bad(where, spec, $"site = '{name}' is not a {(siteKind == SiteKind.Barrier ? "barrier" : "core-serializing")} site ({string.Join(", ", SiteCatalog.All.Where(x => x.Kind == siteKind).Select(x => x.Name))})");
+        return rule with { Site = site.Site, Reason = site.Reason };
     }
 
     private static FaultRule Storm(Reader p, FaultKind kind)

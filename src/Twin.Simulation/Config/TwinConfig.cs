@@ -28,8 +28,28 @@ public sealed record TwinConfig
     /// <summary>Litmus memory: a store leaves the CPU's store buffer this long after it was made, or at the CPU's next full barrier.</summary>
     public long StoreBufferNs { get; init; } = 2_000;
 
+    /// <summary>
+    /// The weak-memory mode (config <c>memory.weak</c>): the random workload's threads load and store
+    /// shared and per-process variables through the store buffers litmus scenarios use, rq->curr and
+    /// current->mm are buffered too (<c>litmus.currStoreBufferNs</c>), and P-OBS checks what the loads saw.
+    /// </summary>
+    public bool WeakMemory { get; init; }
+
+    /// <summary>The store-buffer length the weak-memory mode uses unless <c>litmus.storeBufferNs</c> is set: a window a soak's accesses can land in.</summary>
+    public const long WeakStoreBufferNs = 20_000;
+
+    /// <summary>True when the run's user loads and stores go through store buffers: the weak-memory mode, or a scenario with store and load steps.</summary>
+    public bool ObservesMemory => WeakMemory || (Kernel.Tasks?.Any(t => t.Steps.Any(s => s.Kind is Twin.Kernel.Tasks.StepKind.Store or Twin.Kernel.Tasks.StepKind.Load)) ?? false);
+
+    /// <summary>What the checkers are told of the machine: the kernel's facts and, when the run observes memory, its store buffers.</summary>
+    public Twin.Checking.MachineFacts Facts =>
+        Twin.Checking.MachineFacts.Of(Kernel, ObservesMemory ? new Twin.Checking.MemoryFacts(Kernel.Arch.IsX86, StoreBufferNs, Seed) : null);
+
     /// <summary>The scenario file's JSON (canonical), when the run comes from one; stored with the run.</summary>
     public string? ScenarioJson { get; init; }
+
+    /// <summary>The scenario's litmus part (registers, forbidden outcome), when it has loads; null otherwise.</summary>
+    public Twin.Simulation.Litmus.LitmusSpec? Litmus { get; init; }
 
     /// <summary>What the scenario's steps expect membarrier to return, by (task, step index).</summary>
     public IReadOnlyList<Expectation> Expectations { get; init; } = [];

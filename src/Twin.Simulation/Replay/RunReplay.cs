@@ -23,7 +23,7 @@ public static class RunReplay
     {
         var clock = Stopwatch.StartNew();
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"{journal.Uri} run '{run.RunId}'");
-        MonitorSet monitors = MonitorSet.All(MachineFacts.Of(config.Kernel));
+        MonitorSet monitors = MonitorSet.All(config.Facts);
         var violations = new List<Violation>();
         ReplayResult result = ReplayThrough(journal, run, config, monitors.Taps, violations, onProgress);
         violations.AddRange(monitors.Violations());

@@ -30,6 +30,15 @@ public sealed record SimulationResult
     /// <summary>For a resumed run: the events the journal already held, re-created and checked, not written again.</summary>
     public long ResumedAfter { get; init; }
 
+    /// <summary>How many times the run reached a site its config leaves out (<c>omit</c>); 0 when none is left out.</summary>
+    public long OmittedReached { get; init; }
+
+    /// <summary>What the user loads left in their registers, by (task, register id), when the run observed memory (litmus scenarios, <c>memory.weak</c>).</summary>
+    public IReadOnlyDictionary<(int Task, int Reg), long> Registers { get; init; } = new Dictionary<(int, int), long>();
+
+    /// <summary>A litmus scenario's final register state ("r1=0; r2=1"); null for other runs.</summary>
+    public string? LitmusState { get; init; }
+
     public double EventsPerSecond => WallSeconds > 0 ? Events / WallSeconds : 0;
 
     public static string FormatHash(ulong hash) => hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);

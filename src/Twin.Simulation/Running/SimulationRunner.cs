@@ -5,6 +5,7 @@ using Twin.Actors.Journal;
 using Twin.Actors.Persistence;
 using Twin.Actors.Runtime;
 using Twin.Checking;
+using Twin.Checking.Litmus;
 using Twin.Kernel.Events;
 using Twin.Kernel.Tasks;
 using Twin.Persistence;
@@ -60,9 +61,10 @@ public static class SimulationRunner
     /// <paramref name="stop"/> says so, or until cancelled. Returns the result and whether a model
     /// invariant failed.
     /// </summary>
+    /// <param name="stopOn">With <paramref name="stopAtFirstViolation"/>: only a violation this accepts ends the run (default: any).</param>
     internal static (SimulationResult Result, bool ModelFailed) Execute(TwinConfig config, IJournal? recoverFrom, IJournalWriter writer,
         Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
-        Kernel.Tasks.IStepObserver? observer = null)
+        Kernel.Tasks.IStepObserver? observer = null, Func<Violation, bool>? stopOn = null)
     {
         var clock = Stopwatch.StartNew();
         ActorSystem system = SimulationSystem.Create(SimulationHocon.For(config.Seed, config.Strategy, config.PctDepth, config.PctHorizon));
@@ -70,20 +72,22 @@ public static class SimulationRunner
         {
             RunLoop loop = RunLoop.Of(system);
             RunPersistence persistence = loop.Persistence;
-            MonitorSet monitors = MonitorSet.All(MachineFacts.Of(config.Kernel));
+            MonitorSet monitors = MonitorSet.All(config.Facts);
             // A journal that keeps nothing (a soak's) is neither written nor recovered from: the
             // run skips Akka's journal round trip (RunPersistence.JournalsThroughAkka).
             bool keeps = writer.KeepsEvents;
             persistence.Attach(writer.Run.RunId, keeps ? writer : null, keeps ? recoverFrom : null, config.CheckpointEveryEvents);
             persistence.Taps.AddRange(monitors.Taps);
             if (taps is not null) persistence.Taps.AddRange(taps);
+            SampleRegisters? samples = config.Litmus is { SampleRegisters.Count: > 0 } l ? new SampleRegisters(l.SampleRegisters) : null;
+            if (samples is not null) persistence.Taps.Add(samples);
             var violations = new List<Violation>();
             bool failed = false;
             Kernel.Kernel? kernel = null;
             try
             {
                 kernel = Kernel.Kernel.Boot(system, config.Kernel, observer);
-                Func<bool>? halt = stopAtFirstViolation ? () => monitors.ViolationCount > 0 || (stop?.Invoke() ?? false) : stop;
+                Func<bool>? halt = stopAtFirstViolation ? FirstViolation(monitors, stopOn, stop) : stop;
                 Drive(loop, writer, config.Events, halt, onProgress, cancel);
             }
             catch (SimulationHaltedException e) when (e.InnerException is JournalException journalFailure)
@@ -104,6 +108,13 @@ public static class SimulationRunner
             violations.AddRange(monitors.Violations());
             IReadOnlyList<SyscallRecord> syscalls = kernel?.Syscalls ?? [];
             if (!failed) violations.AddRange(Expectations.Check(config.Expectations, syscalls, loop.NowNs));
+            IReadOnlyDictionary<(int Task, int Reg), long> registers = monitors.Memory?.Registers ?? s_noRegisters;
+            string? litmusState = null;
+            if (config.Litmus is { } litmus)
+            {
+                (litmusState, bool forbidden) = litmus.Outcome(registers, samples?.Values ?? s_noSamples);
+                if (forbidden && !failed) violations.Add(litmus.Violation(litmusState, loop.NowNs, persistence.PersistedEvents));
+            }
             var result = new SimulationResult
             {
                 RunId = writer.Run.RunId,
@@ -116,6 +127,9 @@ public static class SimulationRunner
                 Violations = violations,
                 Checkpoints = persistence.CheckpointsWritten,
                 Syscalls = syscalls,
+                OmittedReached = kernel?.OmittedReached ?? 0,
+                Registers = registers,
+                LitmusState = litmusState,
             };
             return (result, failed);
         }
@@ -124,6 +138,28 @@ public static class SimulationRunner
             SimulationSystem.Shutdown(system);
         }
     }
+
+    /// <summary>True once a monitor has reported a violation <paramref name="stopOn"/> accepts (any, without it), or <paramref name="stop"/> says so.</summary>
+    private static Func<bool> FirstViolation(MonitorSet monitors, Func<Violation, bool>? stopOn, Func<bool>? stop)
+    {
+        if (stopOn is null) return () => monitors.ViolationCount > 0 || (stop?.Invoke() ?? false);
+        long looked = 0;
+        bool found = false;
+        return () =>
+        {
+            long count = monitors.ViolationCount;
+            // The kept violations are looked through only when a monitor reported a new one.
+            if (!found && count != looked)
+            {
+                looked = count;
+                found = monitors.Violations().Any(stopOn);
+            }
+            return found || (stop?.Invoke() ?? false);
+        };
+    }
+
+    private static readonly Dictionary<(int Task, int Reg), long> s_noRegisters = [];
+    private static readonly Dictionary<int, long> s_noSamples = [];
 
     private static void Drive(RunLoop loop, IJournalWriter writer, long targetEvents, Func<bool>? stop,
         Action<Progress>? onProgress, CancellationToken cancel)

@@ -71,7 +71,7 @@ public static class ScenarioParser
 {
     private static readonly JsonDocumentOptions s_options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
-    private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "events", "set", "expect", "tasks", "forbid"];
+    private static readonly HashSet<string> s_topKeys = ["name", "description", "arch", "cpus", "seed", "nohzFull", "bugs", "faults", "omit", "events", "set", "expect", "tasks", "forbid"];
     private static readonly HashSet<string> s_taskKeys = ["name", "process", "kthread", "cpu", "steps"];
     private static readonly HashSet<string> s_actions = ["membarrier", "spin_ns", "rseq_ns", "sleep_ns", "yield", "write_code", "mprotect", "munmap", "fork", "exec", "exit", "use_mm", "unuse_mm", "store", "load", "arch_prctl", "clone", "tagged_syscall", "text_poke", "text_exec"];
     private static readonly HashSet<string> s_archPrctlKeys = ["arch_prctl", "bits", "expect", "expectErrno", "comment", "repeat"];
@@ -147,6 +147,18 @@ public static class ScenarioParser
                     string spec = Scalar(f, $"{where}: faults[{i}]");
                     FaultSpecs.Parse(spec, $"{where}: faults[{i}]"); // refused here, naming the file, rather than at load
                     settings.Add(($"faults.{i}", spec, $"{where}: faults[{i}]"));
+                    i++;
+                }
+            }
+            if (root.TryGetProperty("omit", out JsonElement omit))
+            {
+                if (omit.ValueKind != JsonValueKind.Array) throw new ConfigException($"{where}: omit must be an array of sites, e.g. [\"membarrier.a\"]");
+                int i = 0;
+                foreach (JsonElement o in omit.EnumerateArray())
+                {
+                    string name = Scalar(o, $"{where}: omit[{i}]");
+                    OmitNames.Parse(name, $"{where}: omit[{i}]"); // refused here, naming the file, rather than at load
+                    settings.Add(($"omit.{i}", name, $"{where}: omit[{i}]"));
                     i++;
                 }
             }

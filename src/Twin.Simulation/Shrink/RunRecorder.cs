@@ -1,3 +1,4 @@
+using Twin.Checking;
 using Twin.Kernel;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Tasks;
@@ -17,12 +18,13 @@ public sealed class RunRecorder : IStepObserver
     private readonly Dictionary<int, (string Name, string? Process, int FirstCpu, List<DraftStep> Steps, bool Forked)> _tasks = [];
     private readonly Dictionary<int, int> _pendingFork = [];
 
-    public static (ScenarioDraft Draft, SimulationResult Result) Record(TwinConfig config)
+    /// <param name="stopOn">The violation the run is recorded up to (default: the first of any property).</param>
+    public static (ScenarioDraft Draft, SimulationResult Result) Record(TwinConfig config, Func<Violation, bool>? stopOn = null)
     {
         var recorder = new RunRecorder();
         using var writer = new DiscardingJournal().StartRun(new Persistence.RunStart("record", config.Seed, "{}", CodeVersion.Current, "recorder"));
         (SimulationResult result, bool _) = SimulationRunner.Execute(config, null, writer, stop: null, onProgress: null, CancellationToken.None,
-            stopAtFirstViolation: true, observer: recorder);
+            stopAtFirstViolation: true, observer: recorder, stopOn: stopOn);
         // By task id: the scenario then gives every task, process and mm the id it had in the run.
         var tasks = recorder._tasks.Keys.Order().Select(id => recorder._tasks[id])
             .Select(t => new DraftTask(t.Name, t.Process, t.FirstCpu, t.Forked, t.Steps)).ToList();

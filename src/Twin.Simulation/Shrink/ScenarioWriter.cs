@@ -39,12 +39,24 @@ public static class ScenarioWriter
                 foreach (Twin.Kernel.Faults.FaultRule f in c.Kernel.Faults) w.WriteStringValue(f.Spec);
                 w.WriteEndArray();
             }
+            if (!c.Kernel.Omit.IsEmpty)
+            {
+                w.WriteStartArray("omit");
+                foreach (Twin.Kernel.Sites.OrderingSite site in c.Kernel.Omit.Each()) w.WriteStringValue(Twin.Kernel.Sites.SiteCatalog.Get(site).Name);
+                w.WriteEndArray();
+            }
             w.WriteStartArray("expect");
             w.WriteStringValue(shrunk.Violation.Property);
             w.WriteEndArray();
             w.WriteStartObject("set");
             Config.ConfigLoader.WriteTiming(w, t, "kernel.");
             if (c.Kernel.Lam) w.WriteBoolean("kernel.lam", true);
+            if (c.ObservesMemory || c.Kernel.CurrStoreBufferNs > 0)
+            {
+                // The store buffers the failure was seen through (the weak-memory mode's, or a litmus scenario's).
+                w.WriteNumber("litmus.storeBufferNs", c.StoreBufferNs);
+                w.WriteNumber("litmus.currStoreBufferNs", c.Kernel.CurrStoreBufferNs);
+            }
             string isolated = c.Kernel.Isolation is { } iso ? iso.Cpus.Below(shrunk.Draft.Cpus).ToCpuList() : "";
             if (isolated.Length > 0)
             {
@@ -79,7 +91,7 @@ public static class ScenarioWriter
         {
             int run = 1;
             while (i + run < task.Steps.Count && run < ScenarioParser.MaxRepeat && SameRepeatable(task.Steps[i], task.Steps[i + run])) run++;
-            WriteStep(w, task.Steps[i], run);
+            WriteStep(w, task.Name, task.Steps[i], run);
             i += run;
         }
         w.WriteEndArray();
@@ -90,7 +102,7 @@ public static class ScenarioWriter
     private static bool SameRepeatable(DraftStep a, DraftStep b) =>
         ScenarioParser.CanRepeat(a.Step.Kind) && a with { Step = a.Step with { Index = 0 } } == b with { Step = b.Step with { Index = 0 } };
 
-    private static void WriteStep(Utf8JsonWriter w, DraftStep d, int repeat)
+    private static void WriteStep(Utf8JsonWriter w, string task, DraftStep d, int repeat)
     {
         Step s = d.Step;
         w.WriteStartObject();
@@ -114,8 +126,10 @@ public static class ScenarioWriter
                 w.WriteNumber("value", s.Cmd);
                 break;
             case StepKind.Load:
+                // A register belongs to one task (docs/scenarios.md); the random workload loads into
+                // register 0 in every task, so the task's name keeps them apart.
                 w.WriteString("load", $"v{s.Target}");
-                w.WriteString("into", $"r{s.Cmd}");
+                w.WriteString("into", $"{task}.r{s.Cmd}");
                 break;
             case StepKind.TextExec:
                 if (s.Target < 0) w.WriteString("text_exec", "kprobe");

@@ -78,7 +78,12 @@ public sealed partial class Shrinker
         {
             return (null, "the run's scenario starts threads with clone steps, which the shrinker cannot rewrite yet");
         }
-        (ScenarioDraft recorded, SimulationResult first) = RunRecorder.Record(config);
+        if (config.Litmus is not null)
+        {
+            // Its FORBID names the scenario's registers; a litmus test is already a handful of steps.
+            return (null, $"the run is the litmus scenario '{config.Litmus.Name}', already minimal; shrink reduces random workloads");
+        }
+        (ScenarioDraft recorded, SimulationResult first) = RunRecorder.Record(config, property is null ? null : v => Same(v.Property, property));
         Violation? target = property is null ? first.Violations.FirstOrDefault() : first.Violations.FirstOrDefault(v => Same(v.Property, property));
         if (target is null)
         {
@@ -480,7 +485,7 @@ public sealed partial class Shrinker
         using IJournalWriter writer = new DiscardingJournal().StartRun(new RunStart($"shrink-{Runs}", seed, "{}", CodeVersion.Current, "shrink"));
         var counter = new StepCounter(draft.Tasks.Count, draft.Cpus);
         (SimulationResult result, bool _) = SimulationRunner.Execute(config, null, writer, stop: null, onProgress: null, CancellationToken.None,
-            stopAtFirstViolation: true, observer: counter);
+            stopAtFirstViolation: true, observer: counter, stopOn: v => Same(v.Property, _property));
         Violation? v = result.Violations.FirstOrDefault(x => Same(x.Property, _property));
         if (v is null) return false;
         _last = v;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Twin.Checking;
 using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
@@ -33,8 +34,10 @@ public static class SoakRunner
     private const long CollectEveryMs = 200;
 
     /// <param name="cancel">Stops claiming seeds; runs in flight stop at their next message boundary and are given back uncounted.</param>
+    /// <param name="counts">Which violations make a run fail (default: every one); the others are dropped from its result.</param>
+    /// <param name="onRun">Sees every finished run's result (before the source records it).</param>
     public static SoakResult Run(TwinConfig config, ISeedSource source, int workers, bool stopAtFirst,
-        Action<SoakProgress>? onProgress = null, CancellationToken cancel = default)
+        Action<SoakProgress>? onProgress = null, CancellationToken cancel = default, Func<Violation, bool>? counts = null, Action<SimulationResult>? onRun = null)
     {
         var clock = Stopwatch.StartNew();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -50,12 +53,15 @@ public static class SoakRunner
                 {
                     var run = Stopwatch.StartNew();
                     SimulationResult r = SimulationRunner.Run(config with { Seed = seed }, new DiscardingJournal(), $"soak-{seed}",
-                        cancel: cancel, stopAtFirstViolation: stopAtFirst);
+                        // A run stopped at a violation that does not count would not reach the one that does.
+                        cancel: cancel, stopAtFirstViolation: stopAtFirst && counts is null);
                     if (cancel.IsCancellationRequested)
                     {
                         source.Abandon(seed);
                         break;
                     }
+                    onRun?.Invoke(r);
+                    if (counts is not null) r = r with { Violations = [.. r.Violations.Where(counts)] };
                     source.Complete(seed, r, run.Elapsed.TotalSeconds);
                     long d = Interlocked.Increment(ref done);
                     long e = Interlocked.Add(ref events, r.Events);
