@@ -39,31 +39,34 @@ public sealed class TlbOrderMonitor(MachineFacts facts) : Monitor
             int cpu = View.CpuRunning(tm.Task);
             if (cpu >= 0) _switchBegan[cpu] = meta.EventIndex;
         }
-        else if (Is(in evt, out MmSwitchBegan mb) && mb.Next != KernelIds.InitMm)
+        else if (Is(in evt, out MmSwitchBegan mb) && mb.Next != KernelIds.InitMm
+            && !Ordered(mb.Cpu, BarrierPairings.BeforeTlbGenRead, _switchBegan[mb.Cpu]))
         {
-            Require(in meta, mb.Cpu, mb.Next, BarrierPairings.BeforeTlbGenRead, _switchBegan[mb.Cpu],
+            Unordered(in meta, mb.Cpu, mb.Next, BarrierPairings.BeforeTlbGenRead, _switchBegan[mb.Cpu],
                 $"CPU {mb.Cpu} switches to mm {mb.Next} and reads its tlb_gen ({mb.NextTlbGen})");
         }
-        else if (Is(in evt, out MmSwitched ms) && ms.Prev == ms.Next && ms.WasLazy)
+        else if (Is(in evt, out MmSwitched ms) && ms.Prev == ms.Next && ms.WasLazy
+            && !Ordered(ms.Cpu, BarrierPairings.BeforeUnlazyTlbGenRead, _switchBegan[ms.Cpu]))
         {
-            Require(in meta, ms.Cpu, ms.Next, BarrierPairings.BeforeUnlazyTlbGenRead, _switchBegan[ms.Cpu],
+            Unordered(in meta, ms.Cpu, ms.Next, BarrierPairings.BeforeUnlazyTlbGenRead, _switchBegan[ms.Cpu],
                 $"CPU {ms.Cpu} unlazies into mm {ms.Next} and reads its tlb_gen ({ms.TlbGen})");
         }
         else if (Is(in evt, out TlbGenIncremented inc))
         {
             _incremented[(inc.Mm, inc.TlbGen)] = meta.EventIndex;
         }
-        else if (Is(in evt, out TlbShootdownStarted sd) && _incremented.Remove((sd.Mm, sd.TlbGen), out long at))
+        else if (Is(in evt, out TlbShootdownStarted sd) && _incremented.Remove((sd.Mm, sd.TlbGen), out long at)
+            && !Ordered(sd.Cpu, BarrierPairings.AfterTlbGenIncrement, at))
         {
-            Require(in meta, sd.Cpu, sd.Mm, BarrierPairings.AfterTlbGenIncrement, at,
+            Unordered(in meta, sd.Cpu, sd.Mm, BarrierPairings.AfterTlbGenIncrement, at,
                 $"CPU {sd.Cpu} raised mm {sd.Mm}'s tlb_gen to {sd.TlbGen} at event {at} and reads mm_cpumask and loaded_mm to pick whom to flush");
         }
     }
 
-    private void Require(in EventMeta meta, int cpu, int mm, BarrierSet barrier, long since, string what)
-    {
-        if (View.LastBarrierOf(cpu, barrier) > since) return;
+    /// <summary>Has the CPU run a barrier of <paramref name="barrier"/> since event <paramref name="since"/>? (Asked before any message is built: every switch asks.)</summary>
+    private bool Ordered(int cpu, BarrierSet barrier, long since) => View.LastBarrierOf(cpu, barrier) > since;
+
+    private void Unordered(in EventMeta meta, int cpu, int mm, BarrierSet barrier, long since, string what) =>
         Report(in meta, cpu, mm, $"{what} with no {BarrierPairings.Describe(barrier)} in between (since event {since}): the other side may read the old value, and no flush reaches the CPU",
             windowStart: since);
-    }
 }
