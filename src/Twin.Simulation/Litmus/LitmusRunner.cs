@@ -40,8 +40,8 @@ public static class LitmusRunner
             SimulationResult result = SimulationRunner.Run(loaded with { Seed = seed }, new DiscardingJournal(), $"litmus-{seed}");
             string state = result.LitmusState!;
             counts[state] = counts.GetValueOrDefault(state) + 1;
-            if (result.Violations.Any(v => v.Property == "FORBID")) forbiddenStates.Add(state);
-            foreach (string p in result.Violations.Select(v => v.Property).Where(p => p != "FORBID").Distinct()) byProperty[p] = byProperty.GetValueOrDefault(p) + 1;
+            if (result.Violations.Any(v => v.Property == LitmusSpec.Property)) forbiddenStates.Add(state);
+            foreach (string p in result.Violations.Select(v => v.Property).Where(p => p != LitmusSpec.Property).Distinct()) byProperty[p] = byProperty.GetValueOrDefault(p) + 1;
             if (seed == ulong.MaxValue) break;
         }
         return new LitmusResult(def.Name, litmus.ForbiddenState, (int)(lastSeed - firstSeed + 1),

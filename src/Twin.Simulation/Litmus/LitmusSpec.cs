@@ -11,6 +11,9 @@ namespace Twin.Simulation.Litmus;
 public sealed record LitmusSpec(string Name, IReadOnlyList<string> Registers, IReadOnlyList<(int Task, int Call, int Reg)> SampleRegisters,
     IReadOnlyList<(int Reg, long Value)> Forbidden)
 {
+    /// <summary>The property of the violation a run whose registers end in the forbidden state reports.</summary>
+    public const string Property = "FORBID";
+
     /// <summary>"r1=0; r2=0": the forbidden state as herd7 writes a condition.</summary>
     public string ForbiddenState => string.Join("; ", Forbidden.Select(f => $"{Registers[f.Reg]}={f.Value.ToString(CultureInfo.InvariantCulture)}"));
 
@@ -26,7 +29,7 @@ public sealed record LitmusSpec(string Name, IReadOnlyList<string> Registers, IR
 
     /// <summary>The violation a run whose registers end in the forbidden state reports.</summary>
     public Violation Violation(string state, long nowNs, long events) =>
-        new("FORBID", nowNs, -1, 0, events, $"litmus '{Name}': the forbidden outcome came up ({state}; forbidden: {ForbiddenState})")
+        new(Property, nowNs, -1, 0, events, $"litmus '{Name}': the forbidden outcome came up ({state}; forbidden: {ForbiddenState})")
         {
             Guarantee = "the scenario's forbid: an outcome the kernel's barriers rule out (kernel/sched/membarrier.c's ordering scenarios)",
         };

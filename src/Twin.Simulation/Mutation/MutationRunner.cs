@@ -5,6 +5,7 @@ using Twin.Kernel.Sites;
 using Twin.Persistence;
 using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
+using Twin.Simulation.Litmus;
 using Twin.Simulation.Running;
 using Twin.Simulation.Soak;
 
@@ -23,7 +24,7 @@ public readonly record struct MutationProgress(int Done, int Total, string Curre
 public sealed class MutationRunner(MutationBudget budget, IReadOnlyList<string> litmusScenarios, IJournal? journal, string campaignPrefix, Action<string> report)
 {
     /// <summary>Properties that stand for an observed outcome rather than a checker's rule.</summary>
-    public static readonly IReadOnlySet<string> OutcomeProperties = new HashSet<string>(StringComparer.Ordinal) { "P-OBS", "FORBID" };
+    public static readonly IReadOnlySet<string> OutcomeProperties = new HashSet<string>(StringComparer.Ordinal) { "P-OBS", LitmusSpec.Property };
 
     /// <summary>Every site on every profile that has it, narrowed to <paramref name="sites"/> and <paramref name="archs"/> when given.</summary>
     public static IReadOnlyList<Mutant> Plan(IReadOnlyCollection<OrderingSite>? sites, IReadOnlyCollection<ArchProfile>? archs) =>
@@ -116,15 +117,23 @@ public sealed class MutationRunner(MutationBudget budget, IReadOnlyList<string> 
     private Kill? LitmusPart(Mutant m, string scenario, Stopwatch clock, Action<SimulationResult> onRun, CancellationToken cancel)
     {
         TwinConfig config = MutantConfigs.Litmus(m, scenario);
-        SimulationResult probe = SimulationRunner.Run(config with { Seed = budget.LitmusFirstSeed }, new DiscardingJournal(), $"mutate-{m.Name}-probe");
+        string part = $"litmus {Path.GetFileName(scenario)}";
+        // The first seed's run says whether the scenario reaches the sites at all; its outcome
+        // counts as that seed's, and the other seeds run only when it is reached and not forbidden.
+        ulong seed = budget.LitmusFirstSeed;
+        SimulationResult probe = SimulationRunner.Run(config with { Seed = seed }, new DiscardingJournal(), $"mutate-{m.Name}-probe");
         onRun(probe);
         if (probe.OmittedReached == 0) return null;
-        var seeds = new SeedRange(budget.LitmusFirstSeed, budget.LitmusLastSeed, null);
-        SoakResult r = SoakRunner.Run(config, seeds, budget.Workers, stopAtFirst: true, cancel: cancel,
-            counts: v => v.Property == "FORBID", onRun: onRun);
+        Violation[] forbidden = [.. probe.Violations.Where(IsForbidden)];
+        if (forbidden.Length > 0) return KillOf(part, new SoakRun(seed, probe.Events, probe.StateHash, probe.WallSeconds, forbidden, null), clock);
+        if (seed == budget.LitmusLastSeed) return null;
+        var seeds = new SeedRange(seed + 1, budget.LitmusLastSeed, null);
+        SoakResult r = SoakRunner.Run(config, seeds, budget.Workers, stopAtFirst: true, cancel: cancel, counts: IsForbidden, onRun: onRun);
         SoakRun? first = r.Failing.OrderBy(f => f.Seed).FirstOrDefault();
-        return first is null ? null : KillOf($"litmus {Path.GetFileName(scenario)}", first, clock);
+        return first is null ? null : KillOf(part, first, clock);
     }
+
+    private static bool IsForbidden(Violation v) => v.Property == LitmusSpec.Property;
 
     private static Kill KillOf(string part, SoakRun run, Stopwatch clock)
     {

@@ -26,11 +26,12 @@ public static class SimulationRunner
     /// <param name="taps">Extra observers of every event (tests, exports), besides the monitors.</param>
     /// <param name="stopAtFirstViolation">End the run at the first message boundary after a monitor reports.</param>
     public static SimulationResult Run(TwinConfig config, IJournal journal, string runId,
-        Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false)
+        Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
+        Func<Violation, bool>? stopOn = null)
     {
         IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
         journal.RegisterManifests(EventCatalog.All);
-        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation);
+        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn);
     }
 
     /// <summary>
@@ -48,10 +49,11 @@ public static class SimulationRunner
 
     /// <summary>Simulates into <paramref name="writer"/>, records the outcome as the run's status and summary, and times it.</summary>
     private static SimulationResult ExecuteAndComplete(TwinConfig config, IJournal journal, IJournal? recoverFrom, IJournalWriter writer,
-        Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false)
+        Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
+        Func<Violation, bool>? stopOn = null)
     {
         var clock = Stopwatch.StartNew();
-        (SimulationResult result, bool failed) = Execute(config, recoverFrom, writer, stop: null, onProgress, cancel, taps, stopAtFirstViolation);
+        (SimulationResult result, bool failed) = Execute(config, recoverFrom, writer, stop: null, onProgress, cancel, taps, stopAtFirstViolation, stopOn: stopOn);
         writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
         return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds };
     }

@@ -53,8 +53,7 @@ public static class SoakRunner
                 {
                     var run = Stopwatch.StartNew();
                     SimulationResult r = SimulationRunner.Run(config with { Seed = seed }, new DiscardingJournal(), $"soak-{seed}",
-                        // A run stopped at a violation that does not count would not reach the one that does.
-                        cancel: cancel, stopAtFirstViolation: stopAtFirst && counts is null);
+                        cancel: cancel, stopAtFirstViolation: stopAtFirst, stopOn: counts);
                     if (cancel.IsCancellationRequested)
                     {
                         source.Abandon(seed);
