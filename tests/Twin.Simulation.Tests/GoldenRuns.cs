@@ -89,6 +89,22 @@ public static class GoldenRuns
         ];
         for (int i = 0; i < faults.Length; i++) cases.Add(Random($"fault/{faults[i]}", null, 6, ("faults.0", faults[i])));
         cases.Add(Random("omit/membarrier.c/arm64/weak", null, 7, ("arch", "arm64"), ("memory.weak", "true"), ("omit.0", "membarrier.c")));
+        // Kernel paths the runs above do not reach (a coverage run of the kernel model showed
+        // which): arch_prctl without x86 or without the LAM feature, clone() without LAM's lock,
+        // two CPUs racing for membarrier_ipi_mutex and for text_mutex, an IPI whose handler stores
+        // arriving with interrupts off (queued, then taken again), B22's waiting INT3 handler
+        // taking IPIs. The scenarios are in GoldenScenarios/, each at its own seed and another.
+        cases.Add(Random("extra/lam/arm64-enosys", null, 8, ("arch", "arm64"), ("workload.weights.lam", "5")));
+        cases.Add(Random("extra/lam/x86_64-enodev", null, 8, ("workload.weights.lam", "5")));
+        cases.Add(Random("extra/membarrier/cpus-4", null, 9, ("cpus", "4"), ("workload.threadsPerProcess", "4"),
+            ("workload.weights.membarrier", "60"), ("workload.registerProbability", "1")));
+        cases.Add(Random("extra/textpoke/busy", "config/textpoke.json", 10, ("workload.weights.textPoke", "40")));
+        foreach (string name in new[] { "paths", "races", "irqs", "b22" })
+        {
+            string file = $"tests/Twin.Simulation.Tests/GoldenScenarios/{name}.json";
+            cases.Add(new Case($"extra/scenario/{name}", null, file, []));
+            cases.Add(new Case($"extra/scenario/{name}/seed-101", null, file, [("seed", "101")]));
+        }
         foreach (string scenario in Directory.EnumerateFiles(RepoPaths.Of("config/scenarios"), "*.json", SearchOption.AllDirectories)
                      .Select(p => Path.GetRelativePath(RepoPaths.Root, p).Replace('\\', '/')).Order(StringComparer.Ordinal))
         {
