@@ -11,13 +11,13 @@ namespace Twin.Kernel;
 /// </summary>
 public abstract class KernelActor : JournaledActor
 {
-    protected KernelActor(Kernel kernel, string stream) : base(stream)
+    protected KernelActor(KernelModel kernel, string stream) : base(stream)
     {
         Kernel = kernel;
         kernel.RegisterRef(stream, Self);
     }
 
-    protected Kernel Kernel { get; }
+    protected KernelModel Kernel { get; }
 
     /// <summary>The run's one random source.</summary>
     protected DeterministicRandom Random => Loop.Random;

@@ -19,8 +19,9 @@ namespace Twin.Kernel;
 /// to one actor (a CPU, a runqueue, an mm, a csd, the machine's task table, the kernel text),
 /// which alone changes it, through its own events; others write to it by message (docs/model.md).
 /// Nothing in here decides anything: all choices come from the run's seeded random source.
+/// (Named KernelModel, not Kernel: inside namespace Twin.Kernel a class Kernel read as Kernel.Kernel.)
 /// </summary>
-public sealed class Kernel
+public sealed class KernelModel
 {
     // By id: mm ids and task ids are handed out in order, csd slots are below Cpus²; these are
     // looked up on the CPUs' per-message paths.
@@ -30,7 +31,7 @@ public sealed class Kernel
     private TaskRuntime?[] _runtimes = new TaskRuntime?[64];
 
     /// <param name="replica">The actors only rebuild their state from a journal (whole-run replay): after recovery they do nothing.</param>
-    public Kernel(KernelConfig config, bool replica = false)
+    public KernelModel(KernelConfig config, bool replica = false)
     {
         Config = config;
         IsReplica = replica;
@@ -117,9 +118,9 @@ public sealed class Kernel
     }
 
     /// <summary>Creates every actor of the machine on <paramref name="system"/>; the workload starts as the loop runs.</summary>
-    public static Kernel Boot(ActorSystem system, KernelConfig config, IStepObserver? observer = null, bool replica = false)
+    public static KernelModel Boot(ActorSystem system, KernelConfig config, IStepObserver? observer = null, bool replica = false)
     {
-        var kernel = new Kernel(config, replica) { Observer = observer };
+        var kernel = new KernelModel(config, replica) { Observer = observer };
         kernel.Attach(system);
         if (replica) return kernel;
         for (int c = 0; c < config.Cpus; c++)

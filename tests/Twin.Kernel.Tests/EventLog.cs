@@ -32,7 +32,7 @@ public sealed class EventLog : EventTap
         [.. Entries.Where(e => keep is null || keep(e.Event)).Select(e => $"{e.TimeNs.ToString(CultureInfo.InvariantCulture)} {e.Event}")];
 
     /// <summary>Boots a machine on a run loop and runs it until it goes quiet or virtual <paramref name="untilNs"/>; the system is shut down after.</summary>
-    public static (EventLog Log, Kernel Kernel, RunLoop Loop) Run(KernelConfig config, long untilNs = long.MaxValue, ulong seed = 1, params EventTap[] taps)
+    public static (EventLog Log, KernelModel Kernel, RunLoop Loop) Run(KernelConfig config, long untilNs = long.MaxValue, ulong seed = 1, params EventTap[] taps)
     {
         ActorSystem system = SimulationSystem.Create(SimulationHocon.For(seed));
         try
@@ -41,7 +41,7 @@ public sealed class EventLog : EventTap
             var log = new EventLog();
             loop.Persistence.Taps.Add(log);
             loop.Persistence.Taps.AddRange(taps);
-            Kernel kernel = Kernel.Boot(system, config);
+            KernelModel kernel = KernelModel.Boot(system, config);
             loop.Run(untilNs: untilNs);
             return (log, kernel, loop);
         }

@@ -7,16 +7,21 @@ namespace Twin.Actors.Journal;
 
 /// <summary>
 /// An Akka persistent actor of a run whose events are Twin's record structs. A subclass registers
-/// how each event type changes its state with <see cref="Recover{TEvent}"/>: a live event, an
+/// how each event type changes its state with <see cref="ApplyWith{TEvent}"/>: a live event, an
 /// actor's recovery and a whole-run replay all change state through that one handler.
 ///
-/// <see cref="Persist{TEvent}"/> applies the event through it at once; the events of one command
+/// <see cref="Raise{TEvent}"/> applies the event through it at once; the events of one command
 /// go to Akka's PersistAll as one atomic write when the command is done, whose handler numbers
 /// each event and shows it to the run's taps (the online checkers) in run order once the journal
 /// has it. Applying first is the CPU's program order: the next
 /// instruction of a command sees its own last store. It is safe because the in-loop journal
 /// answers before any other actor of the run takes a step, and a journal that fails halts the
 /// run: no other actor can see state the journal lacks. The persistence id is <c>RUN/stream</c>.
+///
+/// The names say what Twin does, not Akka's: <c>Raise</c> is not Akka's <c>Persist</c> (whose
+/// handler runs only once the journal has the event; here the state changes first and the batch
+/// goes to <c>PersistAll</c> at the end of the command), and <c>ApplyWith</c> is not a recovery
+/// handler only (it applies live events too).
 /// </summary>
 public abstract class JournaledActor : Eventsourced, IJournaledActor
 {
@@ -49,8 +54,8 @@ public abstract class JournaledActor : Eventsourced, IJournaledActor
 
     public abstract void HashState(ref StateHasher hasher);
 
-    /// <summary>Registers how <typeparamref name="TEvent"/> changes this actor's state: for Persist, recovery and replay alike.</summary>
-    protected void Recover<TEvent>(Action<TEvent> apply) where TEvent : struct, IJournaledEvent<TEvent>
+    /// <summary>Registers how <typeparamref name="TEvent"/> changes this actor's state: for <see cref="Raise{TEvent}"/>, recovery and replay alike.</summary>
+    protected void ApplyWith<TEvent>(Action<TEvent> apply) where TEvent : struct, IJournaledEvent<TEvent>
     {
         EventCodecs.Register<TEvent>();
         var binding = new EventBinding<TEvent>(this, apply);
@@ -63,8 +68,11 @@ public abstract class JournaledActor : Eventsourced, IJournaledActor
         _byTypeId[id] = binding;
     }
 
-    /// <summary>Applies the event through its registered Recover handler; it is journaled with the command's other events when the command is done.</summary>
-    protected void Persist<TEvent>(TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
+    /// <summary>
+    /// Raises an event: applies it at once through its <see cref="ApplyWith{TEvent}"/> handler; it is
+    /// journaled with the command's other events (one PersistAll) when the command is done.
+    /// </summary>
+    protected void Raise<TEvent>(TEvent evt) where TEvent : struct, IJournaledEvent<TEvent>
     {
         EventBinding<TEvent> binding = Binding<TEvent>();
         binding.Apply(evt);
@@ -148,7 +156,7 @@ public abstract class JournaledActor : Eventsourced, IJournaledActor
     {
         int id = EventTypeId<TEvent>.Value;
         if (id < _byTypeId.Length && _byTypeId[id] is EventBinding<TEvent> b) return b;
-        throw new InvalidOperationException($"{GetType().Name} persists {typeof(TEvent).Name} without a Recover handler for it");
+        throw new InvalidOperationException($"{GetType().Name} raises {typeof(TEvent).Name} without an ApplyWith handler for it");
     }
 
     /// <summary>A recovered event: news in a whole-run replay, not in a restarted actor's own recovery.</summary>

@@ -62,7 +62,7 @@ public sealed partial class CpuActor
         }
         else
         {
-            Persist(new FaultInjected(Id, FaultKind.NmiStorm, Id, 0, 0));
+            Raise(new FaultInjected(Id, FaultKind.NmiStorm, Id, 0, 0));
         }
         if (_inException || Kernel.Text is not { } text) return;
         EnterException(nmi: true);
@@ -78,11 +78,11 @@ public sealed partial class CpuActor
         if (site != KprobeSite)
         {
             (int b0, int tail) = text.Fetch(site, _textSeenSeq, Random);
-            Persist(new TextFetched(Id, site, b0, tail, context));
+            Raise(new TextFetched(Id, site, b0, tail, context));
             if (b0 != TextState.Int3) return false;
         }
         if (!_inException) EnterException(nmi: false);
-        Persist(new Int3Handled(Id, site, Int3Step.Trapped, 0, (int)context));
+        Raise(new Int3Handled(Id, site, Int3Step.Trapped, 0, (int)context));
         _excSite = site;
         _excFound = 0;
         _excRef = false;
@@ -164,7 +164,7 @@ public sealed partial class CpuActor
     private void RefTaken(TextState s)
     {
         _excRef = true;
-        Persist(new Int3Handled(Id, _excSite, Int3Step.RefTaken, s.ArrayBatch, 0));
+        Raise(new Int3Handled(Id, _excSite, Int3Step.RefTaken, s.ArrayBatch, 0));
         ExceptionAfter(StepNs(), Int3Stage.ReadArray);
     }
 
@@ -172,7 +172,7 @@ public sealed partial class CpuActor
     private void ReadArrayAndEmulate(TextState s)
     {
         int array = s.ArrayBatch;
-        Persist(new Int3Handled(Id, _excSite, Int3Step.ArrayRead, _excFound, array));
+        Raise(new Int3Handled(Id, _excSite, Int3Step.ArrayRead, _excFound, array));
         bool found = _excSite != KprobeSite && array != 0 && array == s.Batch && s.Patching(_excSite);
         if (!found)
         {
@@ -182,11 +182,11 @@ public sealed partial class CpuActor
         if (Kernel.Config.Has(BugSet.B22))
         {
             _excBeatNs = NowNs;
-            Persist(new Int3Handled(Id, _excSite, Int3Step.Spinning, array, 0));
+            Raise(new Int3Handled(Id, _excSite, Int3Step.Spinning, array, 0));
             ExceptionAfter(SpinPollNs, Int3Stage.Spin);
             return;
         }
-        Persist(new Int3Handled(Id, _excSite, Int3Step.Emulated, array, s.Target[_excSite]));
+        Raise(new Int3Handled(Id, _excSite, Int3Step.Emulated, array, s.Target[_excSite]));
         Int3Return();
     }
 
@@ -195,14 +195,14 @@ public sealed partial class CpuActor
     {
         if (s.Byte0[_excSite] != TextState.Int3)
         {
-            Persist(new Int3Handled(Id, _excSite, Int3Step.SpinEnded, _excFound, 0));
+            Raise(new Int3Handled(Id, _excSite, Int3Step.SpinEnded, _excFound, 0));
             Int3Return();
             return;
         }
         if (NowNs - _excBeatNs >= SpinHeartbeatNs)
         {
             _excBeatNs = NowNs;
-            Persist(new Int3Handled(Id, _excSite, Int3Step.Spinning, _excFound, 0));
+            Raise(new Int3Handled(Id, _excSite, Int3Step.Spinning, _excFound, 0));
         }
         ExceptionAfter(SpinPollNs, Int3Stage.Spin);
     }
@@ -210,7 +210,7 @@ public sealed partial class CpuActor
     /// <summary>Not text_poke's INT3: a kprobe's is handed on; one at a patch site that nobody claims is an oops (die()).</summary>
     private void Int3NotOurs()
     {
-        Persist(new Int3Handled(Id, _excSite, Int3Step.NotOurs, _excFound, _excSite == KprobeSite ? 0 : 1));
+        Raise(new Int3Handled(Id, _excSite, Int3Step.NotOurs, _excFound, _excSite == KprobeSite ? 0 : 1));
         Int3Return();
     }
 
@@ -225,7 +225,7 @@ public sealed partial class CpuActor
             // A posted atomic_dec: P4 polls the count, and this CPU's later refs follow it in order.
             Kernel.TextRef.Tell(new TextOp(0, descriptor ? TextOpKind.PutDescRef : TextOpKind.PutRef, Id), Self);
             _excRef = false;
-            Persist(new Int3Handled(Id, _excSite, Int3Step.RefPut, batch, 0));
+            Raise(new Int3Handled(Id, _excSite, Int3Step.RefPut, batch, 0));
         }
         ExitException();
     }

@@ -37,7 +37,7 @@ public sealed partial class CpuActor
         if (!State.Online || _offlinePending) return;
         // cpu_down() refuses to take the last online CPU (counting those already on their way down).
         if (Kernel.OnlineCpus() <= 1) return;
-        Persist(new FaultInjected(Id, FaultKind.Hotplug, Id, 0, h.DownNs));
+        Raise(new FaultInjected(Id, FaultKind.Hotplug, Id, 0, h.DownNs));
         _offlinePending = true;
         _downNs = h.DownNs;
         _needResched = true;
@@ -52,7 +52,7 @@ public sealed partial class CpuActor
         _irqsOff = true;
         // idle_task_exit(): the dying CPU stops using any user mm.
         if (State.LoadedMm != KernelIds.InitMm) SwitchToInitMm();
-        Persist(new CpuHotplugged(Id, Online: false));
+        Raise(new CpuHotplugged(Id, Online: false));
         RqRef.Tell(new RqMigrateTasks(), Self);
         CancelSlice();
         IrqsOn(); // flush_smp_call_function_queue(): IPIs that were already queued still run
@@ -62,7 +62,7 @@ public sealed partial class CpuActor
     /// <summary>The CPU boots again (INIT/SIPI: serialized), online and idle.</summary>
     private void BringUp()
     {
-        Persist(new CpuHotplugged(Id, Online: true));
+        Raise(new CpuHotplugged(Id, Online: true));
         Serialize(OrderingSite.CpuBoot);
     }
 

@@ -70,7 +70,7 @@ public sealed partial class CpuActor
     private void OnSpuriousIrq(SpuriousIrq irq)
     {
         if (Mode == CpuMode.Idle || _phase == CpuPhase.Idle) return;
-        if (irq.Storm) Persist(new FaultInjected(Id, FaultKind.IrqStorm, Id, 0, 0));
+        if (irq.Storm) Raise(new FaultInjected(Id, FaultKind.IrqStorm, Id, 0, 0));
         if (HeldByException(SpuriousSlot)) return;
         if (_irqsOff)
         {
@@ -158,7 +158,7 @@ public sealed partial class CpuActor
         IpiActor csd = Kernel.Csd(_irqSlot);
         IpiSent sent = csd.Current!.Value;
         Barrier(OrderingSite.IpiSyncRqStateBarrier);
-        Persist(new IpiHandled(Id, sent.Ipi, sent.Kind, sent.From));
+        Raise(new IpiHandled(Id, sent.Ipi, sent.Kind, sent.From));
         csd.Ref.Tell(new CsdUnlock(), Self);
         if (_irqFromUser) UserInterruptExit(_irqSlot, _irqRemaining);
         else InterruptReturnToKernel();
@@ -178,7 +178,7 @@ public sealed partial class CpuActor
         IpiSent sent = csd.Current!.Value;
         Invariant.Assert(sent.To == Id, "an IPI runs on its target");
         RunHandler(sent.Kind, sent.Mm, sent.TlbGen, inIrq: true);
-        Persist(new IpiHandled(Id, sent.Ipi, sent.Kind, sent.From));
+        Raise(new IpiHandled(Id, sent.Ipi, sent.Kind, sent.From));
         csd.Ref.Tell(new CsdUnlock(), Self);
     }
 
@@ -188,7 +188,7 @@ public sealed partial class CpuActor
         bool wasOff = _irqsOff;
         _irqsOff = true;
         RunHandler(kind, mm, gen, inIrq: false);
-        Persist(new IpiHandled(Id, 0, kind, Id));
+        Raise(new IpiHandled(Id, 0, kind, Id));
         _irqsOff = wasOff;
     }
 
@@ -214,7 +214,7 @@ public sealed partial class CpuActor
                     if (t.InRseqCs)
                     {
                         t.InRseqCs = false;
-                        Persist(new RseqAborted(Id, Curr, ByIpi: true));
+                        Raise(new RseqAborted(Id, Curr, ByIpi: true));
                     }
                 }
                 break;
@@ -268,7 +268,7 @@ public sealed partial class CpuActor
     private long InjectIpiFault(FaultInjector faults, int to, IpiKind kind, long latency)
     {
         if (faults.OnIpiSend(to, kind, out long ns) is not { } rule) return latency;
-        Persist(new FaultInjected(Id, rule.Kind, to, (int)kind, ns));
+        Raise(new FaultInjected(Id, rule.Kind, to, (int)kind, ns));
         switch (rule.Kind)
         {
             case FaultKind.IpiDrop:

@@ -24,14 +24,14 @@ public sealed partial class CpuActor
     private void OnCtWorkRequest(CtWorkRequest r)
     {
         bool outside = Kernel.Config.Has(BugSet.B23) ? !_ipiRegistered : Mode != CpuMode.Kernel && !_inException;
-        Persist(new CtWork(Id, outside ? CtWorkStep.Set : CtWorkStep.Refused, r.From));
+        Raise(new CtWork(Id, outside ? CtWorkStep.Set : CtWorkStep.Refused, r.From));
         Sender.Tell(new CtWorkAnswer(r.WaitToken, Id, Deferred: outside), Self);
     }
 
     /// <summary>Kernel entry from user mode (a syscall, an interrupt), journaled, then context tracking's entry work.</summary>
     private void EnterKernel(EntryReason reason)
     {
-        Persist(new KernelEntered(Id, Curr, reason));
+        Raise(new KernelEntered(Id, Curr, reason));
         CtKernelEnter();
         // An interrupt's entry runs to its handler in one step: no window before re-registering.
         if (reason == EntryReason.Interrupt) _ipiRegistered = true;
@@ -46,7 +46,7 @@ public sealed partial class CpuActor
             RunPatchableText(TextContext.Entry, Random.NextInt(text.State.Sites));
         }
         Serialize(OrderingSite.CtWorkSync);
-        Persist(new CtWork(Id, CtWorkStep.Flushed, Id));
+        Raise(new CtWork(Id, CtWorkStep.Flushed, Id));
     }
 
     /// <summary>B23: the syscall path re-registers for sync IPIs a step after its entry; returning to user mode unregisters an isolated CPU.</summary>

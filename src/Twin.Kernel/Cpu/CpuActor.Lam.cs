@@ -103,7 +103,7 @@ public sealed partial class CpuActor
 
     private void ArchPrctlReturn(long ret)
     {
-        Persist(new ArchPrctlReturned(Id, Curr, _lamOption, _lamArg, ret));
+        Raise(new ArchPrctlReturned(Id, Curr, _lamOption, _lamArg, ret));
         if (_lamRecord is not null)
         {
             _lamRecord.Ret = ret;
@@ -118,7 +118,7 @@ public sealed partial class CpuActor
     {
         if (State.LoadedMm != mm || State.Switching) return;
         int bits = Kernel.Mm(mm).State.LamBits;
-        Persist(new CpuLamLoaded(Id, mm, bits, bits, reason));
+        Raise(new CpuLamLoaded(Id, mm, bits, bits, reason));
     }
 
     /// <summary>switch_mm_irqs_off() starts switching to another mm: B14's first read of its LAM mask.</summary>
@@ -136,7 +136,7 @@ public sealed partial class CpuActor
         int untag = LamBitsOf(next);
         int cr3 = twoPhase && Kernel.Config.Has(BugSet.B14) ? _lamBitsAtSwitchStart : untag;
         if (cr3 == State.Cr3LamBits && untag == State.UntagLamBits) return;
-        Persist(new CpuLamLoaded(Id, next, cr3, untag, LamLoadReason.SwitchMm));
+        Raise(new CpuLamLoaded(Id, next, cr3, untag, LamLoadReason.SwitchMm));
     }
 
     /// <summary>
@@ -149,7 +149,7 @@ public sealed partial class CpuActor
         if (!Kernel.Config.Lam) return;
         int mm = CurrentMm;
         int bits = Kernel.Config.Has(BugSet.B15) ? LamBitsOf(mm) : State.UntagLamBits;
-        Persist(new UntaggedAddr(Id, Curr, mm, bits));
+        Raise(new UntaggedAddr(Id, Curr, mm, bits));
     }
 
     private int LamBitsOf(int mm) => mm == KernelIds.InitMm || !Kernel.Config.Lam ? 0 : Kernel.Mm(mm).State.LamBits;

@@ -40,7 +40,7 @@ public sealed partial class CpuActor
             _mbRecord = new SyscallRecord(Current.Name, step.Index, step.Cmd, step.Flags, step.CpuId);
             Kernel.Syscalls.Add(_mbRecord);
         }
-        Persist(new MembarrierEntered(Id, Curr, mm, step.Cmd, step.Flags, step.CpuId));
+        Raise(new MembarrierEntered(Id, Curr, mm, step.Cmd, step.Flags, step.CpuId));
         HotplugOn(HotplugTrigger.Membarrier);
         int cmd = step.Cmd;
         // Flags are checked before the command: QUERY with flags=1 is EINVAL.
@@ -175,7 +175,7 @@ public sealed partial class CpuActor
     private void MembarrierSendIpis()
     {
         CpuMask targets = _mbGlobal ? SampleGlobalExpedited() : SamplePrivateExpedited(_mbCpuId);
-        Persist(new MembarrierSampled(Id, targets));
+        Raise(new MembarrierSampled(Id, targets));
         BeginWait(CpuPhase.MbWait);
         bool syncCore = _mbFlag == FlagSyncCore;
         // smp_call_function_many() skips the caller; on_each_cpu_mask() (SYNC_CORE, B6 fix) and
@@ -279,7 +279,7 @@ public sealed partial class CpuActor
     private void RegisterSendIpis()
     {
         CpuMask targets = CpusRunningMm(_mbMm);
-        Persist(new MembarrierSampled(Id, targets));
+        Raise(new MembarrierSampled(Id, targets));
         BeginWait(CpuPhase.RegWait);
         for (int c = 0; c < Kernel.Config.Cpus; c++)
         {
@@ -291,14 +291,14 @@ public sealed partial class CpuActor
             Store(RqRef, new RqSetMembarrierState(NextToken(), Kernel.Mm(_mbMm).State.MembarrierState, RqStateReason.IpiSyncRqState), CpuPhase.RegLocalHandled);
             return;
         }
-        if (targets.Test(Id)) Persist(new IpiHandled(Id, 0, IpiKind.SyncRqState, Id));
+        if (targets.Test(Id)) Raise(new IpiHandled(Id, 0, IpiKind.SyncRqState, Id));
         EndSending();
     }
 
     private void RegisterLocalHandled()
     {
         Barrier(OrderingSite.IpiSyncRqStateBarrier);
-        Persist(new IpiHandled(Id, 0, IpiKind.SyncRqState, Id));
+        Raise(new IpiHandled(Id, 0, IpiKind.SyncRqState, Id));
         EndSending();
     }
 
@@ -333,7 +333,7 @@ public sealed partial class CpuActor
 
     private void MembarrierReturn(long ret)
     {
-        Persist(new MembarrierExited(Id, Curr, ret));
+        Raise(new MembarrierExited(Id, Curr, ret));
         if (_mbRecord is not null)
         {
             _mbRecord.Ret = ret;

@@ -34,7 +34,7 @@ public sealed partial class CpuActor
         if (task.Current.Kind == StepKind.Rseq && task.InRseqCs)
         {
             task.InRseqCs = false;
-            Persist(new RseqCsCommitted(Id, Curr));
+            Raise(new RseqCsCommitted(Id, Curr));
         }
         NextUserStep();
     }
@@ -49,18 +49,18 @@ public sealed partial class CpuActor
         var reason = (BarrierReason)SiteCatalog.ReasonOf(site);
         if (Kernel.Faults is { } f && f.SkipsBarrier(Id, reason, site))
         {
-            Persist(new FaultInjected(Id, FaultKind.SkipBarrier, Id, (int)reason, 0));
+            Raise(new FaultInjected(Id, FaultKind.SkipBarrier, Id, (int)reason, 0));
             return;
         }
-        Persist(new FullBarrier(Id, reason));
+        Raise(new FullBarrier(Id, reason));
         DrainKernelStores();
     }
 
     /// <summary>A litmus store or load of user memory by the current task.</summary>
     private void PersistAccess(Step step)
     {
-        if (step.Kind == StepKind.Store) Persist(new UserStored(Id, Curr, step.Target, step.Cmd));
-        else Persist(new UserLoaded(Id, Curr, step.Target, step.Cmd));
+        if (step.Kind == StepKind.Store) Raise(new UserStored(Id, Curr, step.Target, step.Cmd));
+        else Raise(new UserLoaded(Id, Curr, step.Target, step.Cmd));
     }
 
     /// <summary>The user task takes its next step (in user mode).</summary>
@@ -83,11 +83,11 @@ public sealed partial class CpuActor
                 break;
             case StepKind.Rseq:
                 task.InRseqCs = true;
-                Persist(new RseqCsEntered(Id, Curr));
+                Raise(new RseqCsEntered(Id, Curr));
                 ContinueUserWork(step.Ns);
                 break;
             case StepKind.WriteCode:
-                Persist(new CodeWritten(Id, Curr, CurrentMm));
+                Raise(new CodeWritten(Id, Curr, CurrentMm));
                 ContinueAfter(StepNs(), CpuPhase.UserNext);
                 break;
             case StepKind.Store:
@@ -207,7 +207,7 @@ public sealed partial class CpuActor
 
     private void ExitMmRqUpdated()
     {
-        Persist(new LazyTlbEntered(Id, _exitMm));
+        Raise(new LazyTlbEntered(Id, _exitMm));
         IrqsOn();
         // The rest of do_exit() (files, signals, exit_notify) runs before do_task_dead() schedules away.
         Store(Kernel.MmRef(_exitMm), new MmWrite(NextToken(), MmOp.UsersChanged, Value: -1), CpuPhase.ExitMmPut);
@@ -271,7 +271,7 @@ public sealed partial class CpuActor
     private void EndKernelWork()
     {
         int mm = CurrentMm;
-        if (mm != KernelIds.None) Persist(new KthreadWorkEnded(Id, Curr, mm));
+        if (mm != KernelIds.None) Raise(new KthreadWorkEnded(Id, Curr, mm));
         NextKernelStep();
     }
 
@@ -293,7 +293,7 @@ public sealed partial class CpuActor
         {
             case StepKind.Spin:
                 int mm = CurrentMm;
-                if (mm != KernelIds.None) Persist(new KthreadWorkBegan(Id, Curr, mm));
+                if (mm != KernelIds.None) Raise(new KthreadWorkBegan(Id, Curr, mm));
                 _workUntilNs = NowNs + step.Ns;
                 ContinueAfter(step.Ns, CpuPhase.KernelSpin);
                 break;
@@ -392,7 +392,7 @@ public sealed partial class CpuActor
 
     private void KthreadUnuseMmLazy()
     {
-        Persist(new LazyTlbEntered(Id, _useMm));
+        Raise(new LazyTlbEntered(Id, _useMm));
         IrqsOn();
         // mmput() by the owner after kthread_unuse_mm.
         Store(Kernel.MmRef(_useMm), new MmWrite(NextToken(), MmOp.UsersChanged, Value: -1), CpuPhase.UnusePut);

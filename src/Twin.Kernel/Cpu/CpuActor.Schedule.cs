@@ -66,7 +66,7 @@ public sealed partial class CpuActor
             if (p.InRseqCs)
             {
                 p.InRseqCs = false;
-                Persist(new RseqAborted(Id, prev, ByIpi: false));
+                Raise(new RseqAborted(Id, prev, ByIpi: false));
             }
         }
         // Under the lock the pick can only have gained a task that was woken meanwhile.
@@ -97,7 +97,7 @@ public sealed partial class CpuActor
         TaskInfo next = Kernel.Tasks.Get(Curr);
         if (next.Mm == KernelIds.None)
         {
-            Persist(new LazyTlbEntered(Id, State.ActiveMm));
+            Raise(new LazyTlbEntered(Id, State.ActiveMm));
             FinishTaskSwitch();
             return;
         }

@@ -63,12 +63,12 @@ public sealed partial class CpuActor
         long gen = Kernel.Mm(mm).State.TlbGen;
         if (State.LocalTlbGen == gen)
         {
-            Persist(new MmSwitched(Id, mm, mm, Cr3Written: false, WasLazy: true, gen));
+            Raise(new MmSwitched(Id, mm, mm, Cr3Written: false, WasLazy: true, gen));
             _unlazyWithoutCr3 = true;
             RunPhase(then);
             return;
         }
-        Persist(new MmSwitched(Id, mm, mm, Cr3Written: true, WasLazy: true, gen));
+        Raise(new MmSwitched(Id, mm, mm, Cr3Written: true, WasLazy: true, gen));
         Cr3Written(mm, twoPhase: false, then);
     }
 
@@ -79,7 +79,7 @@ public sealed partial class CpuActor
         if (_arch.IsX86) Barrier(OrderingSite.SwitchMmCpumask);
         _switchTlbGen = Kernel.Mm(_switchTo).State.TlbGen;
         LamSwitchStart(_switchTo);
-        Persist(new MmSwitchBegan(Id, _switchTo, _switchTlbGen));
+        Raise(new MmSwitchBegan(Id, _switchTo, _switchTlbGen));
         ContinueAfter(StepNs(), _switchLoad);
     }
 
@@ -87,7 +87,7 @@ public sealed partial class CpuActor
     private void SwitchMmLoad(CpuPhase then)
     {
         int next = _switchTo;
-        Persist(new MmSwitched(Id, State.LoadedMm, next, Cr3Written: true, _switchWasLazy, _switchTlbGen));
+        Raise(new MmSwitched(Id, State.LoadedMm, next, Cr3Written: true, _switchWasLazy, _switchTlbGen));
         Invariant.Assert(Kernel.Mm(next).State.CpumaskTest(Id), "mm_cpumask ⊇ {cpu : loaded_mm == mm} (TLB-2)");
         Cr3Written(next, twoPhase: true, then);
     }
@@ -142,8 +142,8 @@ public sealed partial class CpuActor
     {
         bool wasLazy = State.IsLazy;
         LamSwitchStart(KernelIds.InitMm);
-        Persist(new MmSwitchBegan(Id, KernelIds.InitMm, 0));
-        Persist(new MmSwitched(Id, State.LoadedMm, KernelIds.InitMm, Cr3Written: true, wasLazy, 0));
+        Raise(new MmSwitchBegan(Id, KernelIds.InitMm, 0));
+        Raise(new MmSwitched(Id, State.LoadedMm, KernelIds.InitMm, Cr3Written: true, wasLazy, 0));
         if (_arch.Cr3WriteSerializes)
         {
             Barrier(OrderingSite.LeaveMmCr3Barrier);
@@ -172,7 +172,7 @@ public sealed partial class CpuActor
         bool freedTables = _flushFreed;
         long gen = _reply;
         Barrier(OrderingSite.IncTlbGen);
-        Persist(new TlbShootdownStarted(Id, mm, gen, freedTables));
+        Raise(new TlbShootdownStarted(Id, mm, gen, freedTables));
         HotplugOn(HotplugTrigger.Shootdown);
         _flushGen = gen;
         CpuMask mask = Kernel.Mm(mm).State.Cpumask;
@@ -229,11 +229,11 @@ public sealed partial class CpuActor
         if (gen <= State.LocalTlbGen) return;
         long mmGen = Kernel.Mm(mm).State.TlbGen;
         bool partial = gen == State.LocalTlbGen + 1 && gen == mmGen;
-        Persist(new TlbFlushed(Id, mm, mmGen, Full: !partial));
+        Raise(new TlbFlushed(Id, mm, mmGen, Full: !partial));
     }
 
     private void FinishFlush()
     {
-        Persist(new TlbShootdownFinished(Id, _flushMm, _flushGen));
+        Raise(new TlbShootdownFinished(Id, _flushMm, _flushGen));
     }
 }

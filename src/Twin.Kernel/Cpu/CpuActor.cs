@@ -41,7 +41,7 @@ public sealed partial class CpuActor : KernelActor
     private long _workUntilNs;
     private long _slice;
 
-    public CpuActor(Kernel kernel, int cpu) : base(kernel, StreamOf(cpu))
+    public CpuActor(KernelModel kernel, int cpu) : base(kernel, StreamOf(cpu))
     {
         _arch = kernel.Config.Arch;
         if (kernel.Config.CurrStoreBufferNs > 0)
@@ -52,37 +52,37 @@ public sealed partial class CpuActor : KernelActor
         Id = cpu;
         State = new CpuState(cpu);
         kernel.Register(this);
-        Recover<CpuBooted>(State.Apply);
-        Recover<LazyTlbEntered>(State.Apply);
-        Recover<MmSwitchBegan>(State.Apply);
-        Recover<MmSwitched>(State.Apply);
-        Recover<TlbFlushed>(State.Apply);
-        Recover<KernelEntered>(State.Apply);
-        Recover<ReturnedToUser>(State.Apply);
-        Recover<FullBarrier>(State.Apply);
-        Recover<CpuLamLoaded>(State.Apply);
-        Recover<ArchPrctlReturned>(static _ => { });
-        Recover<UntaggedAddr>(static _ => { });
-        Recover<TextFetched>(static _ => { });
-        Recover<Int3Handled>(static _ => { });
-        Recover<CtWork>(State.Apply);
-        Recover<CpuHotplugged>(State.Apply);
-        Recover<CoreSerialized>(static _ => { });
-        Recover<IpiHandled>(static _ => { });
-        Recover<CodeWritten>(static _ => { });
-        Recover<UserStored>(static _ => { });
-        Recover<UserLoaded>(static _ => { });
-        Recover<FaultInjected>(static _ => { });
-        Recover<RseqAborted>(static _ => { });
-        Recover<RseqCsEntered>(static _ => { });
-        Recover<RseqCsCommitted>(static _ => { });
-        Recover<TlbShootdownStarted>(static _ => { });
-        Recover<TlbShootdownFinished>(static _ => { });
-        Recover<MembarrierEntered>(static _ => { });
-        Recover<MembarrierSampled>(static _ => { });
-        Recover<MembarrierExited>(static _ => { });
-        Recover<KthreadWorkBegan>(static _ => { });
-        Recover<KthreadWorkEnded>(static _ => { });
+        ApplyWith<CpuBooted>(State.Apply);
+        ApplyWith<LazyTlbEntered>(State.Apply);
+        ApplyWith<MmSwitchBegan>(State.Apply);
+        ApplyWith<MmSwitched>(State.Apply);
+        ApplyWith<TlbFlushed>(State.Apply);
+        ApplyWith<KernelEntered>(State.Apply);
+        ApplyWith<ReturnedToUser>(State.Apply);
+        ApplyWith<FullBarrier>(State.Apply);
+        ApplyWith<CpuLamLoaded>(State.Apply);
+        ApplyWith<ArchPrctlReturned>(static _ => { });
+        ApplyWith<UntaggedAddr>(static _ => { });
+        ApplyWith<TextFetched>(static _ => { });
+        ApplyWith<Int3Handled>(static _ => { });
+        ApplyWith<CtWork>(State.Apply);
+        ApplyWith<CpuHotplugged>(State.Apply);
+        ApplyWith<CoreSerialized>(static _ => { });
+        ApplyWith<IpiHandled>(static _ => { });
+        ApplyWith<CodeWritten>(static _ => { });
+        ApplyWith<UserStored>(static _ => { });
+        ApplyWith<UserLoaded>(static _ => { });
+        ApplyWith<FaultInjected>(static _ => { });
+        ApplyWith<RseqAborted>(static _ => { });
+        ApplyWith<RseqCsEntered>(static _ => { });
+        ApplyWith<RseqCsCommitted>(static _ => { });
+        ApplyWith<TlbShootdownStarted>(static _ => { });
+        ApplyWith<TlbShootdownFinished>(static _ => { });
+        ApplyWith<MembarrierEntered>(static _ => { });
+        ApplyWith<MembarrierSampled>(static _ => { });
+        ApplyWith<MembarrierExited>(static _ => { });
+        ApplyWith<KthreadWorkBegan>(static _ => { });
+        ApplyWith<KthreadWorkEnded>(static _ => { });
     }
 
     public int Id { get; }
@@ -114,7 +114,7 @@ public sealed partial class CpuActor : KernelActor
 
     private int CurrentMm => Kernel.Tasks.Get(Curr).Mm;
 
-    protected override void Start() => Persist(new CpuBooted(Id));
+    protected override void Start() => Raise(new CpuBooted(Id));
 
     protected override void OnCommand(object message)
     {
@@ -380,10 +380,10 @@ public sealed partial class CpuActor : KernelActor
         if (reason == 0) reason = (CoreSerializeReason)SiteCatalog.ReasonOf(site);
         if (Kernel.Faults is { } f && f.SkipsSerialize(Id, reason, site))
         {
-            Persist(new FaultInjected(Id, FaultKind.SkipSerialize, Id, (int)reason, 0));
+            Raise(new FaultInjected(Id, FaultKind.SkipSerialize, Id, (int)reason, 0));
             return;
         }
-        Persist(new CoreSerialized(Id, reason));
+        Raise(new CoreSerialized(Id, reason));
         if (Kernel.Text is { } text) _textSeenSeq = text.State.WriteSeq;
         // x86's serializing instructions drain the store buffer; ERET, rfid or fence.i order no memory accesses.
         if (_arch.IsX86) DrainKernelStores();
@@ -411,7 +411,7 @@ public sealed partial class CpuActor : KernelActor
             case CoreSerializeReason.ExceptionReturn: Serialize(OrderingSite.UserReturnEret); break;
         }
         IpiRegistration(false);
-        Persist(new ReturnedToUser(Id, Curr, path));
+        Raise(new ReturnedToUser(Id, Curr, path));
     }
 
     /// <summary>Leaves the kernel after a syscall: reschedule if the tick asked for it, else SYSRET (or IRET on x86's slow path).</summary>

@@ -25,17 +25,17 @@ public readonly record struct CsdUnlock : ISimulationMessage;
 /// </summary>
 public sealed class IpiActor : KernelActor
 {
-    public IpiActor(Kernel kernel, int slot) : base(kernel, StreamOf(slot))
+    public IpiActor(KernelModel kernel, int slot) : base(kernel, StreamOf(slot))
     {
         Slot = slot;
         Ref = Self;
         kernel.Register(this);
-        Recover<IpiSent>(e =>
+        ApplyWith<IpiSent>(e =>
         {
             Invariant.Assert(Current is null, "a csd is queued only once its last call completed");
             Current = e;
         });
-        Recover<IpiCompleted>(e =>
+        ApplyWith<IpiCompleted>(e =>
         {
             Invariant.Assert(Current is IpiSent s && s.Ipi == e.Ipi, "an IPI completes once, after it was sent");
             Current = null;
@@ -68,7 +68,7 @@ public sealed class IpiActor : KernelActor
         {
             case CsdQueue q:
                 Invariant.Assert(Current is null, "a csd is queued only once its last call completed");
-                Persist(q.Sent);
+                Raise(q.Sent);
                 _waitToken = q.WaitToken;
                 TellAfter(q.LatencyNs, Self, new IpiDue());
                 break;
@@ -77,7 +77,7 @@ public sealed class IpiActor : KernelActor
                 break;
             case CsdUnlock:
                 IpiSent sent = Current!.Value;
-                Persist(new IpiCompleted(sent.Ipi));
+                Raise(new IpiCompleted(sent.Ipi));
                 if (_waitToken != 0) Kernel.CpuRefs[sent.From].Tell(new IpiAcked(_waitToken), Self);
                 _waitToken = 0;
                 break;

@@ -24,12 +24,12 @@ public sealed class MachineActor : KernelActor
     private int _nextMm = 1;
     private int _nextTask = 1;
 
-    public MachineActor(Kernel kernel) : base(kernel, StreamName)
+    public MachineActor(KernelModel kernel) : base(kernel, StreamName)
     {
         kernel.Machine = this;
-        Recover<TaskCreated>(Tasks.Apply);
-        Recover<TaskMmChanged>(Tasks.Apply);
-        Recover<TaskExited>(Tasks.Apply);
+        ApplyWith<TaskCreated>(Tasks.Apply);
+        ApplyWith<TaskMmChanged>(Tasks.Apply);
+        ApplyWith<TaskExited>(Tasks.Apply);
     }
 
     public TaskTable Tasks { get; } = new();
@@ -54,13 +54,13 @@ public sealed class MachineActor : KernelActor
         switch (message)
         {
             case CreateBootTasks:
-                foreach (TaskCreated t in _toCreate) Persist(t);
+                foreach (TaskCreated t in _toCreate) Raise(t);
                 _toCreate.Clear();
                 foreach (int task in _toWake) Kernel.RqRefs[Kernel.WakeTargetCpu(task, Random)].Tell(new TaskWakeup(task));
                 _toWake.Clear();
                 return;
             case CreateForkedTask forked:
-                Persist(forked.Child);
+                Raise(forked.Child);
                 Kernel.Observer?.OnFork(forked.Parent, forked.Child.Task);
                 Sender.Tell(new Done(forked.Token, forked.Child.Task), Self);
                 return;
@@ -79,16 +79,16 @@ public sealed class MachineActor : KernelActor
                 return;
             case MachineOpKind.Clone:
                 TaskInfo parent = Tasks.Get(op.Task);
-                Persist(new TaskCreated(op.Arg, parent.Tgid, parent.Mm, Kthread: false));
+                Raise(new TaskCreated(op.Arg, parent.Tgid, parent.Mm, Kthread: false));
                 break;
             case MachineOpKind.NewMm:
                 reply = SpawnMm(new MmStart(op.Arg, 0, 1, 0, false));
                 break;
             case MachineOpKind.SetTaskMm:
-                Persist(new TaskMmChanged(op.Task, op.Arg, op.Reason));
+                Raise(new TaskMmChanged(op.Task, op.Arg, op.Reason));
                 break;
             case MachineOpKind.TaskDied:
-                Persist(new TaskExited(op.Task));
+                Raise(new TaskExited(op.Task));
                 break;
             case MachineOpKind.TryLockIpiMutex:
                 if (IpiMutexOwner < 0 || IpiMutexOwner == op.Arg)

@@ -20,22 +20,22 @@ public sealed class MmActor : KernelActor
 {
     private readonly MmStart _start;
 
-    public MmActor(Kernel kernel, int mm, MmStart start) : base(kernel, StreamOf(mm))
+    public MmActor(KernelModel kernel, int mm, MmStart start) : base(kernel, StreamOf(mm))
     {
         Id = mm;
         _start = start;
         State = new MmState(mm);
         kernel.Register(this);
-        Recover<MmCreated>(State.Apply);
-        Recover<MmCpumaskSet>(State.Apply);
-        Recover<MmCpumaskCleared>(State.Apply);
-        Recover<TlbGenIncremented>(State.Apply);
-        Recover<MembarrierStateChanged>(State.Apply);
-        Recover<MmUsersChanged>(State.Apply);
-        Recover<IcacheStaleMaskSet>(State.Apply);
-        Recover<IcacheStaleCleared>(State.Apply);
-        Recover<MmLamEnabled>(State.Apply);
-        Recover<MmLamLocked>(State.Apply);
+        ApplyWith<MmCreated>(State.Apply);
+        ApplyWith<MmCpumaskSet>(State.Apply);
+        ApplyWith<MmCpumaskCleared>(State.Apply);
+        ApplyWith<TlbGenIncremented>(State.Apply);
+        ApplyWith<MembarrierStateChanged>(State.Apply);
+        ApplyWith<MmUsersChanged>(State.Apply);
+        ApplyWith<IcacheStaleMaskSet>(State.Apply);
+        ApplyWith<IcacheStaleCleared>(State.Apply);
+        ApplyWith<MmLamEnabled>(State.Apply);
+        ApplyWith<MmLamLocked>(State.Apply);
     }
 
     public int Id { get; }
@@ -49,10 +49,10 @@ public sealed class MmActor : KernelActor
     /// <summary>mm_alloc() or dup_mm(): the mm exists, with what it starts with.</summary>
     protected override void Start()
     {
-        Persist(new MmCreated(Id, _start.Tgid, _start.MembarrierState));
-        for (int u = 1; u < _start.Users; u++) Persist(new MmUsersChanged(Id, u + 1));
-        if (_start.LamBits != 0) Persist(new MmLamEnabled(Id, _start.LamBits));
-        if (_start.LamLocked) Persist(new MmLamLocked(Id));
+        Raise(new MmCreated(Id, _start.Tgid, _start.MembarrierState));
+        for (int u = 1; u < _start.Users; u++) Raise(new MmUsersChanged(Id, u + 1));
+        if (_start.LamBits != 0) Raise(new MmLamEnabled(Id, _start.LamBits));
+        if (_start.LamLocked) Raise(new MmLamLocked(Id));
     }
 
     protected override void OnCommand(object message)
@@ -66,35 +66,35 @@ public sealed class MmActor : KernelActor
         switch (w.Op)
         {
             case MmOp.CpumaskSet:
-                if (!State.CpumaskTest(w.Cpu)) Persist(new MmCpumaskSet(Id, w.Cpu));
+                if (!State.CpumaskTest(w.Cpu)) Raise(new MmCpumaskSet(Id, w.Cpu));
                 break;
             case MmOp.CpumaskClear:
-                if (State.CpumaskTest(w.Cpu)) Persist(new MmCpumaskCleared(Id, w.Cpu));
+                if (State.CpumaskTest(w.Cpu)) Raise(new MmCpumaskCleared(Id, w.Cpu));
                 break;
             case MmOp.IncTlbGen:
                 reply = State.TlbGen + 1;
-                Persist(new TlbGenIncremented(Id, reply, FreedTables: w.Value != 0));
+                Raise(new TlbGenIncremented(Id, reply, FreedTables: w.Value != 0));
                 break;
             case MmOp.OrMembarrierState:
-                if ((State.MembarrierState | w.Value) != State.MembarrierState) Persist(new MembarrierStateChanged(Id, State.MembarrierState | w.Value));
+                if ((State.MembarrierState | w.Value) != State.MembarrierState) Raise(new MembarrierStateChanged(Id, State.MembarrierState | w.Value));
                 break;
             case MmOp.SetMembarrierState:
-                Persist(new MembarrierStateChanged(Id, w.Value));
+                Raise(new MembarrierStateChanged(Id, w.Value));
                 break;
             case MmOp.UsersChanged:
-                Persist(new MmUsersChanged(Id, State.Users + w.Value));
+                Raise(new MmUsersChanged(Id, State.Users + w.Value));
                 break;
             case MmOp.IcacheStaleSetAll:
-                Persist(new IcacheStaleMaskSet(Id));
+                Raise(new IcacheStaleMaskSet(Id));
                 break;
             case MmOp.IcacheStaleClear:
-                if (State.IcacheStaleMask.Test(w.Cpu)) Persist(new IcacheStaleCleared(Id, w.Cpu));
+                if (State.IcacheStaleMask.Test(w.Cpu)) Raise(new IcacheStaleCleared(Id, w.Cpu));
                 break;
             case MmOp.EnableLam:
-                Persist(new MmLamEnabled(Id, w.Value));
+                Raise(new MmLamEnabled(Id, w.Value));
                 break;
             case MmOp.LockLam:
-                if (!State.LamLocked) Persist(new MmLamLocked(Id));
+                if (!State.LamLocked) Raise(new MmLamLocked(Id));
                 break;
         }
         Answer(w.Token, reply);

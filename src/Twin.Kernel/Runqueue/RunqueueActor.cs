@@ -15,16 +15,16 @@ namespace Twin.Kernel.Runqueue;
 /// </summary>
 public sealed class RunqueueActor : KernelActor
 {
-    public RunqueueActor(Kernel kernel, int cpu) : base(kernel, StreamOf(cpu))
+    public RunqueueActor(KernelModel kernel, int cpu) : base(kernel, StreamOf(cpu))
     {
         Cpu = cpu;
         State = new RqState(cpu);
         kernel.Register(this);
-        Recover<TaskEnqueued>(State.Apply);
-        Recover<SchedSwitched>(State.Apply);
-        Recover<RqMembarrierStateSet>(State.Apply);
-        Recover<RqPrevMmCleared>(State.Apply);
-        Recover<RqTasksMigrated>(State.Apply);
+        ApplyWith<TaskEnqueued>(State.Apply);
+        ApplyWith<SchedSwitched>(State.Apply);
+        ApplyWith<RqMembarrierStateSet>(State.Apply);
+        ApplyWith<RqPrevMmCleared>(State.Apply);
+        ApplyWith<RqTasksMigrated>(State.Apply);
     }
 
     public int Cpu { get; }
@@ -80,7 +80,7 @@ public sealed class RunqueueActor : KernelActor
             Kernel.RqRefs[Kernel.FallbackCpu(Random)].Tell(new TaskWakeup(task));
             return;
         }
-        Persist(new TaskEnqueued(Cpu, task));
+        Raise(new TaskEnqueued(Cpu, task));
         Kernel.CpuRefs[Cpu].Tell(new RqWoken(), Self);
     }
 
@@ -88,13 +88,13 @@ public sealed class RunqueueActor : KernelActor
     {
         Invariant.Assert(Locked, "__schedule stores rq->curr under the rq lock");
         Invariant.Assert(s.Prev == State.Curr, "the CPU switches from rq->curr");
-        Persist(new SchedSwitched(Cpu, s.Prev, s.Next, s.PrevState, s.PrevMm));
+        Raise(new SchedSwitched(Cpu, s.Prev, s.Next, s.PrevState, s.PrevMm));
         if (s.CopyMembarrierState)
         {
             // membarrier_switch_mm(): the copy follows next->mm's membarrier_state, read now.
             TaskInfo next = Kernel.Tasks.Get(s.Next);
             int state = Kernel.Mm(next.Mm).State.MembarrierState;
-            if (State.MembarrierState != state) Persist(new RqMembarrierStateSet(Cpu, state, RqStateReason.SwitchMm));
+            if (State.MembarrierState != state) Raise(new RqMembarrierStateSet(Cpu, state, RqStateReason.SwitchMm));
         }
         Sender.Tell(new Done(s.Token), Self);
     }
@@ -103,7 +103,7 @@ public sealed class RunqueueActor : KernelActor
     {
         Invariant.Assert(Locked, "finish_task_switch releases the lock __schedule took");
         Invariant.Assert(f.PrevMm == State.PrevMm, "finish_task_switch takes the prev_mm the switch left");
-        if (f.PrevMm != KernelIds.NoPrevMm) Persist(new RqPrevMmCleared(Cpu, f.PrevMm));
+        if (f.PrevMm != KernelIds.NoPrevMm) Raise(new RqPrevMmCleared(Cpu, f.PrevMm));
         Locked = false;
         Stash.UnstashAll();
         Answer(f.Token, f.PrevMm);
@@ -113,14 +113,14 @@ public sealed class RunqueueActor : KernelActor
     {
         // Registration, its IPI and exec store unconditionally; the switch and update_current_mm paths only when the copy changes.
         bool always = m.Reason is RqStateReason.RegisterLocal or RqStateReason.IpiSyncRqState or RqStateReason.ExecMmap;
-        if (always || State.MembarrierState != m.State) Persist(new RqMembarrierStateSet(Cpu, m.State, m.Reason));
+        if (always || State.MembarrierState != m.State) Raise(new RqMembarrierStateSet(Cpu, m.State, m.Reason));
         Sender.Tell(new Done(m.Token), Self);
     }
 
     private void MigrateTasks()
     {
         int[] moved = [.. State.Queue];
-        Persist(new RqTasksMigrated(Cpu, moved.Length));
+        Raise(new RqTasksMigrated(Cpu, moved.Length));
         foreach (int task in moved) Kernel.RqRefs[Kernel.FallbackCpu(Random)].Tell(new TaskWakeup(task));
     }
 }

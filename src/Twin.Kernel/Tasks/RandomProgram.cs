@@ -18,7 +18,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
     private bool _started;
     private int _stores;
 
-    public override bool TryNext(TaskRuntime task, Kernel kernel, DeterministicRandom kernelRandom, out Step step)
+    public override bool TryNext(TaskRuntime task, KernelModel kernel, DeterministicRandom kernelRandom, out Step step)
     {
         DeterministicRandom random = own;
         if (!_started)
@@ -47,7 +47,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
     private Step Spin(DeterministicRandom random, StepKind kind = StepKind.Spin) =>
         new(kind, Ns: random.NextLong(config.SpinNsMin, config.SpinNsMax));
 
-    private Step NextUserStep(TaskRuntime task, Kernel kernel, DeterministicRandom random)
+    private Step NextUserStep(TaskRuntime task, KernelModel kernel, DeterministicRandom random)
     {
         StepWeights w = config.Weights;
         bool singleThreaded = kernel.Mm(kernel.Tasks.Get(task.Task).Mm).State.Users == 1;
@@ -121,7 +121,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
     /// Mostly kernel code running patchable sites (one in ten a kprobe'd instruction), now and then
     /// a static-key flip: a text_poke_bp batch of one to three sites.
     /// </summary>
-    private static Step Text(Kernel kernel, DeterministicRandom random)
+    private static Step Text(KernelModel kernel, DeterministicRandom random)
     {
         int sites = kernel.Config.TextPoke!.Sites;
         if (random.Chance(0.25))
@@ -134,7 +134,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
     }
 
     /// <summary>Every command and flag; SYNC_CORE calls follow a code write, as real JITs do.</summary>
-    private Step Membarrier(TaskRuntime task, Kernel kernel, DeterministicRandom random)
+    private Step Membarrier(TaskRuntime task, KernelModel kernel, DeterministicRandom random)
     {
         int r = random.NextInt(100);
         int cmd = r switch
@@ -179,7 +179,7 @@ public sealed class RandomProgram(WorkloadConfig config, bool kthread, bool chil
         return new Step(StepKind.WriteCode);
     }
 
-    private Step NextKernelStep(TaskRuntime task, Kernel kernel, DeterministicRandom random)
+    private Step NextKernelStep(TaskRuntime task, KernelModel kernel, DeterministicRandom random)
     {
         StepWeights w = config.Weights;
         bool usingMm = kernel.Tasks.Get(task.Task).Mm != KernelIds.None;

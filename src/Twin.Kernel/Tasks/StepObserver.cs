@@ -6,7 +6,7 @@ namespace Twin.Kernel.Tasks;
 /// </summary>
 public interface IStepObserver
 {
-    void OnStep(Kernel kernel, TaskRuntime task, int cpu, in Step step);
+    void OnStep(KernelModel kernel, TaskRuntime task, int cpu, in Step step);
 
     /// <summary>A task of the random workload was created at boot (scenario tasks are known already).</summary>
     void OnBoot(int task, int tgid, bool kthread) { }
@@ -15,9 +15,9 @@ public interface IStepObserver
 }
 
 /// <summary>Wraps a program so its steps reach an observer.</summary>
-internal sealed class ObservedProgram(TaskProgram inner, IStepObserver observer, Kernel kernel) : TaskProgram
+internal sealed class ObservedProgram(TaskProgram inner, IStepObserver observer, KernelModel kernel) : TaskProgram
 {
-    public override bool TryNext(TaskRuntime task, Kernel k, Actors.DeterministicRandom random, out Step step)
+    public override bool TryNext(TaskRuntime task, KernelModel k, Actors.DeterministicRandom random, out Step step)
     {
         if (!inner.TryNext(task, k, random, out step)) return false;
         observer.OnStep(kernel, task, CpuOf(task.Task), in step);

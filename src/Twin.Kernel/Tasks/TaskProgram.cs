@@ -10,7 +10,7 @@ namespace Twin.Kernel.Tasks;
 public abstract class TaskProgram
 {
     /// <summary>The next step, or false when the program is over (the task then parks: it sleeps for good).</summary>
-    public abstract bool TryNext(TaskRuntime task, Kernel kernel, DeterministicRandom random, out Step step);
+    public abstract bool TryNext(TaskRuntime task, KernelModel kernel, DeterministicRandom random, out Step step);
 }
 
 /// <summary>The steps of a scenario file, in order.</summary>
@@ -22,7 +22,7 @@ public sealed class ScriptedProgram(IReadOnlyList<Step> steps) : TaskProgram
 
     public bool Finished => _next >= Steps.Count;
 
-    public override bool TryNext(TaskRuntime task, Kernel kernel, DeterministicRandom random, out Step step)
+    public override bool TryNext(TaskRuntime task, KernelModel kernel, DeterministicRandom random, out Step step)
     {
         if (_next >= Steps.Count)
         {

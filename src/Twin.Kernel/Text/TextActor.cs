@@ -13,7 +13,7 @@ public sealed class TextActor : KernelActor
 {
     public const string StreamName = "text";
 
-    public TextActor(Kernel kernel) : base(kernel, StreamName)
+    public TextActor(KernelModel kernel) : base(kernel, StreamName)
     {
         TextPokeConfig c = kernel.Config.TextPoke!;
         BugSet bugs = kernel.Config.Bugs;
@@ -21,7 +21,7 @@ public sealed class TextActor : KernelActor
             : (bugs & BugSet.B17) != 0 ? TextDesign.B17StackDescriptor : TextDesign.PerCpuRefs;
         State = new TextState(c.Sites, kernel.Config.Cpus, design);
         kernel.Text = this;
-        Recover<TextPokeStepped>(State.Apply);
+        ApplyWith<TextPokeStepped>(State.Apply);
     }
 
     public TextState State { get; }
@@ -51,7 +51,7 @@ public sealed class TextActor : KernelActor
             case TextOpKind.Step:
                 Invariant.Assert(MutexOwner == op.Cpu, "text_poke runs under text_mutex");
                 int batch = op.Phase == TextPokePhase.Began ? State.Batches + 1 : State.Batch;
-                Persist(new TextPokeStepped(op.Cpu, batch, op.Phase, op.Sites));
+                Raise(new TextPokeStepped(op.Cpu, batch, op.Phase, op.Sites));
                 if (op.Phase == TextPokePhase.Ended) MutexOwner = -1;
                 break;
             case TextOpKind.TryGetRef:

@@ -4,6 +4,7 @@ using Twin.Actors;
 using Twin.Actors.Journal;
 using Twin.Actors.Runtime;
 using Twin.Checking;
+using Twin.Kernel;
 using Twin.Persistence;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
@@ -54,7 +55,7 @@ public static class RunReplay
         {
             RunLoop loop = RunLoop.Of(system);
             loop.Persistence.Taps.AddRange(taps);
-            var kernel = Kernel.Kernel.Boot(system, config.Kernel, replica: true);
+            var kernel = KernelModel.Boot(system, config.Kernel, replica: true);
             try
             {
                 return WholeRunReplay.Replay(system, journal, run, kernel.StartReplica, onProgress);

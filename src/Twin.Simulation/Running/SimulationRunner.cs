@@ -6,6 +6,7 @@ using Twin.Actors.Persistence;
 using Twin.Actors.Runtime;
 using Twin.Checking;
 using Twin.Checking.Litmus;
+using Twin.Kernel;
 using Twin.Kernel.Events;
 using Twin.Kernel.Tasks;
 using Twin.Persistence;
@@ -85,10 +86,10 @@ public static class SimulationRunner
             if (samples is not null) persistence.Taps.Add(samples);
             var violations = new List<Violation>();
             bool failed = false;
-            Kernel.Kernel? kernel = null;
+            KernelModel? kernel = null;
             try
             {
-                kernel = Kernel.Kernel.Boot(system, config.Kernel, observer);
+                kernel = KernelModel.Boot(system, config.Kernel, observer);
                 Func<bool>? halt = stopAtFirstViolation ? FirstViolation(monitors, stopOn, stop) : stop;
                 Drive(loop, writer, config.Events, halt, onProgress, cancel);
             }

@@ -31,7 +31,7 @@ public sealed class RunRecorder : IStepObserver
         return (new ScenarioDraft(config.Kernel.Cpus, tasks), result);
     }
 
-    public void OnStep(Kernel.Kernel kernel, TaskRuntime task, int cpu, in Step step)
+    public void OnStep(KernelModel kernel, TaskRuntime task, int cpu, in Step step)
     {
         var t = Entry(kernel, task.Task, cpu);
         var s = step with { Index = -1 };
@@ -61,7 +61,7 @@ public sealed class RunRecorder : IStepObserver
         _tasks[child] = ($"t{child}", $"p{child}", -1, [], true);
     }
 
-    private (string Name, string? Process, int FirstCpu, List<DraftStep> Steps, bool Forked) Entry(Kernel.Kernel kernel, int task, int cpu)
+    private (string Name, string? Process, int FirstCpu, List<DraftStep> Steps, bool Forked) Entry(KernelModel kernel, int task, int cpu)
     {
         if (_tasks.TryGetValue(task, out var t))
         {

@@ -524,7 +524,7 @@ internal sealed class StepCounter : IStepObserver
     /// <summary>Per CPU, the id of the task last handed a step there (0: none).</summary>
     public int[] LastTaskOnCpu { get; }
 
-    public void OnStep(Kernel.Kernel kernel, TaskRuntime task, int cpu, in Step step)
+    public void OnStep(KernelModel kernel, TaskRuntime task, int cpu, in Step step)
     {
         if (task.Task >= Steps.Length) return;
         Steps[task.Task]++;

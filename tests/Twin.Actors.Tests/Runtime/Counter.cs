@@ -28,7 +28,7 @@ public sealed class Counter : JournaledActor
     public Counter(string stream, IActorRef[] peers) : base(stream)
     {
         _peers = peers;
-        Recover<Counted>(e => Total += e.By);
+        ApplyWith<Counted>(e => Total += e.By);
     }
 
     public int Total { get; private set; }
@@ -44,7 +44,7 @@ public sealed class Counter : JournaledActor
         switch (message)
         {
             case Count c:
-                Persist(new Counted(c.Amount));
+                Raise(new Counted(c.Amount));
                 if (c.Left > 0 && _peers.Length > 0)
                 {
                     IActorRef next = _peers[Loop.Random.NextInt(_peers.Length)];
