@@ -3,14 +3,15 @@ using Twin.Kernel.Sites;
 
 namespace Twin.Kernel.Cpu;
 
-// Task isolation / nohz_full (kernel-model §7.3). With isolation.defer (Valentin Schneider's
-// proposed "context_tracking,x86: Defer some IPIs until a user->kernel transition"), a text_poke
-// sync to an isolated CPU outside the kernel sets its CT_WORK_SYNC bit by cmpxchg on its
-// context-tracking state instead of interrupting it; the CPU runs the deferred sync_core() as it
-// enters the kernel, before any patchable text (ct_kernel_enter_state → ct_work_flush). Bits
-// coalesce: a second request while one is pending changes nothing.
+// Task isolation / nohz_full (kernel-model §7.3), kernel/context_tracking.c with Valentin
+// Schneider's proposed "context_tracking,x86: Defer some IPIs until a user->kernel transition":
+// a text_poke sync to an isolated CPU outside the kernel sets its CT_WORK_SYNC bit by cmpxchg on
+// its context-tracking state instead of interrupting it; the CPU runs the deferred sync_core() as
+// it enters the kernel, before any patchable text (ct_kernel_enter_state() → ct_work_flush()).
+// Bits coalesce: a second request while one is pending changes nothing.
 public sealed partial class CpuActor
 {
+    /// <summary>B23: the isolated CPU is registered for sync IPIs (a syscall re-registers a step after its entry).</summary>
     private bool _ipiRegistered = true;
 
     /// <summary>This CPU is nohz_full and text_poke's syncs to it may be deferred.</summary>
@@ -23,27 +24,18 @@ public sealed partial class CpuActor
     /// </summary>
     private void OnCtWorkRequest(CtWorkRequest r)
     {
-        bool outside = Kernel.Config.Has(BugSet.B23) ? !_ipiRegistered : Mode != CpuMode.Kernel && !_inException;
+        bool outside = Kernel.Config.Has(BugSet.B23) ? !_ipiRegistered : Mode != CpuMode.Kernel && !InException;
         Raise(new CtWork(Id, outside ? CtWorkStep.Set : CtWorkStep.Refused, r.From));
         Sender.Tell(new CtWorkAnswer(r.WaitToken, Id, Deferred: outside), Self);
-    }
-
-    /// <summary>Kernel entry from user mode (a syscall, an interrupt), journaled, then context tracking's entry work.</summary>
-    private void EnterKernel(EntryReason reason)
-    {
-        Raise(new KernelEntered(Id, Curr, reason));
-        CtKernelEnter();
-        // An interrupt's entry runs to its handler in one step: no window before re-registering.
-        if (reason == EntryReason.Interrupt) _ipiRegistered = true;
     }
 
     /// <summary>ct_kernel_enter_state(): ct_work_flush() runs a pending CT_WORK_SYNC's sync_core() first (B19: after entry code that runs a static key).</summary>
     private void CtKernelEnter()
     {
         if (!State.CtWorkPending) return;
-        if (Kernel.Config.Has(BugSet.B19) && Kernel.Text is { } text && !_inException)
+        if (Kernel.Config.Has(BugSet.B19) && Kernel.Text is not null && !InException)
         {
-            RunPatchableText(TextContext.Entry, Random.NextInt(text.State.Sites));
+            RunPatchableText(TextContext.Entry, Random.NextInt(Text.Sites));
         }
         Serialize(OrderingSite.CtWorkSync);
         Raise(new CtWork(Id, CtWorkStep.Flushed, Id));

@@ -1,21 +1,17 @@
 using Twin.Actors;
-using Twin.Actors.Runtime;
 using Twin.Kernel.Events;
-using Twin.Kernel.Sites;
 using Twin.Kernel.Faults;
 using Twin.Kernel.Runqueue;
+using Twin.Kernel.Sites;
 
 namespace Twin.Kernel.Cpu;
 
-/// <summary>A hotplug request (fault injection): take this CPU offline for <paramref name="DownNs"/>, or bring it back online.</summary>
-public readonly record struct CpuHotplug(bool Online, long DownNs) : ISimulationMessage;
-
-// CPU hotplug, as fault injection (docs/faults.md). Taking a CPU down waits, as stop_machine()
-// does, for it to schedule: the request sets need_resched; the CPU switches to its idle task,
-// idle_task_exit() switches it to init_mm, it leaves cpu_online_mask and its runqueue moves the
-// queued tasks to online CPUs (migrate_tasks()). IPIs are sent to online CPUs only, and wakeups
-// aimed at an offline CPU go to an online one (select_fallback_rq(), in the runqueue). Coming
-// back, the CPU boots again: its core serializes, it idles until work arrives.
+// CPU hotplug as fault injection (docs/faults.md), after kernel/cpu.c: taking a CPU down waits, as
+// stop_machine() does, for it to schedule: the request sets need_resched; the CPU switches to its
+// idle task, idle_task_exit() switches it to init_mm, it leaves cpu_online_mask and its runqueue
+// moves the queued tasks to online CPUs (migrate_tasks()). IPIs are sent to online CPUs only, and
+// wakeups aimed at an offline CPU go to an online one (select_fallback_rq(), in the runqueue).
+// Coming back, the CPU boots again: its core serializes, it idles until work arrives.
 public sealed partial class CpuActor
 {
     private bool _offlinePending;
@@ -23,9 +19,6 @@ public sealed partial class CpuActor
 
     /// <summary>A hotplug request is waiting for this CPU's next scheduling point.</summary>
     public bool GoingOffline => _offlinePending;
-
-    /// <summary>A reason to leave the current task: tasks wait on the runqueue, or the CPU is to go offline.</summary>
-    private bool WantsSchedule => Rq.Queue.Count > 0 || _offlinePending;
 
     private void OnHotplug(CpuHotplug h)
     {
@@ -41,10 +34,10 @@ public sealed partial class CpuActor
         _offlinePending = true;
         _downNs = h.DownNs;
         _needResched = true;
-        if (_phase == CpuPhase.Idle && !_inException && !_irqsOff) GoOffline();
+        if (_task.Wait == FrameWait.Idle && !InException && !_irqsOff) GoOffline();
     }
 
-    /// <summary>The CPU runs its idle task (phase Idle): it leaves the online mask, its queued tasks go elsewhere.</summary>
+    /// <summary>The CPU runs its idle task: it leaves the online mask, its queued tasks go elsewhere.</summary>
     private void GoOffline()
     {
         Invariant.Assert(KernelIds.IsIdle(Curr), "a CPU goes offline from its idle task");
@@ -69,7 +62,20 @@ public sealed partial class CpuActor
     /// <summary>A membarrier call or a shootdown starts here: a hotplug fault waiting for it takes its CPU down now.</summary>
     private void HotplugOn(HotplugTrigger trigger)
     {
-        if (Kernel.Faults?.OnHotplugTrigger(trigger, Id, Kernel.Config.Cpus) is not { } plug) return;
+        if (Kernel.Faults?.OnHotplugTrigger(trigger, Id, Cpus) is not { } plug) return;
         Kernel.CpuRefs[plug.Cpu].Tell(new CpuHotplug(Online: false, plug.DownNs), Self);
+    }
+
+    /// <summary>try_to_wake_up() queued a task on this CPU's runqueue: an idle CPU with interrupts on schedules it now.</summary>
+    private void OnRqWoken()
+    {
+        if (InException)
+        {
+            _exception.Woken = true;
+            return;
+        }
+        if (!State.Online) return;
+        ArmNmi();
+        if (_task.Wait == FrameWait.Idle && !_irqsOff) Launch(Schedule(PrevState.Runnable));
     }
 }
