@@ -132,51 +132,59 @@ public sealed class MachineActor : KernelActor
     /// <summary>Plans the boot tasks (scenario tasks not started by a fork, or the random workload) and creates their mms; returns the tasks' ids.</summary>
     private List<int> PlanBootTasks()
     {
-        var booted = new List<int>();
         KernelConfig config = Kernel.Config;
         // copy_thread(): a CLONE_VM thread sets MM_CONTEXT_LOCK_LAM (journaled only with the LAM feature modelled).
         bool threadsLockLam = config.Lam && !config.Has(BugSet.B15);
-        if (config.Tasks is { } specs)
+        return config.Tasks is { } specs ? PlanScenarioTasks(specs, threadsLockLam) : PlanRandomWorkload(config.Workload, threadsLockLam);
+    }
+
+    /// <summary>A scenario's tasks: every task's program first (ids in file order), then the boot tasks and one mm per process.</summary>
+    private List<int> PlanScenarioTasks(IReadOnlyList<TaskSpec> specs, bool threadsLockLam)
+    {
+        var booted = new List<int>();
+        Kernel.RecordSyscalls = true;
+        var leaders = new Dictionary<string, int>(StringComparer.Ordinal);
+        var threads = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < specs.Count; i++)
         {
-            Kernel.RecordSyscalls = true;
-            var leaders = new Dictionary<string, int>(StringComparer.Ordinal);
-            var threads = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < specs.Count; i++)
-            {
-                TaskSpec s = specs[i];
-                int id = i + 1;
-                Kernel.SetRuntime(new TaskRuntime(id, s.Name, new ScriptedProgram(s.Steps), s.Affinity));
-                if (s.Process is null) continue;
-                if (!leaders.ContainsKey(s.Process)) leaders[s.Process] = id;
-                if (!s.ForkedBy) threads[s.Process] = threads.GetValueOrDefault(s.Process) + 1;
-            }
-            _nextTask = specs.Count + 1;
-            var mmOfProcess = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < specs.Count; i++)
-            {
-                TaskSpec s = specs[i];
-                if (s.ForkedBy) continue;
-                int id = i + 1;
-                if (s.Process is null)
-                {
-                    _toCreate.Add(new TaskCreated(id, id, KernelIds.None, Kthread: true));
-                }
-                else
-                {
-                    int tgid = leaders[s.Process];
-                    if (!mmOfProcess.TryGetValue(s.Process, out int mm))
-                    {
-                        int users = threads[s.Process];
-                        mmOfProcess[s.Process] = mm = SpawnMm(new MmStart(tgid, 0, users, 0, threadsLockLam && users > 1));
-                        _processLeaders.Add(tgid);
-                    }
-                    _toCreate.Add(new TaskCreated(id, tgid, mm, Kthread: false));
-                }
-                booted.Add(id);
-            }
-            return booted;
+            TaskSpec s = specs[i];
+            int id = i + 1;
+            Kernel.SetRuntime(new TaskRuntime(id, s.Name, new ScriptedProgram(s.Steps), s.Affinity));
+            if (s.Process is null) continue;
+            if (!leaders.ContainsKey(s.Process)) leaders[s.Process] = id;
+            if (!s.ForkedBy) threads[s.Process] = threads.GetValueOrDefault(s.Process) + 1;
         }
-        WorkloadConfig w = config.Workload;
+        _nextTask = specs.Count + 1;
+        var mmOfProcess = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < specs.Count; i++)
+        {
+            TaskSpec s = specs[i];
+            if (s.ForkedBy) continue;
+            int id = i + 1;
+            if (s.Process is null)
+            {
+                _toCreate.Add(new TaskCreated(id, id, KernelIds.None, Kthread: true));
+            }
+            else
+            {
+                int tgid = leaders[s.Process];
+                if (!mmOfProcess.TryGetValue(s.Process, out int mm))
+                {
+                    int users = threads[s.Process];
+                    mmOfProcess[s.Process] = mm = SpawnMm(new MmStart(tgid, 0, users, 0, threadsLockLam && users > 1));
+                    _processLeaders.Add(tgid);
+                }
+                _toCreate.Add(new TaskCreated(id, tgid, mm, Kthread: false));
+            }
+            booted.Add(id);
+        }
+        return booted;
+    }
+
+    /// <summary>The random workload's processes (an mm each, then its threads) and kernel threads.</summary>
+    private List<int> PlanRandomWorkload(WorkloadConfig w, bool threadsLockLam)
+    {
+        var booted = new List<int>();
         for (int p = 0; p < w.Processes; p++)
         {
             int tgid = _nextTask;
