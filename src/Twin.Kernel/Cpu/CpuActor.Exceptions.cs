@@ -59,11 +59,10 @@ public sealed partial class CpuActor
     /// <summary>The CPU runs the instruction at <paramref name="site"/> (a static call or key, or <see cref="KprobeSite"/>); true if it trapped on an INT3.</summary>
     private bool RunPatchableText(TextContext context, int site)
     {
-        TextActor? text = Kernel.Text;
-        if (text is null) return false;
+        if (Kernel.Text is null) return false;
         if (site != KprobeSite)
         {
-            (int b0, int tail) = text.Fetch(site, _textSeenSeq, Random);
+            (int b0, int tail) = Text.Fetch(site, _textSeenSeq, Random);
             Raise(new TextFetched(Id, site, b0, tail, context));
             if (b0 != TextState.Int3) return false;
         }

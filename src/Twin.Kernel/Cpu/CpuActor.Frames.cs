@@ -174,7 +174,7 @@ public sealed partial class CpuActor
         }
         StartSlice();
         TaskRuntime task = Kernel.Runtime(curr);
-        if (Kernel.Tasks.Get(curr).Kthread)
+        if (Machine.Task(curr).Kthread)
         {
             Launch(KthreadResume());
             return;

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Twin.Actors;
 using Twin.Kernel.Arch;
 using Twin.Kernel.Events;
+using Twin.Kernel.Ipi;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Mm;
 using Twin.Kernel.Runqueue;
@@ -188,7 +189,7 @@ public sealed partial class CpuActor : KernelActor
     private TaskRuntime Current => Kernel.Runtime(Curr);
 
     /// <summary><c>current->mm</c>.</summary>
-    private int CurrentMm => Kernel.Tasks.Get(Curr).Mm;
+    private int CurrentMm => Machine.Task(Curr).Mm;
 
     private MmView Mm(int mm) => new(Kernel.Mm(mm).State);
 
@@ -199,6 +200,9 @@ public sealed partial class CpuActor : KernelActor
     private MachineView Machine => new(Kernel.Machine);
 
     private TextView Text => new(Kernel.Text!);
+
+    /// <summary>The cross-call queued on csd <paramref name="slot"/> (its function and data, read as its target runs it).</summary>
+    private IpiSent CsdCall(int slot) => Kernel.Csd(slot).Current!.Value;
 
     private int Cpus => Kernel.Config.Cpus;
 

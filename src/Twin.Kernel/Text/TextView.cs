@@ -40,6 +40,12 @@ public readonly struct TextView(TextActor text)
     /// <summary>Text writes so far (a CPU remembers it at each core-serializing event).</summary>
     public long WriteSeq => State.WriteSeq;
 
+    /// <summary>
+    /// An instruction fetch at <paramref name="site"/> by a CPU whose last core-serializing event saw
+    /// <paramref name="serializedSeq"/> writes: a later byte may come old or new (cross-modifying code).
+    /// </summary>
+    public (int Byte0, int Tail) Fetch(int site, long serializedSeq, Actors.DeterministicRandom random) => text.Fetch(site, serializedSeq, random);
+
     /// <summary>P4's condition: some handler still holds a ref (B17: the descriptor's; else any CPU's text_poke_array_refs).</summary>
     public bool RefsHeld => State.Design == TextDesign.B17StackDescriptor ? State.DescRefs > 0 : Array.Exists(State.Refs, r => r > 0);
 }

@@ -17,13 +17,15 @@ public sealed partial class CpuActor
     /// <summary>Runs the cross-call queued on csd <paramref name="slot"/> (read at its arrival), then unlocks the csd.</summary>
     private void RunIpi(int slot)
     {
-        IpiActor csd = Kernel.Csd(slot);
-        IpiSent sent = csd.Current!.Value;
+        IpiSent sent = CsdCall(slot);
         Invariant.Assert(sent.To == Id, "an IPI runs on its target");
         RunHandler(sent.Kind, sent.Mm, sent.TlbGen, inIrq: true);
         Raise(new IpiHandled(Id, sent.Ipi, sent.Kind, sent.From));
-        csd.Ref.Tell(new CsdUnlock(), Self);
+        UnlockCsd(slot);
     }
+
+    /// <summary>csd_unlock(): a posted store to the csd; the sender waiting in csd_lock_wait() hears of it.</summary>
+    private void UnlockCsd(int slot) => Kernel.Csd(slot).Ref.Tell(new CsdUnlock(), Self);
 
     /// <summary>on_each_cpu_mask() / smp_call_function_single() on the calling CPU: the handler runs here, interrupts off.</summary>
     private void RunLocalHandler(IpiKind kind, int mm, long gen)

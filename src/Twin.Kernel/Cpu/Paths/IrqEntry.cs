@@ -61,7 +61,7 @@ public sealed partial class CpuActor
     /// <summary>The handler queued on <paramref name="slot"/> stores to this CPU's runqueue: ipi_sync_rq_state where current->mm is the registering mm.</summary>
     private bool HandlerStores(int slot)
     {
-        IpiSent sent = Kernel.Csd(slot).Current!.Value;
+        IpiSent sent = CsdCall(slot);
         return sent.Kind == IpiKind.SyncRqState && !KernelIds.IsIdle(Curr) && CurrentMm == sent.Mm;
     }
 
@@ -72,13 +72,12 @@ public sealed partial class CpuActor
     /// </summary>
     private async KernelPath IpiSyncRqState(int slot)
     {
-        IpiSent sent = Kernel.Csd(slot).Current!.Value;
+        IpiSent sent = CsdCall(slot);
         await StoreOn(_irq, RqRef, new RqSetMembarrierState(_irq.NextToken(), Mm(sent.Mm).MembarrierState, RqStateReason.IpiSyncRqState));
-        IpiActor csd = Kernel.Csd(slot);
-        sent = csd.Current!.Value;
+        sent = CsdCall(slot);
         Barrier(OrderingSite.IpiSyncRqStateBarrier);
         Raise(new IpiHandled(Id, sent.Ipi, sent.Kind, sent.From));
-        csd.Ref.Tell(new CsdUnlock(), Self);
+        UnlockCsd(slot);
     }
 
     /// <summary>Kernel entry from user mode (a syscall, an interrupt), journaled, then context tracking's entry work.</summary>

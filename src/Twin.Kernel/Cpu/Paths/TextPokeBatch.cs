@@ -22,20 +22,20 @@ public sealed partial class CpuActor
         await LockTextMutex();
         await PokeStep(TextPokePhase.Began, sites);
         await KernelStep();
-        await PokeStep(TextPokePhase.Int3Written, sites);
-        await SyncEachCpu();
-        await PokeStep(TextPokePhase.Synced1, sites);
-        await KernelStep();
-        await PokeStep(TextPokePhase.TailWritten, sites);
-        await SyncEachCpu();
-        await PokeStep(TextPokePhase.Synced2, sites);
-        await KernelStep();
-        await PokeStep(TextPokePhase.FirstWritten, sites);
-        await SyncEachCpu();
-        await PokeStep(TextPokePhase.Synced3, sites);
-        await KernelStep();
+        await WriteThenSync(TextPokePhase.Int3Written, TextPokePhase.Synced1, sites);
+        await WriteThenSync(TextPokePhase.TailWritten, TextPokePhase.Synced2, sites);
+        await WriteThenSync(TextPokePhase.FirstWritten, TextPokePhase.Synced3, sites);
         await RetireBatch(sites);
         await PokeStep(TextPokePhase.Ended, sites);
+    }
+
+    /// <summary>A write of the batch (P1, P2 or P3), then its smp_text_poke_sync_each_cpu() (S1, S2, S3).</summary>
+    private async KernelPath WriteThenSync(TextPokePhase write, TextPokePhase synced, int sites)
+    {
+        await PokeStep(write, sites);
+        await SyncEachCpu();
+        await PokeStep(synced, sites);
+        await KernelStep();
     }
 
     /// <summary>mutex_lock(&amp;text_mutex): a sleeping lock, modelled as a look, then a try (a cmpxchg), and a retry a kernel step later.</summary>
