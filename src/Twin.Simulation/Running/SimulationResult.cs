@@ -39,6 +39,9 @@ public sealed record SimulationResult
     /// <summary>A litmus scenario's final register state ("r1=0; r2=1"); null for other runs.</summary>
     public string? LitmusState { get; init; }
 
+    /// <summary>The coverage points the run reached (docs/soak.md); null for results read back from a journal.</summary>
+    public Coverage? Coverage { get; init; }
+
     public double EventsPerSecond => WallSeconds > 0 ? Events / WallSeconds : 0;
 
     public static string FormatHash(ulong hash) => hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);

@@ -29,6 +29,8 @@ public static class SimulationRunner
         Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
         Func<Violation, bool>? stopOn = null)
     {
+        // A swarm config stands for one config per seed: the run is this seed's draw.
+        if (config.Swarm is not null) config = config.ForSeed(config.Seed);
         IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
         journal.RegisterManifests(EventCatalog.All);
         using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn);
@@ -132,6 +134,7 @@ public static class SimulationRunner
                 OmittedReached = kernel?.OmittedReached ?? 0,
                 Registers = registers,
                 LitmusState = litmusState,
+                Coverage = monitors.Coverage.Coverage,
             };
             return (result, failed);
         }

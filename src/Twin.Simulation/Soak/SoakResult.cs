@@ -19,6 +19,12 @@ public sealed record SoakResult(long RunsDone, long Events, IReadOnlyList<SoakRu
     public long EventsHere { get; init; }
 
     public double EventsPerSecond => WallSeconds > 0 ? EventsHere / WallSeconds : 0;
+
+    /// <summary>Coverage summed over every run of the soak (for a campaign: every seed the journal holds coverage of).</summary>
+    public Coverage Coverage { get; init; } = new();
+
+    /// <summary>Runs whose coverage is in <see cref="Coverage"/>.</summary>
+    public long CoveredRuns { get; init; }
 }
 
 /// <summary>Progress of a soak: runs done (by this process), events, failing runs so far, and the fraction done when known.</summary>
