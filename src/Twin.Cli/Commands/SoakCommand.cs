@@ -165,6 +165,20 @@ public static class SoakCommand
                     }
                 }
                 w.WriteEndArray();
+                w.WriteStartArray("failingSeeds");
+                foreach (SoakRun run in r.Failing.Take(20))
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("seed", run.Seed);
+                    w.WriteNumber("events", run.Events);
+                    if (run.ConfigJson is not null)
+                    {
+                        w.WritePropertyName("config");
+                        w.WriteRawValue(run.ConfigJson);
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
                 w.WriteNumber("coveredRuns", r.CoveredRuns);
                 w.WritePropertyName("coverage");
                 r.Coverage.WriteJson(w);

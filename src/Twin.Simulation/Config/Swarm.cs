@@ -229,6 +229,8 @@ public sealed record SwarmSpec(IReadOnlyList<string> Pinned)
         {
             if (p.Equals(key, StringComparison.OrdinalIgnoreCase)) return true;
             if (key.StartsWith(p + ".", StringComparison.OrdinalIgnoreCase)) return true;
+            // An array given element by element ("faults.0") pins the array.
+            if (p.StartsWith(key + ".", StringComparison.OrdinalIgnoreCase) && key is "faults" or "bugs" or "omit") return true;
         }
         return false;
     }

@@ -31,9 +31,10 @@ public static class SimulationRunner
     {
         // A swarm config stands for one config per seed: the run is this seed's draw.
         if (config.Swarm is not null) config = config.ForSeed(config.Seed);
-        IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
+        string configJson = ConfigLoader.ToJson(config);
+        IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, configJson, CodeVersion.Current, Guid.NewGuid().ToString()));
         journal.RegisterManifests(EventCatalog.All);
-        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn);
+        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn) with { ConfigJson = configJson };
     }
 
     /// <summary>
@@ -135,6 +136,7 @@ public static class SimulationRunner
                 Registers = registers,
                 LitmusState = litmusState,
                 Coverage = monitors.Coverage.Coverage,
+                StopsAtFirstViolation = stopAtFirstViolation,
             };
             return (result, failed);
         }

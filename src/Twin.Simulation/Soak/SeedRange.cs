@@ -43,7 +43,10 @@ public sealed class SeedRange : ISeedSource
         Interlocked.Increment(ref _done);
         Interlocked.Add(ref _events, result.Events);
         if (result.Coverage is not null) _coverage.Add(result.Coverage);
-        if (result.Violations.Count > 0) _failing.Add(new SoakRun(seed, result.Events, result.StateHash, wallSeconds, result.Violations, null));
+        if (result.Violations.Count > 0)
+        {
+            _failing.Add(new SoakRun(seed, result.Events, result.StateHash, wallSeconds, result.Violations, null) { ConfigJson = result.ConfigJson });
+        }
     }
 
     /// <summary>An interrupted in-process soak just ends; the seed is not counted.</summary>

@@ -3,7 +3,11 @@ using Twin.Checking;
 namespace Twin.Simulation.Soak;
 
 /// <summary>A failing (or kept) seed of a soak: its outcome and, when journaled, where to find the run.</summary>
-public sealed record SoakRun(ulong Seed, long Events, ulong StateHash, double WallSeconds, IReadOnlyList<Violation> Violations, string? Journal);
+public sealed record SoakRun(ulong Seed, long Events, ulong StateHash, double WallSeconds, IReadOnlyList<Violation> Violations, string? Journal)
+{
+    /// <summary>The seed's run config (a swarm's draw) as canonical JSON, when the soak knows it.</summary>
+    public string? ConfigJson { get; init; }
+}
 
 /// <summary>
 /// A soak's summary. Only failing seeds are kept one by one; passing seeds are counted, so a soak
