@@ -171,6 +171,7 @@ public static class SoakCommand
                     w.WriteStartObject();
                     w.WriteNumber("seed", run.Seed);
                     w.WriteNumber("events", run.Events);
+                    w.WriteString("stateHash", Twin.Simulation.Running.SimulationResult.FormatHash(run.StateHash));
                     if (run.ConfigJson is not null)
                     {
                         w.WritePropertyName("config");

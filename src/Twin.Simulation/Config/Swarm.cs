@@ -155,8 +155,15 @@ public static class Swarm
                 Put("kernel.stepNsMin", min);
                 Put("kernel.stepNsMax", min + LogUniform(100, 2_000));
             }
-            if (Free("kernel.stallProbability")) Put("kernel.stallProbability", r.Chance(0.2) ? 0 : Math.Round(LogUniform(5, 250) / 1000.0, 3));
-            if (Free("kernel.stallNsMax")) Put("kernel.stallNsMax", LogUniform(2_000, 200_000));
+            // Stalls open race windows (delay bounding): none, moderate, or heavy (a CPU slowed for
+            // a stretch, as a preempted vCPU is), which the rarest races need (B17: 4 of 100 runs of
+            // 100 000 events with p = 0.25 up to 100 µs, against 1 of 195 runs of 1 M with the default).
+            int stalls = r.NextInt(5);
+            if (Free("kernel.stallProbability"))
+            {
+                Put("kernel.stallProbability", stalls == 0 ? 0 : stalls <= 2 ? Math.Round(LogUniform(5, 50) / 1000.0, 3) : Math.Round(LogUniform(100, 300) / 1000.0, 3));
+            }
+            if (Free("kernel.stallNsMax")) Put("kernel.stallNsMax", stalls <= 2 ? LogUniform(2_000, 50_000) : LogUniform(20_000, 100_000));
             if (Free("kernel.ipiNsMin") && Free("kernel.ipiNsMax"))
             {
                 long min = LogUniform(100, 2_000);

@@ -124,7 +124,7 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
         bool stopped = _retry.Do("reading the campaign", () => _store.Find(Name))!.Stopped;
         var runs = failing.Select(r => new SoakRun((ulong)r.Seed, r.Outcome.Events, r.Outcome.StateHash, r.Outcome.WallMs / 1000.0,
             ViolationJson.Read(r.Outcome.ResultJson, $"{_journal.Uri} campaign '{Name}' seed {r.Seed}"),
-            r.Outcome.RunId is null ? null : $"{_journal.Uri} --run {r.Outcome.RunId}")).ToList();
+            r.Outcome.RunId is null ? null : $"{_journal.Uri} --run {r.Outcome.RunId}") { ConfigJson = ConfigLoader.ToJson(_config.ForSeed((ulong)r.Seed)) }).ToList();
         // Coverage is summed over every seed the campaign holds, whichever worker ran it.
         var coverage = new Coverage();
         long covered = 0;
