@@ -11,12 +11,16 @@ namespace Twin.Checking;
 /// </summary>
 public sealed class MonitorSet
 {
-    public MonitorSet(IEnumerable<Monitor> monitors, StoreBufferMemory? memory = null)
+    public MonitorSet(IEnumerable<Monitor> monitors, StoreBufferMemory? memory = null, string arch = "")
     {
         Monitors = [.. monitors];
         Memory = memory;
         foreach (Monitor m in Monitors) m.View = View;
+        Coverage = new CoverageMonitor(arch) { View = View };
     }
+
+    /// <summary>What the run reached (docs/soak.md, coverage); it observes like the monitors and reports nothing.</summary>
+    public CoverageMonitor Coverage { get; }
 
     public KernelView View { get; } = new();
 
@@ -26,16 +30,16 @@ public sealed class MonitorSet
     public StoreBufferMemory? Memory { get; }
 
     /// <summary>What to attach to a persistence extension: the memory (its loads are decided before any monitor looks), the monitors, then the view.</summary>
-    public IEnumerable<EventTap> Taps => Memory is null ? [.. Monitors, View] : [Memory, .. Monitors, View];
+    public IEnumerable<EventTap> Taps => Memory is null ? [.. Monitors, Coverage, View] : [Memory, .. Monitors, Coverage, View];
 
     /// <summary>Every monitor this build has; with <see cref="MachineFacts.Memory"/>, the store-buffer memory and P-OBS too.</summary>
     public static MonitorSet All(MachineFacts facts)
     {
-        if (facts.Memory is not { } m) return new MonitorSet(Standard(facts));
+        if (facts.Memory is not { } m) return new MonitorSet(Standard(facts), arch: facts.Arch);
         var memory = new StoreBufferMemory(m.Tso, m.StoreBufferNs, m.Seed);
         var observed = new ObservedOrderMonitor(memory);
         memory.Observer = observed;
-        return new MonitorSet([.. Standard(facts), observed], memory);
+        return new MonitorSet([.. Standard(facts), observed], memory, facts.Arch);
     }
 
     private static Monitor[] Standard(MachineFacts facts) =>

@@ -13,7 +13,8 @@ public sealed class ShrinkCommandTests : IDisposable
     [Fact]
     public void a_soak_failure_shrinks_to_a_scenario_file_that_twin_run_fails_on()
     {
-        var soak = TwinProcess.Run(_dir.Path, "soak", "--seeds", "1..200", "--events", "100000", "--bug", "B8b", "--first", "--workers", "1", "--journal", "sqlite:soak.db");
+        var soak = TwinProcess.Run(_dir.Path, "soak", "--seeds", "1..200", "--events", "100000", "--bug", "B8b", "--first", "--workers", "1", "--no-swarm",
+            "--journal", "sqlite:soak.db");
         Assert.True(soak.ExitCode == 1, soak.Stderr);
 
         var shrink = TwinProcess.Run(_dir.Path, "shrink", "sqlite:soak.db", "--output", "min.json", "--json");

@@ -197,7 +197,9 @@ public sealed class SoakCampaignTests : IDisposable
             string journal = withJournal && v.GetProperty("journal").GetString() is string j ? j[j.IndexOf(" --run ", StringComparison.Ordinal)..] : "";
             return $"{v.GetProperty("seed")} {v.GetProperty("property")} {v.GetProperty("eventIndex")} {v.GetProperty("message")} {journal}";
         });
-        return $"runs {summary.GetProperty("runs")} events {summary.GetProperty("events")} failing {summary.GetProperty("failingRuns")}\n{string.Join('\n', violations)}";
+        // Coverage is summed over every seed, whichever process ran it.
+        return $"runs {summary.GetProperty("runs")} events {summary.GetProperty("events")} failing {summary.GetProperty("failingRuns")}\n{string.Join('\n', violations)}\n"
+            + $"covered {summary.GetProperty("coveredRuns")} {summary.GetProperty("coverage").GetRawText()}\n{summary.GetProperty("failingSeeds").GetRawText()}";
     }
 
     private static List<(long, int, long)> Rows(IJournal j, RunInfo run)

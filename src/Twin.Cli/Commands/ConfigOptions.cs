@@ -28,6 +28,14 @@ public sealed class ConfigOptions
 
     public Option<string[]> Set { get; } = new("--set") { Description = "override any config key: --set workload.processes=8 (repeatable)" };
 
+    /// <summary>
+    /// The swarm of <paramref name="config"/>: each seed draws its config, but for the keys the
+    /// user gave (<paramref name="given"/>); none with a scenario file, whose tasks replace the random workload.
+    /// </summary>
+    public static TwinConfig Swarming(TwinConfig config, IEnumerable<string> given) =>
+        config.Kernel.Tasks is not null ? config with { Swarm = null }
+        : config with { Swarm = new SwarmSpec([.. given.Where(k => !k.StartsWith("swarm.", StringComparison.OrdinalIgnoreCase) && k is not ("seed" or "bugs" or "omit"))]) };
+
     public void AddTo(Command command, bool withSeed = true)
     {
         command.Add(Config);
@@ -48,7 +56,8 @@ public sealed class ConfigOptions
         ((Option[])[Config, Scenario, Seed, Events, Cpus, Arch, Bug, Fault, Omit, WeakMemory, Set]).Any(o => parse.GetResult(o) is { Implicit: false });
 
     /// <summary>The effective config from the parsed flags.</summary>
-    public TwinConfig Load(ParseResult parse)
+    /// <param name="given">When set, receives every config key the flags, the config file and the scenario gave.</param>
+    public TwinConfig Load(ParseResult parse, ISet<string>? given = null)
     {
         var overrides = new List<(string, string, string)>();
         var inv = System.Globalization.CultureInfo.InvariantCulture;
@@ -68,6 +77,6 @@ public sealed class ConfigOptions
             (string key, string value) = ConfigLoader.ParseAssignment(assignment);
             overrides.Add((key, value, $"--set {assignment}"));
         }
-        return ConfigLoader.Load(parse.GetValue(Config), overrides, parse.GetValue(Scenario));
+        return ConfigLoader.Load(parse.GetValue(Config), overrides, parse.GetValue(Scenario), given);
     }
 }

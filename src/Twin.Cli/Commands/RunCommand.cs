@@ -17,6 +17,7 @@ public static class RunCommand
         var runId = new Option<string?>("--run-id") { Description = "name of the run in the journal (default: seed and time)" };
         var first = new Option<bool>("--first") { Description = "stop the run at the first violation a checker reports" };
         var resume = new Option<string?>("--resume") { Description = "continue a run a killed twin run left in this journal (sqlite: or postgres:), with the run's own seed and config; --run-id picks the run (default: the latest left running)" };
+        var swarm = new Option<bool>("--swarm") { Description = "run the config this seed draws in a swarm soak (twin soak's default), keeping the keys given here" };
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
         var command = new Command("run", "Run one simulation and journal every event");
@@ -25,6 +26,7 @@ public static class RunCommand
         command.Add(runId);
         command.Add(first);
         command.Add(resume);
+        command.Add(swarm);
         command.Add(json);
         command.Add(verbose);
         command.SetAction(parse =>
@@ -37,7 +39,10 @@ public static class RunCommand
                 }
                 return Resume(uri, parse.GetValue(runId), parse.GetValue(json), parse.GetValue(verbose));
             }
-            return Execute(options.Load(parse), parse.GetValue(journal)!, parse.GetValue(runId), parse.GetValue(first), parse.GetValue(json), parse.GetValue(verbose));
+            var given = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            TwinConfig config = options.Load(parse, given);
+            if (parse.GetValue(swarm)) config = ConfigOptions.Swarming(config, given);
+            return Execute(config.ForSeed(config.Seed), parse.GetValue(journal)!, parse.GetValue(runId), parse.GetValue(first), parse.GetValue(json), parse.GetValue(verbose));
         });
         return command;
     }

@@ -26,11 +26,12 @@ public static class SoakCommand
         var resume = new Option<string?>("--resume") { Description = "continue the campaign kept in this journal, with its own config and seeds" };
         var keep = new Option<double>("--keep-passing") { Description = "fraction of passing runs whose full journal is kept too (0..1)", DefaultValueFactory = _ => 0 };
         var lease = new Option<double>("--lease") { Description = "seconds a claimed seed stays with a worker that stops renewing it", DefaultValueFactory = _ => 30 };
+        var noSwarm = new Option<bool>("--no-swarm") { Description = "run every seed with the one fixed config (default: each seed draws its own config, keeping what you gave; docs/soak.md)" };
         var json = CommonOptions.Json();
         var verbose = CommonOptions.Verbose();
         var command = new Command("soak", "Run many seeds and report every guarantee violation found");
         options.AddTo(command, withSeed: false);
-        foreach (Option o in (Option[])[seeds, hours, workers, first, journal, campaign, resume, keep, lease, json, verbose]) command.Add(o);
+        foreach (Option o in (Option[])[seeds, hours, workers, first, noSwarm, journal, campaign, resume, keep, lease, json, verbose]) command.Add(o);
         command.SetAction(parse =>
         {
             int n = parse.GetValue(workers);
@@ -39,13 +40,15 @@ public static class SoakCommand
                 parse.GetValue(json), parse.GetValue(verbose));
             if (request.Resume is not null)
             {
-                if (parse.GetValue(seeds) is not null || parse.GetValue(hours) is not null || request.Journal is not null)
+                if (parse.GetValue(seeds) is not null || parse.GetValue(hours) is not null || request.Journal is not null || parse.GetValue(noSwarm))
                 {
-                    throw new UsageException("--resume continues a campaign as stored: leave out --seeds, --hours and --journal");
+                    throw new UsageException("--resume continues a campaign as stored: leave out --seeds, --hours, --journal and --no-swarm");
                 }
                 return Execute(request, config: null, campaignRequest: null);
             }
-            TwinConfig config = options.Load(parse);
+            var given = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            TwinConfig config = options.Load(parse, given);
+            config = parse.GetValue(noSwarm) ? config with { Swarm = null } : ConfigOptions.Swarming(config, given);
             double? h = parse.GetValue(hours);
             if (h is double hh && (hh <= 0 || hh > 24 * 365)) throw new UsageException($"--hours {hh}: must be more than 0 and at most a year");
             (ulong a, ulong b) = parse.GetValue(seeds) is string text ? CommonOptions.ParseSeeds(text) : (1UL, 100UL);
@@ -162,6 +165,24 @@ public static class SoakCommand
                     }
                 }
                 w.WriteEndArray();
+                w.WriteStartArray("failingSeeds");
+                foreach (SoakRun run in r.Failing.Take(20))
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("seed", run.Seed);
+                    w.WriteNumber("events", run.Events);
+                    w.WriteString("stateHash", Twin.Simulation.Running.SimulationResult.FormatHash(run.StateHash));
+                    if (run.ConfigJson is not null)
+                    {
+                        w.WritePropertyName("config");
+                        w.WriteRawValue(run.ConfigJson);
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteNumber("coveredRuns", r.CoveredRuns);
+                w.WritePropertyName("coverage");
+                r.Coverage.WriteJson(w);
                 w.WriteEndObject();
             }
             Console.Out.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
@@ -183,5 +204,21 @@ public static class SoakCommand
         {
             AnsiConsole.MarkupLine($"seed {run.Seed}: journaled in {Markup.Escape(run.Journal!)}");
         }
+        if (r.CoveredRuns > 0) AnsiConsole.Write(CoverageTable(r.Coverage, r.CoveredRuns));
+    }
+
+    /// <summary>Per group: points reached of the catalog's, and the points not reached (a few named).</summary>
+    private static Table CoverageTable(Coverage c, long runs)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"coverage over {runs:N0} runs")
+            .AddColumn("group").AddColumn(new TableColumn("reached").RightAligned()).AddColumn("not reached");
+        foreach (string group in CoveragePoints.Groups)
+        {
+            (int hit, int points) = c.OfGroup(group);
+            var missing = Enumerable.Range(0, CoveragePoints.Count).Where(i => CoveragePoints.Group(i) == group && c[i] == 0).Select(CoveragePoints.Name).ToList();
+            string names = missing.Count == 0 ? "" : string.Join(", ", missing.Take(4)) + (missing.Count > 4 ? $", … ({missing.Count - 4} more)" : "");
+            table.AddRow(group, $"{hit} / {points}", Markup.Escape(names));
+        }
+        return table;
     }
 }

@@ -18,14 +18,25 @@ public static class ConfigLoader
     /// <param name="file">JSON config file, or null for defaults only.</param>
     /// <param name="overrides">(key, value, source) from the command line, applied last.</param>
     /// <param name="scenarioFile">Scenario file, or null for the random workload.</param>
-    public static TwinConfig Load(string? file, IEnumerable<(string Key, string Value, string Source)> overrides, string? scenarioFile = null)
+    /// <param name="given">When set, receives every key the file, the scenario and the overrides gave (what a swarm keeps as given).</param>
+    public static TwinConfig Load(string? file, IEnumerable<(string Key, string Value, string Source)> overrides, string? scenarioFile = null,
+        ISet<string>? given = null)
     {
         ScenarioDefinition? scenario = scenarioFile is null ? null : ScenarioParser.ParseFile(scenarioFile);
-        return Build(file is null ? null : (file, LoadFile(file)), scenario, overrides, file is null ? "config" : $"config '{file}'");
+        return Build(file is null ? null : (file, LoadFile(file)), scenario, overrides, file is null ? "config" : $"config '{file}'", given);
+    }
+
+    /// <summary><paramref name="config"/> with <paramref name="overrides"/> applied on top, checked as any config is (a swarm's draw).</summary>
+    public static TwinConfig With(TwinConfig config, IEnumerable<(string Key, string Value)> overrides, string source)
+    {
+        TwinConfig parsed = FromRunJson(ToJson(config), source, overrides.Select(o => (o.Key, o.Value, source)));
+        return parsed with { Expectations = config.Expectations, Litmus = config.Litmus };
     }
 
     /// <summary>Parses the canonical JSON stored with a run (see <see cref="ToJson"/>).</summary>
-    public static TwinConfig FromRunJson(string json, string where)
+    public static TwinConfig FromRunJson(string json, string where) => FromRunJson(json, where, []);
+
+    private static TwinConfig FromRunJson(string json, string where, IEnumerable<(string Key, string Value, string Source)> overrides)
     {
         string configPart;
         ScenarioDefinition? scenario = null;
@@ -50,7 +61,7 @@ public static class ConfigLoader
             throw new ConfigException($"{where}: the stored config is not valid JSON ({e.Message})", e);
         }
         IConfigurationRoot root = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(configPart))).Build();
-        return Build((where, root), scenario, [], where);
+        return Build((where, root), scenario, overrides, where);
     }
 
     /// <summary>The effective config as canonical JSON: every key, fixed order, invariant numbers; the scenario inline.</summary>
@@ -149,6 +160,13 @@ public static class ConfigLoader
             w.WriteNumber("access", wt.Access);
             w.WriteEndObject();
             w.WriteEndObject();
+            if (c.Swarm is { } swarm)
+            {
+                w.WriteStartObject("swarm");
+                w.WriteBoolean("enabled", true);
+                if (swarm.Pinned.Count > 0) w.WriteString("pinned", swarm.PinnedList);
+                w.WriteEndObject();
+            }
             if (c.ScenarioJson is not null)
             {
                 w.WritePropertyName("scenario");
@@ -188,7 +206,7 @@ public static class ConfigLoader
         : new(s.Name, s.Registers, s.SampleRegisters, [.. s.Forbidden.Select(f => (s.Registers.ToList().IndexOf(f.Key), f.Value))]);
 
     private static TwinConfig Build((string Where, IConfigurationRoot Root)? file, ScenarioDefinition? scenario,
-        IEnumerable<(string Key, string Value, string Source)> overrides, string where)
+        IEnumerable<(string Key, string Value, string Source)> overrides, string where, ISet<string>? given = null)
     {
         var draft = new ConfigSchema.Draft();
         if (file is { } f) ApplyJson(draft, f.Where, f.Root);
@@ -201,6 +219,7 @@ public static class ConfigLoader
         foreach ((string key, string value, string source) in overrides) ConfigSchema.Set(draft, key, value, source);
         TwinConfig config = ConfigSchema.Freeze(draft, where);
         scenario?.Validate(config.Kernel);
+        given?.UnionWith(draft.Given);
         return config;
     }
 

@@ -55,6 +55,14 @@ internal static class ConfigSchema
         /// <summary>litmus.storeBufferNs was given: the weak-memory mode leaves it as it is.</summary>
         public bool StoreBufferSet;
 
+        /// <summary>swarm.enabled and swarm.pinned as given.</summary>
+        public bool SwarmOn;
+
+        public string SwarmPinned = "";
+
+        /// <summary>Every key given (array keys by their array's name: "faults"), for what a swarm must not draw.</summary>
+        public readonly HashSet<string> Given = new(StringComparer.OrdinalIgnoreCase);
+
         public StepWeights Wt
         {
             get => W.Weights;
@@ -106,6 +114,8 @@ internal static class ConfigSchema
             d.Config = d.Config with { StoreBufferNs = Long(v, k, w, 0, MaxNs) };
             d.StoreBufferSet = true;
         },
+        ["swarm.enabled"] = (d, v, k, w) => d.SwarmOn = Bool(v, k, w),
+        ["swarm.pinned"] = (d, v, k, w) => d.SwarmPinned = v,
         ["memory.weak"] = (d, v, k, w) => d.Config = d.Config with { WeakMemory = Bool(v, k, w) },
         ["workload.processes"] = (d, v, k, w) => d.W = d.W with { Processes = Int(v, k, w, 0, 10_000) },
         ["workload.threadsPerProcess"] = (d, v, k, w) => d.W = d.W with { ThreadsPerProcess = Int(v, k, w, 1, 10_000) },
@@ -155,6 +165,7 @@ internal static class ConfigSchema
         {
             if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
             (array == "bugs" ? draft.Bugs : array == "faults" ? draft.Faults : draft.Omit).Add((value.Trim(), where));
+            draft.Given.Add(array);
             return;
         }
         if (!s_keys.TryGetValue(key, out Setter? setter))
@@ -163,6 +174,7 @@ internal static class ConfigSchema
         }
         if (string.IsNullOrWhiteSpace(value)) throw new ConfigException($"{where}: '{key}' has no value");
         setter(draft, value.Trim(), key, where);
+        draft.Given.Add(key);
     }
 
     /// <summary>Cross-key rules, then the immutable config.</summary>
@@ -200,6 +212,7 @@ internal static class ConfigSchema
             if (d.K.CurrStoreBufferNs == 0) d.K = d.K with { CurrStoreBufferNs = d.Config.StoreBufferNs };
             if (!d.AccessSet) d.Wt = d.Wt with { Access = StepWeights.WeakMemoryAccess };
         }
+        d.Config = d.Config with { Swarm = d.SwarmOn ? SwarmSpec.Parse(d.SwarmPinned) : null };
         TimingConfig t = d.T;
         WorkloadConfig w = d.W;
         Range("kernel.sliceNs", t.SliceNsMin, t.SliceNsMax, where);

@@ -47,7 +47,7 @@ public static class FaultSpecs
         {
             Probability = p.Probability("p", 1),
             Once = p.Flag("once"),
-            Buggify = p.Has("buggify") ? p.Probability("buggify", 0.25) : 0,
+            Buggify = p.Has("buggify") ? p.Probability("buggify", 0.25, bareAllowed: true) : 0,
         };
         p.RefuseUnused();
         return rule;
@@ -137,8 +137,14 @@ public static class FaultSpecs
             return n;
         }
 
-        public double Probability(string key, double fallback)
+        /// <param name="bareAllowed">The key may be given without a value (<c>buggify</c>): then it is <paramref name="fallback"/>.</param>
+        public double Probability(string key, double fallback, bool bareAllowed = false)
         {
+            if (bareAllowed && args.TryGetValue(key, out string? bare) && bare is null)
+            {
+                _used.Add(key);
+                return fallback;
+            }
             string? v = Value(key);
             if (v is null) return fallback;
             if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || d is < 0 or > 1 || double.IsNaN(d))

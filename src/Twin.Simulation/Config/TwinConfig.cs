@@ -45,6 +45,16 @@ public sealed record TwinConfig
     public Twin.Checking.MachineFacts Facts =>
         Twin.Checking.MachineFacts.Of(Kernel, ObservesMemory ? new Twin.Checking.MemoryFacts(Kernel.Arch.IsX86, StoreBufferNs, Seed) : null);
 
+    /// <summary>
+    /// Swarm testing (config <c>swarm.enabled</c>, on by default in <c>twin soak</c>): each seed draws
+    /// its own config, but for the keys the user pinned (<see cref="Config.Swarm"/>); null: every seed
+    /// runs this config. A run's own config never swarms: it is the draw.
+    /// </summary>
+    public SwarmSpec? Swarm { get; init; }
+
+    /// <summary>The config seed <paramref name="seed"/> runs: this one with the seed, or, when it swarms, the seed's draw.</summary>
+    public TwinConfig ForSeed(ulong seed) => Config.Swarm.ForSeed(this, seed);
+
     /// <summary>The scenario file's JSON (canonical), when the run comes from one; stored with the run.</summary>
     public string? ScenarioJson { get; init; }
 

@@ -23,8 +23,23 @@ public static class Reexecution
         using var comparer = new ComparingWriter(journal, run, journalIsPrefix: !finished);
         (SimulationResult result, bool _) = SimulationRunner.Execute(config, recoverFrom: null, comparer,
             stop: () => comparer.Difference is not null || comparer.Exhausted,
-            onProgress, CancellationToken.None);
+            onProgress, CancellationToken.None, stopAtFirstViolation: StoppedAtFirstViolation(run));
         comparer.Finish(finished);
         return new ReexecutionResult(result with { Journal = journal.Uri }, comparer.Compared, comparer.Difference, run.CodeVersion);
+    }
+
+    /// <summary>The run was cut at its first violation (its summary says so): the re-execution must stop there too.</summary>
+    private static bool StoppedAtFirstViolation(RunInfo run)
+    {
+        if (run.SummaryJson is null) return false;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(run.SummaryJson);
+            return doc.RootElement.TryGetProperty("stopsAtFirstViolation", out var e) && e.ValueKind == System.Text.Json.JsonValueKind.True;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 }

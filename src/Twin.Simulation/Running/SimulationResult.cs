@@ -39,6 +39,15 @@ public sealed record SimulationResult
     /// <summary>A litmus scenario's final register state ("r1=0; r2=1"); null for other runs.</summary>
     public string? LitmusState { get; init; }
 
+    /// <summary>The run ended at the first message boundary after a violation (<c>--first</c>, a soak's <c>--first</c>): its re-execution stops the same way.</summary>
+    public bool StopsAtFirstViolation { get; init; }
+
+    /// <summary>The run's config as stored with it (canonical JSON; a swarm seed's draw).</summary>
+    public string? ConfigJson { get; init; }
+
+    /// <summary>The coverage points the run reached (docs/soak.md); null for results read back from a journal.</summary>
+    public Coverage? Coverage { get; init; }
+
     public double EventsPerSecond => WallSeconds > 0 ? Events / WallSeconds : 0;
 
     public static string FormatHash(ulong hash) => hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);

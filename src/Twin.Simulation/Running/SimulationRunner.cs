@@ -30,9 +30,12 @@ public static class SimulationRunner
         Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
         Func<Violation, bool>? stopOn = null)
     {
-        IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, ConfigLoader.ToJson(config), CodeVersion.Current, Guid.NewGuid().ToString()));
+        // A swarm config stands for one config per seed: the run is this seed's draw.
+        if (config.Swarm is not null) config = config.ForSeed(config.Seed);
+        string configJson = ConfigLoader.ToJson(config);
+        IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, configJson, CodeVersion.Current, Guid.NewGuid().ToString()));
         journal.RegisterManifests(EventCatalog.All);
-        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn);
+        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn) with { ConfigJson = configJson };
     }
 
     /// <summary>
@@ -133,6 +136,8 @@ public static class SimulationRunner
                 OmittedReached = kernel?.OmittedReached ?? 0,
                 Registers = registers,
                 LitmusState = litmusState,
+                Coverage = monitors.Coverage.Coverage,
+                StopsAtFirstViolation = stopAtFirstViolation,
             };
             return (result, failed);
         }

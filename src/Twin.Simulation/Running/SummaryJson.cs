@@ -22,6 +22,7 @@ public static class SummaryJson
             w.WriteNumber("checkpoints", r.Checkpoints);
             w.WriteNumber("wallSeconds", Math.Round(r.WallSeconds, 3));
             w.WriteNumber("eventsPerSecond", Math.Round(r.EventsPerSecond));
+            if (r.StopsAtFirstViolation) w.WriteBoolean("stopsAtFirstViolation", true);
             w.WriteStartArray("violations");
             foreach (Violation v in r.Violations)
             {

@@ -1,3 +1,4 @@
+using Twin.Checking;
 using Twin.Actors;
 using Twin.Persistence;
 using Twin.Persistence.Campaigns;
@@ -101,7 +102,7 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
         string? runId = null;
         if (result.Violations.Count > 0 || Kept(seed)) runId = JournalRun(seed);
         var outcome = new SeedOutcome(result.Events, result.StateHash, (long)(wallSeconds * 1000), result.Violations.Count, runId,
-            ViolationJson.Write(result.Violations));
+            ViolationJson.Write(result.Violations, result.Coverage));
         bool stored = _retry.Do($"storing seed {seed}", () => _store.Complete(Name, (long)seed, _me, outcome));
         Interlocked.Decrement(ref _held);
         if (!stored) _report($"campaign '{Name}': seed {seed} was claimed again by another worker while it ran here; its result is the other worker's to store");
@@ -123,8 +124,15 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
         bool stopped = _retry.Do("reading the campaign", () => _store.Find(Name))!.Stopped;
         var runs = failing.Select(r => new SoakRun((ulong)r.Seed, r.Outcome.Events, r.Outcome.StateHash, r.Outcome.WallMs / 1000.0,
             ViolationJson.Read(r.Outcome.ResultJson, $"{_journal.Uri} campaign '{Name}' seed {r.Seed}"),
-            r.Outcome.RunId is null ? null : $"{_journal.Uri} --run {r.Outcome.RunId}")).ToList();
-        return new SoakResult(totals.SeedsDone, totals.Events, runs, wallSeconds, stopped) { Campaign = Name };
+            r.Outcome.RunId is null ? null : $"{_journal.Uri} --run {r.Outcome.RunId}") { ConfigJson = ConfigLoader.ToJson(_config.ForSeed((ulong)r.Seed)) }).ToList();
+        // Coverage is summed over every seed the campaign holds, whichever worker ran it.
+        var coverage = new Coverage();
+        long covered = 0;
+        foreach (SeedRow row in _retry.Do("reading the seeds", () => _store.Seeds(Name, failingOnly: false)))
+        {
+            if (ViolationJson.AddCoverage(row.Outcome.ResultJson, coverage, $"{_journal.Uri} campaign '{Name}' seed {row.Seed}")) covered++;
+        }
+        return new SoakResult(totals.SeedsDone, totals.Events, runs, wallSeconds, stopped) { Campaign = Name, Coverage = coverage, CoveredRuns = covered };
     }
 
     public void Dispose()
@@ -153,7 +161,7 @@ public sealed class CampaignSeedSource : ISeedSource, IDisposable
             if (earlier is { Status: RunStatus.Completed }) return runId;
             // Half written by a worker that died (or by this one before an outage): written again whole.
             if (earlier is not null) _journal.DeleteRun(earlier);
-            SimulationRunner.Run(_config with { Seed = seed }, _journal, runId, stopAtFirstViolation: _campaign.Spec.StopAtFirst);
+            SimulationRunner.Run(_config.ForSeed(seed), _journal, runId, stopAtFirstViolation: _campaign.Spec.StopAtFirst);
             return runId;
         });
     }

@@ -14,6 +14,7 @@ public sealed class SeedRange : ISeedSource
     private long _next;
     private long _done;
     private long _events;
+    private readonly Twin.Checking.Coverage _coverage = new();
     private volatile bool _stopped;
 
     public SeedRange(ulong first, ulong? last, TimeSpan? duration)
@@ -41,7 +42,11 @@ public sealed class SeedRange : ISeedSource
     {
         Interlocked.Increment(ref _done);
         Interlocked.Add(ref _events, result.Events);
-        if (result.Violations.Count > 0) _failing.Add(new SoakRun(seed, result.Events, result.StateHash, wallSeconds, result.Violations, null));
+        if (result.Coverage is not null) _coverage.Add(result.Coverage);
+        if (result.Violations.Count > 0)
+        {
+            _failing.Add(new SoakRun(seed, result.Events, result.StateHash, wallSeconds, result.Violations, null) { ConfigJson = result.ConfigJson });
+        }
     }
 
     /// <summary>An interrupted in-process soak just ends; the seed is not counted.</summary>
@@ -52,5 +57,9 @@ public sealed class SeedRange : ISeedSource
     public void Stop() => _stopped = true;
 
     public SoakResult Summary(double wallSeconds) =>
-        new(Interlocked.Read(ref _done), Interlocked.Read(ref _events), [.. _failing.OrderBy(r => r.Seed)], wallSeconds, _stopped);
+        new(Interlocked.Read(ref _done), Interlocked.Read(ref _events), [.. _failing.OrderBy(r => r.Seed)], wallSeconds, _stopped)
+        {
+            Coverage = _coverage,
+            CoveredRuns = Interlocked.Read(ref _done),
+        };
 }

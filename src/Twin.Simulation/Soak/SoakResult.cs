@@ -3,7 +3,11 @@ using Twin.Checking;
 namespace Twin.Simulation.Soak;
 
 /// <summary>A failing (or kept) seed of a soak: its outcome and, when journaled, where to find the run.</summary>
-public sealed record SoakRun(ulong Seed, long Events, ulong StateHash, double WallSeconds, IReadOnlyList<Violation> Violations, string? Journal);
+public sealed record SoakRun(ulong Seed, long Events, ulong StateHash, double WallSeconds, IReadOnlyList<Violation> Violations, string? Journal)
+{
+    /// <summary>The seed's run config (a swarm's draw) as canonical JSON, when the soak knows it.</summary>
+    public string? ConfigJson { get; init; }
+}
 
 /// <summary>
 /// A soak's summary. Only failing seeds are kept one by one; passing seeds are counted, so a soak
@@ -19,6 +23,12 @@ public sealed record SoakResult(long RunsDone, long Events, IReadOnlyList<SoakRu
     public long EventsHere { get; init; }
 
     public double EventsPerSecond => WallSeconds > 0 ? EventsHere / WallSeconds : 0;
+
+    /// <summary>Coverage summed over every run of the soak (for a campaign: every seed the journal holds coverage of).</summary>
+    public Coverage Coverage { get; init; } = new();
+
+    /// <summary>Runs whose coverage is in <see cref="Coverage"/>.</summary>
+    public long CoveredRuns { get; init; }
 }
 
 /// <summary>Progress of a soak: runs done (by this process), events, failing runs so far, and the fraction done when known.</summary>

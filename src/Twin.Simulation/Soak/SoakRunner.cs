@@ -52,7 +52,7 @@ public static class SoakRunner
                 while (!stop.IsCancellationRequested && source.TryClaim(stop.Token, out ulong seed))
                 {
                     var run = Stopwatch.StartNew();
-                    SimulationResult r = SimulationRunner.Run(config with { Seed = seed }, new DiscardingJournal(), $"soak-{seed}",
+                    SimulationResult r = SimulationRunner.Run(config.ForSeed(seed), new DiscardingJournal(), $"soak-{seed}",
                         cancel: cancel, stopAtFirstViolation: stopAtFirst, stopOn: counts);
                     if (cancel.IsCancellationRequested)
                     {
