@@ -24,6 +24,12 @@ public sealed class TwinProcess
     public static ProcessStartInfo StartInfo(string workDir, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // The same program with the runtime's own JIT defaults: twin's runtimeconfig asks for
+        // dynamic PGO and call counting from the first call, which pay back over a run of millions
+        // of events but cost a short command (all a test runs) a third more CPU in JIT work
+        // (docs/testing.md has the figures). What the command does does not depend on either.
+        psi.Environment["DOTNET_TieredPGO"] = "0";
+        psi.Environment["DOTNET_TC_CallCountingDelayMs"] = "100";
         psi.ArgumentList.Add(s_dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
         return psi;

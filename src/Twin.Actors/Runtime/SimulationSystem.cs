@@ -28,12 +28,23 @@ public static class SimulationSystem
         RunLoop loop = RunLoop.Of(system);
         Task terminated = system.Terminate();
         var patience = Stopwatch.StartNew();
+        var spin = new SpinWait();
         while (!terminated.IsCompleted)
         {
-            if (!loop.RunForShutdown() && patience.Elapsed > TimeSpan.FromSeconds(10))
+            if (loop.RunForShutdown())
+            {
+                spin.Reset();
+                continue;
+            }
+            if (patience.Elapsed > TimeSpan.FromSeconds(10))
             {
                 throw new TimeoutException($"actor system '{system.Name}' did not terminate within 10 s");
             }
+            // The rest of the termination runs on Akka's threads: spin briefly, then block on it
+            // (waking within a millisecond for work handed to the loop) rather than burn the core
+            // that a parallel run, or Akka's own thread, needs.
+            if (spin.NextSpinWillYield) terminated.Wait(TimeSpan.FromMilliseconds(1));
+            else spin.SpinOnce();
         }
     }
 }
