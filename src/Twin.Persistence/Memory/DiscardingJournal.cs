@@ -30,16 +30,6 @@ public sealed class DiscardingJournal : IJournal
 
     public void DeleteRun(RunInfo run) => _runs.RemoveAll(r => r.RunNo == run.RunNo);
 
-    public void DeleteMessagesTo(string persistenceId, long toSequenceNr)
-    {
-    }
-
-    public void SaveSnapshot(SnapshotRecord snapshot)
-    {
-    }
-
-    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr) => null;
-
     public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run) => [];
 
     IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => new Writer(run);
