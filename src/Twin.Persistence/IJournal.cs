@@ -72,9 +72,6 @@ public interface IJournalWriter : IDisposable
 {
     RunInfo Run { get; }
 
-    /// <summary>False for a writer that stores nothing (<c>none:</c>): a run need not encode events for it.</summary>
-    bool KeepsEvents => true;
-
     /// <summary>Registers a run-relative stream name ("cpu-0") and returns the handle used by <see cref="Append"/>.</summary>
     int RegisterStream(string stream);
 
