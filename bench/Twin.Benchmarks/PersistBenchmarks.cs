@@ -6,24 +6,13 @@ using Twin.Persistence.Memory;
 
 namespace Twin.Benchmarks;
 
-/// <summary>Encoding an event and appending it to a journal writer (the memory journal's, and a discarding one's).</summary>
+/// <summary>Encoding and decoding an event, and appending it to the memory journal's writer.</summary>
 [MemoryDiagnoser]
 public class PersistBenchmarks
 {
     private const int Rows = 100_000;
 
     private readonly byte[] _buffer = new byte[PayloadLimits.MaxPayloadBytes];
-    private IJournalWriter _discarding = null!;
-    private int _stream;
-    private long _seq;
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        _discarding = new DiscardingJournal().StartRun(new RunStart("bench", 1, "{}", "bench", "w"));
-        _stream = _discarding.RegisterStream("cpu-0");
-    }
-
     [Benchmark(OperationsPerInvoke = Rows, Description = "encode IpiSent")]
     public int EncodeIpiSent()
     {
@@ -62,13 +51,5 @@ public class PersistBenchmarks
         for (int i = 1; i <= Rows; i++) writer.Append(stream, i, 0x11, i, payload);
         writer.Flush();
         return writer.CommittedEvents;
-    }
-
-    [Benchmark(OperationsPerInvoke = Rows, Description = "append a row (discarding journal)")]
-    public long AppendDiscarding()
-    {
-        ReadOnlySpan<byte> payload = [1, 2, 3, 4, 5, 6, 7, 8];
-        for (int i = 0; i < Rows; i++) _discarding.Append(_stream, ++_seq, 0x11, i, payload);
-        return _discarding.AppendedEvents;
     }
 }

@@ -48,14 +48,6 @@ public interface IJournal : IDisposable
     Campaigns.ICampaignStore OpenCampaigns() =>
         throw new JournalFormatException($"{Uri} cannot hold a soak campaign: a campaign lives in a sqlite: or postgres: journal");
 
-    /// <summary>Marks rows up to and including <paramref name="toSequenceNr"/> deleted. Inclusive and atomic.</summary>
-    void DeleteMessagesTo(string persistenceId, long toSequenceNr);
-
-    void SaveSnapshot(SnapshotRecord snapshot);
-
-    /// <summary>The newest snapshot with seq ≤ <paramref name="maxSequenceNr"/>, or null.</summary>
-    SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr);
-
     /// <summary>
     /// A writer for an existing run that skips the run claim, as a second process with a stale
     /// view would. Exists so tests can show that the journal itself refuses duplicate rows.
@@ -79,9 +71,6 @@ public interface IJournal : IDisposable
 public interface IJournalWriter : IDisposable
 {
     RunInfo Run { get; }
-
-    /// <summary>False for a writer that stores nothing (<c>none:</c>): a run need not encode events for it.</summary>
-    bool KeepsEvents => true;
 
     /// <summary>Registers a run-relative stream name ("cpu-0") and returns the handle used by <see cref="Append"/>.</summary>
     int RegisterStream(string stream);

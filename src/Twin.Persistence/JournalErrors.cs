@@ -23,3 +23,6 @@ public class JournalStorageException(string message, Exception? inner = null) : 
 /// stayed locked): the same operation may well succeed if tried again on a new connection.
 /// </summary>
 public sealed class JournalUnavailableException(string message, Exception? inner = null) : JournalStorageException(message, inner);
+
+/// <summary>A resume found the re-executed run different from the stored prefix: it was written by another build or config.</summary>
+public sealed class JournalResumeException(string message) : JournalException(message);

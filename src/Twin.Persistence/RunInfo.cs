@@ -44,9 +44,6 @@ public sealed record RunInfo(
 /// <summary>A checkpoint: the state hash of the whole run after its first <see cref="EventCount"/> events.</summary>
 public readonly record struct Checkpoint(long EventCount, long TimestampNs, ulong StateHash);
 
-/// <summary>A stored snapshot of one persistent actor, with the hash of the state it holds.</summary>
-public sealed record SnapshotRecord(string PersistenceId, long SequenceNr, long TimestampNs, ulong StateHash, int Manifest, byte[] Payload);
-
 /// <summary>The text SQL backends store in <c>runs.status</c>.</summary>
 public static class RunStatusText
 {

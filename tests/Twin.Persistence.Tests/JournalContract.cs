@@ -95,18 +95,6 @@ public abstract class JournalContract : IDisposable
     }
 
     [Fact]
-    public void Journal_should_not_replay_deleted_messages_nor_lower_the_highest_sequence_number()
-    {
-        var (j, run) = JournalWithFiveEvents();
-        string pid = run.PersistenceIdOf("cpu-0");
-        j.DeleteMessagesTo(pid, 3);
-        Assert.Equal([4L, 5], ReadAll(j.ReadMessages(pid, 1, long.MaxValue, long.MaxValue)).Select(r => r.Seq));
-        j.DeleteMessagesTo(pid, 5);
-        Assert.Empty(ReadAll(j.ReadMessages(pid, 1, long.MaxValue, long.MaxValue)));
-        Assert.Equal(5, j.ReadHighestSequenceNr(pid));
-    }
-
-    [Fact]
     public void ReadRun_should_return_every_stream_of_the_run_in_global_write_order()
     {
         IJournal j = Journal();
@@ -237,20 +225,6 @@ public abstract class JournalContract : IDisposable
     }
 
     [Fact]
-    public void Snapshots_should_load_the_newest_one_at_or_below_the_bound()
-    {
-        IJournal j = Journal();
-        j.SaveSnapshot(new SnapshotRecord("1:cpu-0", 10, 100, 1, 0, [1]));
-        j.SaveSnapshot(new SnapshotRecord("1:cpu-0", 20, 200, 2, 0, [2]));
-        j.SaveSnapshot(new SnapshotRecord("1:cpu-1", 30, 300, 3, 0, [3]));
-        Assert.Equal(20, j.LoadSnapshot("1:cpu-0", long.MaxValue)!.SequenceNr);
-        SnapshotRecord s = j.LoadSnapshot("1:cpu-0", 15)!;
-        Assert.Equal((10L, 1UL, (byte)1), (s.SequenceNr, s.StateHash, s.Payload[0]));
-        Assert.Null(j.LoadSnapshot("1:cpu-0", 9));
-        Assert.Null(j.LoadSnapshot("1:nobody", long.MaxValue));
-    }
-
-    [Fact]
     public void Writer_should_keep_an_atomic_write_together_across_a_batch_boundary()
     {
         IJournal j = Journal();
@@ -325,12 +299,10 @@ public abstract class JournalContract : IDisposable
             w.Flush();
             gone = w.Run;
         }
-        j.SaveSnapshot(new SnapshotRecord(gone.PersistenceIdOf("cpu-0"), 3, 30, 1, 0, [1]));
         j.DeleteRun(gone);
         Assert.Null(j.FindRun("gone"));
         Assert.Empty(ReadAll(j.ReadRun(gone)));
         Assert.Empty(j.ReadCheckpoints(gone));
-        Assert.Null(j.LoadSnapshot(gone.PersistenceIdOf("cpu-0"), long.MaxValue));
         Assert.Equal(4, ReadAll(j.ReadRun(keep)).Count);
         using IJournalWriter again = j.StartRun(Start("gone"));
         Write(again, "cpu-0", 2);

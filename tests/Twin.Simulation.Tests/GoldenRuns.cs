@@ -2,7 +2,6 @@ using System.Globalization;
 using Twin.Actors;
 using Twin.Actors.Persistence;
 using Twin.Persistence.Codec;
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
 
@@ -122,7 +121,7 @@ public static class GoldenRuns
     public static Outcome Run(Case c)
     {
         var tap = new HashingTap();
-        SimulationResult r = SimulationRunner.Run(c.Config(), new DiscardingJournal(), "golden", taps: [tap]);
+        SimulationResult r = SimulationRunner.Run(c.Config(), journal: null, "golden", taps: [tap]);
         return new Outcome(r.Events, tap.Value, r.StateHash, r.Violations.Count);
     }
 

@@ -28,7 +28,7 @@ public sealed class ShrinkTests
         for (ulong seed = firstSeed; seed < firstSeed + 400; seed++)
         {
             TwinConfig config = RandomRun(configFile, seed, events, bug);
-            SimulationResult r = SimulationRunner.Run(config, new DiscardingJournal(), "find", stopAtFirstViolation: true);
+            SimulationResult r = SimulationRunner.Run(config, journal: null, "find", stopAtFirstViolation: true);
             if (r.Violations.Count > 0) return config;
         }
         throw new Xunit.Sdk.XunitException($"no seed in {firstSeed}..{firstSeed + 399} shows {bug}");

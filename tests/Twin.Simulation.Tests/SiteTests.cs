@@ -1,7 +1,6 @@
 using Twin.Kernel.Arch;
 using Twin.Kernel.Events;
 using Twin.Kernel.Sites;
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Mutation;
 using Twin.Simulation.Running;
@@ -42,7 +41,7 @@ public sealed class SiteTests
             long reached = 0;
             for (ulong seed = 1; seed <= 3 && reached == 0; seed++)
             {
-                reached = SimulationRunner.Run(MutantConfigs.Random(m, budget) with { Seed = seed }, new DiscardingJournal(), "reach").OmittedReached;
+                reached = SimulationRunner.Run(MutantConfigs.Random(m, budget) with { Seed = seed }, journal: null, "reach").OmittedReached;
             }
             if (reached == 0) unreached.Add(m.Name);
         }
@@ -96,7 +95,7 @@ public sealed class SiteTests
     private static (SimulationResult, List<object>) Run(TwinConfig c)
     {
         var tap = new EventRecorder();
-        SimulationResult r = SimulationRunner.Run(c, new DiscardingJournal(), "omit", taps: [tap]);
+        SimulationResult r = SimulationRunner.Run(c, journal: null, "omit", taps: [tap]);
         return (r, [.. tap.Events.Select(e => e.Event)]);
     }
 

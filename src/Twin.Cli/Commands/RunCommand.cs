@@ -67,9 +67,9 @@ public static class RunCommand
     {
         ILogger log = Logging.Create(verbose);
         runId ??= $"{config.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..4]}";
-        using IJournal journal = JournalUri.Open(journalUri, create: true);
+        using IJournal? journal = JournalUri.OpenOrNone(journalUri, create: true);
         log.Information("run {RunId}: seed {Seed}, {Arch}, {Cpus} CPUs, {Events} events into {Journal}",
-            runId, config.Seed, config.Kernel.Arch.Name, config.Kernel.Cpus, config.Events, journal.Uri);
+            runId, config.Seed, config.Kernel.Arch.Name, config.Kernel.Cpus, config.Events, journal?.Uri ?? JournalUri.None);
         using var interrupt = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, args) =>
         {

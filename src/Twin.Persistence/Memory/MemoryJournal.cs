@@ -44,7 +44,6 @@ public sealed class MemoryJournal : IJournal
     private readonly List<RunInfo> _runs = [];
     private int _lastRunNo;
     private readonly Dictionary<int, List<Checkpoint>> _checkpoints = [];
-    private readonly List<SnapshotRecord> _snapshots = [];
 
     public string Uri => "memory:";
 
@@ -129,43 +128,8 @@ public sealed class MemoryJournal : IJournal
             {
                 if (_pidNames[Row(i).Pid].StartsWith(prefix, StringComparison.Ordinal)) Row(i).IsDeleted = true;
             }
-            _snapshots.RemoveAll(s => s.PersistenceId.StartsWith(prefix, StringComparison.Ordinal));
             _checkpoints.Remove(run.RunNo);
             _runs.RemoveAll(r => r.RunNo == run.RunNo);
-        }
-    }
-
-    public void DeleteMessagesTo(string persistenceId, long toSequenceNr)
-    {
-        lock (_gate)
-        {
-            if (!_pidIndex.TryGetValue(persistenceId, out int pid)) return;
-            foreach (int i in _rowsOfPid[pid])
-            {
-                if (Row(i).SequenceNr <= toSequenceNr) Row(i).IsDeleted = true;
-            }
-        }
-    }
-
-    public void SaveSnapshot(SnapshotRecord snapshot)
-    {
-        lock (_gate)
-        {
-            _snapshots.RemoveAll(s => s.PersistenceId == snapshot.PersistenceId && s.SequenceNr == snapshot.SequenceNr);
-            _snapshots.Add(snapshot with { Payload = [.. snapshot.Payload] });
-        }
-    }
-
-    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr)
-    {
-        lock (_gate)
-        {
-            SnapshotRecord? best = null;
-            foreach (SnapshotRecord s in _snapshots)
-            {
-                if (s.PersistenceId == persistenceId && s.SequenceNr <= maxSequenceNr && (best is null || s.SequenceNr > best.SequenceNr)) best = s;
-            }
-            return best;
         }
     }
 

@@ -7,26 +7,24 @@ namespace Twin.Persistence.Postgres;
 /// <summary>
 /// The journal on a PostgreSQL server (<c>postgres:CONNECTION-STRING</c>, Npgsql's keyword form,
 /// e.g. <c>postgres:Host=db;Port=5432;Database=twin;Username=twin</c>; <c>Search Path=NAME</c> keeps
-/// a journal in its own schema). Events and snapshots are Akka.Persistence.Sql's, written through
-/// the plugin (<see cref="SqlPluginWriter"/>); Twin's own tables sit beside them. Several
+/// a journal in its own schema). Events are Akka.Persistence.Sql's, written through the plugin
+/// (<see cref="SqlPluginWriter"/>); Twin's own tables sit beside them (<see cref="RunCatalog"/>). Several
 /// processes on several machines may write to one journal, one writer per run.
 /// </summary>
 public sealed class PostgresJournal : IJournal
 {
     private readonly NpgsqlDataSource _dataSource;
-    private readonly SqlBackend _backend;
     private readonly SqlPluginStarter _plugin;
+    private readonly RunCatalog _catalog;
 
     private PostgresJournal(NpgsqlDataSource dataSource, string uri, string connectionString)
     {
         _dataSource = dataSource;
         Uri = uri;
-        _backend = SqlBackend.Postgres(uri, connectionString);
-        _plugin = new SqlPluginStarter(_backend);
+        var backend = SqlBackend.Postgres(uri, connectionString);
+        _plugin = new SqlPluginStarter(backend);
+        _catalog = new RunCatalog(backend);
     }
-
-    /// <summary>The plugin, started on first need: a journal only read never starts it.</summary>
-    private SqlPluginStorage Storage => _plugin.Get();
 
     public string Uri { get; }
 
@@ -74,59 +72,25 @@ public sealed class PostgresJournal : IJournal
         return journal;
     }
 
-    public IJournalWriter StartRun(RunStart start) => Do($"starting run '{start.RunId}'", c =>
-    {
-        using NpgsqlCommand cmd = new("""
-            INSERT INTO runs(run_id, seed, config, code_version, status, writer_uuid, started_unix_ms)
-            VALUES ($1, $2, $3, $4, 'running', $5, $6) ON CONFLICT (run_id) DO NOTHING RETURNING run_no
-            """, c);
-        cmd.Parameters.AddWithValue(start.RunId);
-        cmd.Parameters.AddWithValue(unchecked((long)start.Seed));
-        cmd.Parameters.AddWithValue(start.ConfigJson);
-        cmd.Parameters.AddWithValue(start.CodeVersion);
-        cmd.Parameters.AddWithValue(start.WriterUuid);
-        cmd.Parameters.AddWithValue(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        if (cmd.ExecuteScalar() is null)
-        {
-            RunInfo existing = FindRunOn(c, start.RunId)!;
-            throw new JournalConflictException(
-                $"run '{start.RunId}' already exists in {Uri} (writer {existing.WriterUuid}, status {RunStatusText.Of(existing.Status)}); a second writer is refused");
-        }
-        return (IJournalWriter)NewWriter(FindRunOn(c, start.RunId)!, resumed: false);
-    });
+    public IJournalWriter StartRun(RunStart start) => NewWriter(_catalog.Start(start), resumed: false);
+
+    public IJournalWriter TakeOverRun(RunInfo run, string writerUuid) => NewWriter(_catalog.TakeOver(run, writerUuid), resumed: true);
 
     IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => NewWriter(run, resumed: true);
 
     private SqlPluginWriter NewWriter(RunInfo run, bool resumed)
     {
         _plugin.Begin();
-        return new(_plugin, new PostgresRunTables(this, run, resumed), run);
+        return new SqlPluginWriter(_plugin, _catalog, run, resumed);
     }
 
-    public IJournalWriter TakeOverRun(RunInfo run, string writerUuid) => Do($"taking over run '{run.RunId}'", c =>
-    {
-        using NpgsqlCommand cmd = new("UPDATE runs SET writer_uuid = $1 WHERE run_no = $2 AND status = 'running' AND writer_uuid = $3", c);
-        cmd.Parameters.AddWithValue(writerUuid);
-        cmd.Parameters.AddWithValue(run.RunNo);
-        cmd.Parameters.AddWithValue(run.WriterUuid);
-        if (cmd.ExecuteNonQuery() != 1) throw Sqlite.SqliteJournal.TakeOverRefused(run, FindRunOn(c, run.RunId));
-        return (IJournalWriter)NewWriter(FindRunOn(c, run.RunId)!, resumed: true);
-    });
+    public void RegisterManifests(IEnumerable<EventManifest> manifests) => _catalog.RegisterManifests(manifests);
 
-    public RunInfo? FindRun(string runId) => Do("reading the runs table", c => FindRunOn(c, runId));
+    public RunInfo? FindRun(string runId) => _catalog.FindRun(runId);
 
-    public IReadOnlyList<RunInfo> ListRuns() => Do("reading the runs table", c =>
-    {
-        using NpgsqlCommand cmd = new(RunSelect + " ORDER BY run_no", c);
-        return ReadRuns(cmd);
-    });
+    public IReadOnlyList<RunInfo> ListRuns() => _catalog.ListRuns();
 
-    public long ReadHighestSequenceNr(string persistenceId) => Do($"reading the highest sequence number of {persistenceId}", c =>
-    {
-        using NpgsqlCommand cmd = new("SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = $1", c);
-        cmd.Parameters.AddWithValue(persistenceId);
-        return (long)cmd.ExecuteScalar()!;
-    });
+    public long ReadHighestSequenceNr(string persistenceId) => _catalog.HighestSequenceNr(persistenceId);
 
     public IJournalCursor ReadMessages(string persistenceId, long fromSequenceNr, long toSequenceNr, long max) =>
         new PostgresCursor(this, $"reading {persistenceId}", $"""
@@ -139,65 +103,16 @@ public sealed class PostgresJournal : IJournal
     public IJournalCursor ReadRun(RunInfo run) =>
         new PrefetchingCursor(new PostgresCursor(this, $"reading run '{run.RunId}'", $"""
             SELECT {PostgresSchema.RowColumns} FROM journal
-            WHERE ordering >= COALESCE((SELECT first_ordering FROM runs WHERE run_no = $1), 0)
-              AND starts_with(persistence_id, $2) AND NOT deleted
+            WHERE ordering >= $1 AND starts_with(persistence_id, $2) AND NOT deleted
             ORDER BY ordering
-            """, run.RunNo, run.PersistenceIdPrefix));
+            """, _catalog.FirstOrdering(run), run.PersistenceIdPrefix));
 
-    public void DeleteMessagesTo(string persistenceId, long toSequenceNr) => Storage.DeleteMessagesTo(persistenceId, toSequenceNr);
-
-    public void DeleteRun(RunInfo run) => Do($"deleting run '{run.RunId}'", c =>
-    {
-        using NpgsqlTransaction tx = c.BeginTransaction();
-        foreach (string sql in (string[])[
-            // Plain SQL on the plugin's tables: its delete keeps each id's highest row.
-            "DELETE FROM journal WHERE ordering >= COALESCE((SELECT first_ordering FROM runs WHERE run_no = $1), 0) AND starts_with(persistence_id, $2)",
-            "DELETE FROM snapshot WHERE starts_with(persistence_id, $2)",
-            "DELETE FROM checkpoints WHERE run_no = $1",
-            "DELETE FROM runs WHERE run_no = $1"])
-        {
-            using NpgsqlCommand cmd = new(sql, c, tx);
-            cmd.Parameters.AddWithValue(run.RunNo);
-            cmd.Parameters.AddWithValue(run.PersistenceIdPrefix);
-            cmd.ExecuteNonQuery();
-        }
-        tx.Commit();
-        return 0;
-    });
+    public void DeleteRun(RunInfo run) => _catalog.DeleteRun(run);
 
     public Campaigns.ICampaignStore OpenCampaigns() =>
         new Campaigns.SqlCampaignStore(Uri, () => _dataSource.OpenConnection(), Campaigns.SqlDialect.Postgres);
 
-    public void SaveSnapshot(SnapshotRecord snapshot) => Storage.SaveSnapshot(snapshot);
-
-    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr) => Storage.LoadSnapshot(persistenceId, maxSequenceNr);
-
-    public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run) => Do("reading checkpoints", c =>
-    {
-        using NpgsqlCommand cmd = new("SELECT event_count, timestamp, state_hash FROM checkpoints WHERE run_no = $1 ORDER BY event_count", c);
-        cmd.Parameters.AddWithValue(run.RunNo);
-        using NpgsqlDataReader r = cmd.ExecuteReader();
-        var list = new List<Checkpoint>();
-        while (r.Read()) list.Add(new Checkpoint(r.GetInt64(0), r.GetInt64(1), unchecked((ulong)r.GetInt64(2))));
-        return (IReadOnlyList<Checkpoint>)list;
-    });
-
-    public void RegisterManifests(IEnumerable<EventManifest> manifests) => Do("recording event manifests", c =>
-    {
-        using NpgsqlBatch batch = new(c);
-        foreach (EventManifest m in manifests)
-        {
-            var cmd = new NpgsqlBatchCommand("""
-                INSERT INTO manifests(manifest, name, version) VALUES ($1, $2, $3)
-                ON CONFLICT (manifest) DO UPDATE SET name = EXCLUDED.name, version = EXCLUDED.version
-                """);
-            cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = m.Column });
-            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = m.Name });
-            cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = m.Version });
-            batch.BatchCommands.Add(cmd);
-        }
-        return batch.BatchCommands.Count == 0 ? 0 : batch.ExecuteNonQuery();
-    });
+    public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run) => _catalog.ReadCheckpoints(run);
 
     public void Dispose()
     {
@@ -205,18 +120,8 @@ public sealed class PostgresJournal : IJournal
         _dataSource.Dispose();
     }
 
-    internal void MarkRunFinished(RunInfo run, RunStatus status, string summaryJson) => Do($"finishing run '{run.RunId}'", c =>
-    {
-        using NpgsqlCommand cmd = new("UPDATE runs SET status = $1, summary = $2, finished_unix_ms = $3 WHERE run_no = $4", c);
-        cmd.Parameters.AddWithValue(RunStatusText.Of(status));
-        cmd.Parameters.AddWithValue(summaryJson);
-        cmd.Parameters.AddWithValue(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue(run.RunNo);
-        return cmd.ExecuteNonQuery();
-    });
-
     /// <summary>Runs <paramref name="action"/> on a pooled connection; every failure becomes a <see cref="JournalException"/> naming what was being done.</summary>
-    internal T Do<T>(string doing, Func<NpgsqlConnection, T> action)
+    private T Do<T>(string doing, Func<NpgsqlConnection, T> action)
     {
         try
         {
@@ -228,8 +133,6 @@ public sealed class PostgresJournal : IJournal
             throw PostgresErrors.Translate(e, $"{Uri}: {doing}");
         }
     }
-
-    private const string RunSelect = RunRows.Select;
 
     private static string Redacted(NpgsqlConnectionStringBuilder builder)
     {
@@ -300,14 +203,4 @@ public sealed class PostgresJournal : IJournal
         using NpgsqlCommand cmd = new("SELECT key, value FROM twin_meta", c, tx);
         JournalMeta.Check(cmd, PostgresSchema.Version, Uri);
     }
-
-    private RunInfo? FindRunOn(NpgsqlConnection c, string runId)
-    {
-        using NpgsqlCommand cmd = new(RunSelect + " WHERE run_id = $1", c);
-        cmd.Parameters.AddWithValue(runId);
-        IReadOnlyList<RunInfo> runs = ReadRuns(cmd);
-        return runs.Count == 0 ? null : runs[0];
-    }
-
-    private IReadOnlyList<RunInfo> ReadRuns(NpgsqlCommand cmd) => RunRows.ReadAll(cmd, Uri);
 }

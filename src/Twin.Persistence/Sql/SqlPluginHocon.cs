@@ -71,7 +71,6 @@ public static class SqlPluginHocon
                 serializers.twin-stored = "Twin.Persistence.Sql.StoredEventSerializer, Twin.Persistence"
                 serialization-bindings {
                   "Twin.Persistence.Sql.StoredEvent, Twin.Persistence" = twin-stored
-                  "Twin.Persistence.Sql.StoredSnapshot, Twin.Persistence" = twin-stored
                 }
               }
               persistence {

@@ -75,37 +75,6 @@ internal sealed class SqlPluginStorage : IDisposable
 
     public void Stop(IActorRef actor) => _system.Stop(actor);
 
-    public void SaveSnapshot(SnapshotRecord s)
-    {
-        var metadata = new SnapshotMetadata(s.PersistenceId, s.SequenceNr, DateTime.UnixEpoch);
-        var save = new SaveSnapshot(metadata, new StoredSnapshot(s.Manifest, s.StateHash, s.TimestampNs, s.Payload));
-        object reply = Ask(Snapshots, $"saving a snapshot of {s.PersistenceId}", _ => save);
-        if (reply is SaveSnapshotFailure f) throw SqlErrors.Translate(f.Cause, Backend.Uri, $"saving a snapshot of {s.PersistenceId}");
-    }
-
-    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr)
-    {
-        string doing = $"loading a snapshot of {persistenceId}";
-        object reply = Ask(Snapshots, doing, _ => new LoadSnapshot(persistenceId, new SnapshotSelectionCriteria(maxSequenceNr), long.MaxValue));
-        return reply switch
-        {
-            LoadSnapshotFailed f => throw SqlErrors.Translate(f.Cause, Backend.Uri, doing),
-            LoadSnapshotResult { Snapshot: null } => null,
-            LoadSnapshotResult { Snapshot: { Snapshot: StoredSnapshot s } offer } =>
-                new SnapshotRecord(persistenceId, offer.Metadata.SequenceNr, s.TimestampNs, s.StateHash, s.Manifest, s.Payload),
-            LoadSnapshotResult r => throw new JournalCorruptException($"{Backend.Uri}: the snapshot of {persistenceId} at #{r.Snapshot!.Metadata.SequenceNr} is not Twin's ({r.Snapshot.Snapshot?.GetType().Name})"),
-            _ => throw new JournalStorageException($"{Backend.Uri}: {doing}: unexpected answer {reply.GetType().Name}"),
-        };
-    }
-
-    /// <summary>Akka's DeleteMessagesTo: marks the id's rows up to the sequence number deleted (the plugin keeps the highest one, so the id's highest sequence number stays).</summary>
-    public void DeleteMessagesTo(string persistenceId, long toSequenceNr)
-    {
-        string doing = $"deleting messages of {persistenceId}";
-        object reply = Ask(Journal, doing, replyTo => new DeleteMessagesTo(persistenceId, toSequenceNr, replyTo));
-        if (reply is DeleteMessagesFailure f) throw SqlErrors.Translate(f.Cause, Backend.Uri, doing);
-    }
-
     public void Dispose()
     {
         // Waits for the plugin's shutdown (its connections closed) so the file is released on return.

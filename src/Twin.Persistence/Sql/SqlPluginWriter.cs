@@ -17,7 +17,8 @@ namespace Twin.Persistence.Sql;
 internal sealed class SqlPluginWriter : GroupCommitWriter
 {
     private readonly SqlPluginStarter _plugin;
-    private readonly ISqlRunTables _tables;
+    private readonly RunCatalog _catalog;
+    private readonly bool _resumed;
     private SqlPluginStorage? _storage;
     private IActorRef? _replies;
     private readonly ImmutableHashSet<string> _tags;
@@ -26,15 +27,17 @@ internal sealed class SqlPluginWriter : GroupCommitWriter
     private readonly ImmutableArray<IPersistentRepresentation>.Builder _stretch = ImmutableArray.CreateBuilder<IPersistentRepresentation>();
     private bool _firstRowRecorded;
 
-    public SqlPluginWriter(SqlPluginStarter plugin, ISqlRunTables tables, RunInfo run)
+    /// <param name="resumed">The run was taken over from a killed writer: its first row may be stored already.</param>
+    public SqlPluginWriter(SqlPluginStarter plugin, RunCatalog catalog, RunInfo run, bool resumed)
         : base(run, batchRows: 8192, background: true)
     {
         _plugin = plugin;
-        _tables = tables;
+        _catalog = catalog;
+        _resumed = resumed;
         _tags = ImmutableHashSet.Create(run.Tag);
     }
 
-    protected override long ReadHighestSequenceNr(string persistenceId) => _tables.ReadHighestSequenceNr(persistenceId);
+    protected override long ReadHighestSequenceNr(string persistenceId) => _catalog.HighestSequenceNr(persistenceId);
 
     protected override void CommitBatches(IReadOnlyList<RowBatch> batches)
     {
@@ -73,16 +76,15 @@ internal sealed class SqlPluginWriter : GroupCommitWriter
             _storage.Write(_writes, events, _replies);
         }
         bool recordFirst = !_firstRowRecorded && first is not null;
-        if (recordFirst || _checkpoints.Count > 0) _tables.AfterCommit(recordFirst ? first : null, _checkpoints);
+        if (recordFirst || _checkpoints.Count > 0) _catalog.AfterCommit(Run, _resumed, recordFirst ? first : null, _checkpoints);
         if (recordFirst) _firstRowRecorded = true;
     }
 
-    protected override void MarkRunFinished(RunStatus status, string summaryJson) => _tables.MarkRunFinished(status, summaryJson);
+    protected override void MarkRunFinished(RunStatus status, string summaryJson) => _catalog.MarkFinished(Run, status, summaryJson);
 
     protected override void DisposeStorage()
     {
         if (_replies is not null) _storage!.Stop(_replies);
-        _tables.Dispose();
     }
 
     private void CloseStretch()

@@ -22,15 +22,3 @@ public sealed class StoredEvent(int manifest, byte[] message)
     /// <exception cref="CorruptPayloadException">the row check fails for this sequence number, or the payload does not decode.</exception>
     public object Decode(long sequenceNr) => EventCodecs.Decode(Manifest, RowCheck.Open(Message, Manifest, sequenceNr));
 }
-
-/// <summary>An actor snapshot as the plugin's snapshot store keeps it (the <c>snapshot</c> column): state hash, virtual time, then the payload.</summary>
-public sealed class StoredSnapshot(int manifest, ulong stateHash, long timestampNs, byte[] payload)
-{
-    public int Manifest { get; } = manifest;
-
-    public ulong StateHash { get; } = stateHash;
-
-    public long TimestampNs { get; } = timestampNs;
-
-    public byte[] Payload { get; } = payload;
-}

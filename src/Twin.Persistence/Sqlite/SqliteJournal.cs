@@ -8,7 +8,8 @@ namespace Twin.Persistence.Sqlite;
 /// <summary>
 /// The embedded default journal: one SQLite file in WAL mode holding Akka.Persistence.Sql's
 /// tables (<c>journal</c>, <c>snapshot</c>), which the plugin creates and writes, beside Twin's
-/// (<see cref="SqliteSchema"/>). A run's writer hands events to the plugin in groups from a
+/// (<see cref="SqliteSchema"/>), written through the catalog both SQL journals share
+/// (<see cref="RunCatalog"/>). A run's writer hands events to the plugin in groups from a
 /// thread of its own (<see cref="SqlPluginWriter"/>); replay reads the plugin's table directly on
 /// the raw handle (<see cref="SqliteCursor"/>), measured faster than Akka.Persistence.Query for a
 /// whole run. A process killed at any moment leaves every committed transaction intact (WAL)
@@ -19,17 +20,16 @@ public sealed class SqliteJournal : IJournal
     private static readonly object s_initGate = new();
     private static bool s_initialized;
 
-    private readonly SqliteConnection _connection;
-    private readonly object _gate = new();
     private readonly SqlBackend _backend;
     private readonly SqlPluginStarter _plugin;
+    private readonly RunCatalog _catalog;
 
-    private SqliteJournal(string path, SqliteConnection connection)
+    private SqliteJournal(string path)
     {
         Path = path;
-        _connection = connection;
         _backend = SqlBackend.Sqlite(Uri, path);
         _plugin = new SqlPluginStarter(_backend);
+        _catalog = new RunCatalog(_backend);
     }
 
     public string Path { get; }
@@ -40,9 +40,6 @@ public sealed class SqliteJournal : IJournal
         get => _backend.Pragmas!.Extra;
         set => _backend.Pragmas!.Extra = value;
     }
-
-    /// <summary>The plugin, started on first need: a journal only read never starts it.</summary>
-    private SqlPluginStorage Storage => _plugin.Get();
 
     public string Uri => $"sqlite:{Path}";
 
@@ -70,161 +67,47 @@ public sealed class SqliteJournal : IJournal
                 throw new JournalStorageException($"cannot create the directory of journal '{path}': {e.Message}", e);
             }
         }
-        SqliteConnection connection = OpenConnection(path, create);
-        var journal = new SqliteJournal(path, connection);
-        try
+        var journal = new SqliteJournal(path);
+        using (SqliteConnection connection = OpenConnection(path, create))
         {
-            journal.InitializeOrValidate(exists && new FileInfo(path).Length > 0, create);
+            journal.InitializeOrValidate(connection, exists && new FileInfo(path).Length > 0, create);
             // The plugin creates its tables; a journal about to be written gets them now, so
             // that every reader of the file finds them.
-            if (create && !journal.HasTable("journal"))
+            if (create && !HasTable(connection, "journal"))
             {
                 journal._plugin.StartCreatingTables();
-                journal.DropUnusedIndexes();
+                Execute(connection, SqlPluginHocon.DropUnusedIndexes, $"{journal.Uri}: dropping the journal's unused indexes");
             }
             else if (create)
             {
                 journal._plugin.Begin();
             }
         }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
         return journal;
     }
 
-    public IJournalWriter StartRun(RunStart start)
-    {
-        lock (_gate)
-        {
-            try
-            {
-                using SqliteTransaction tx = _connection.BeginTransaction();
-                RunInfo? existing = FindRunLocked(start.RunId);
-                if (existing is not null)
-                {
-                    throw new JournalConflictException(
-                        $"run '{start.RunId}' already exists in {Uri} (writer {existing.WriterUuid}, status {existing.Status.ToString().ToLowerInvariant()}); a second writer is refused");
-                }
-                using SqliteCommand cmd = Command("""
-                    INSERT INTO runs(run_id, seed, config, code_version, status, writer_uuid, started_unix_ms)
-                    VALUES ($id, $seed, $config, $code, 'running', $writer, $started) RETURNING run_no
-                    """);
-                cmd.Parameters.AddWithValue("$id", start.RunId);
-                cmd.Parameters.AddWithValue("$seed", unchecked((long)start.Seed));
-                cmd.Parameters.AddWithValue("$config", start.ConfigJson);
-                cmd.Parameters.AddWithValue("$code", start.CodeVersion);
-                cmd.Parameters.AddWithValue("$writer", start.WriterUuid);
-                cmd.Parameters.AddWithValue("$started", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                cmd.Transaction = tx;
-                long runNo = (long)cmd.ExecuteScalar()!;
-                tx.Commit();
-                RunInfo run = FindRunLocked(start.RunId)!;
-                return NewWriter(run, resumed: false);
-            }
-            catch (SqliteException e)
-            {
-                throw Translate(e, $"starting run '{start.RunId}'");
-            }
-        }
-    }
+    public IJournalWriter StartRun(RunStart start) => NewWriter(_catalog.Start(start), resumed: false);
 
-    public IJournalWriter TakeOverRun(RunInfo run, string writerUuid)
-    {
-        lock (_gate)
-        {
-            int taken = Guard(() =>
-            {
-                using SqliteCommand cmd = Command("UPDATE runs SET writer_uuid = $new WHERE run_no = $r AND status = 'running' AND writer_uuid = $old");
-                cmd.Parameters.AddWithValue("$new", writerUuid);
-                cmd.Parameters.AddWithValue("$r", run.RunNo);
-                cmd.Parameters.AddWithValue("$old", run.WriterUuid);
-                return cmd.ExecuteNonQuery();
-            }, $"taking over run '{run.RunId}'");
-            if (taken != 1) throw TakeOverRefused(run, FindRunLocked(run.RunId));
-            return NewWriter(FindRunLocked(run.RunId)!, resumed: true);
-        }
-    }
-
-    internal static JournalConflictException TakeOverRefused(RunInfo run, RunInfo? now) => new(now is null
-        ? $"run '{run.RunId}' no longer exists"
-        : now.Status != RunStatus.Running
-            ? $"run '{run.RunId}' is {RunStatusText.Of(now.Status)}: there is nothing to resume"
-            : $"run '{run.RunId}' was taken over by writer {now.WriterUuid} meanwhile; a second writer is refused");
+    public IJournalWriter TakeOverRun(RunInfo run, string writerUuid) => NewWriter(_catalog.TakeOver(run, writerUuid), resumed: true);
 
     IJournalWriter IJournal.OpenUnclaimedWriter(RunInfo run) => NewWriter(run, resumed: true);
 
     private SqlPluginWriter NewWriter(RunInfo run, bool resumed)
     {
         _plugin.Begin();
-        return new SqlPluginWriter(_plugin, new SqliteRunTables(this, run, OpenWriterConnection(), resumed), run);
+        return new SqlPluginWriter(_plugin, _catalog, run, resumed);
     }
 
     /// <summary>The first persistence id after every id of the run: ';' sorts right after ':'.</summary>
-    internal static string PrefixEnd(RunInfo run) => $"{run.RunNo};";
+    private static string PrefixEnd(RunInfo run) => $"{run.RunNo};";
 
-    private SqliteConnection OpenWriterConnection()
-    {
-        SqliteConnection c = OpenConnection(Path, create: false);
-        if (WriterPragmas is not null)
-        {
-            using SqliteCommand cmd = c.CreateCommand();
-            cmd.CommandText = WriterPragmas;
-            cmd.ExecuteNonQuery();
-        }
-        return c;
-    }
+    public void RegisterManifests(IEnumerable<EventManifest> manifests) => _catalog.RegisterManifests(manifests);
 
-    /// <summary>Records the event types a writer uses, so the file explains its own manifest numbers.</summary>
-    public void RegisterManifests(IEnumerable<EventManifest> manifests)
-    {
-        lock (_gate)
-        {
-            using SqliteTransaction tx = _connection.BeginTransaction();
-            foreach (EventManifest m in manifests)
-            {
-                using SqliteCommand cmd = Command("INSERT OR REPLACE INTO manifests(manifest, name, version) VALUES ($m, $n, $v)");
-                cmd.Transaction = tx;
-                cmd.Parameters.AddWithValue("$m", m.Column);
-                cmd.Parameters.AddWithValue("$n", m.Name);
-                cmd.Parameters.AddWithValue("$v", m.Version);
-                cmd.ExecuteNonQuery();
-            }
-            tx.Commit();
-        }
-    }
+    public RunInfo? FindRun(string runId) => _catalog.FindRun(runId);
 
-    public RunInfo? FindRun(string runId)
-    {
-        lock (_gate) return Guard(() => FindRunLocked(runId), "reading the runs table");
-    }
+    public IReadOnlyList<RunInfo> ListRuns() => _catalog.ListRuns();
 
-    public IReadOnlyList<RunInfo> ListRuns()
-    {
-        lock (_gate)
-        {
-            return Guard(() =>
-            {
-                using SqliteCommand cmd = Command(RunSelect + " ORDER BY run_no");
-                return ReadRuns(cmd);
-            }, "reading the runs table");
-        }
-    }
-
-    public long ReadHighestSequenceNr(string persistenceId)
-    {
-        lock (_gate)
-        {
-            return Guard(() =>
-            {
-                using SqliteCommand cmd = Command("SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = $pid");
-                cmd.Parameters.AddWithValue("$pid", persistenceId);
-                return (long)cmd.ExecuteScalar()!;
-            }, $"reading the highest sequence number of {persistenceId}");
-        }
-    }
+    public long ReadHighestSequenceNr(string persistenceId) => _catalog.HighestSequenceNr(persistenceId);
 
     public IJournalCursor ReadMessages(string persistenceId, long fromSequenceNr, long toSequenceNr, long max)
     {
@@ -247,16 +130,7 @@ public sealed class SqliteJournal : IJournal
         // Scan by ordering from the run's first row and filter on the id prefix; the unary plus
         // keeps SQLite from choosing the (persistence_id, sequence_number) index, which would
         // need a sort of the whole run to restore global order.
-        long first;
-        lock (_gate)
-        {
-            first = Guard(() =>
-            {
-                using SqliteCommand cmd = Command("SELECT COALESCE(first_ordering, 0) FROM runs WHERE run_no = $r");
-                cmd.Parameters.AddWithValue("$r", run.RunNo);
-                return cmd.ExecuteScalar() is long v ? v : 0L;
-            }, "reading the runs table");
-        }
+        long first = _catalog.FirstOrdering(run);
         string lo = run.PersistenceIdPrefix;
         string hi = PrefixEnd(run);
         SqliteConnection c = OpenConnection(Path, create: false);
@@ -273,81 +147,14 @@ public sealed class SqliteJournal : IJournal
         }));
     }
 
-    public void DeleteMessagesTo(string persistenceId, long toSequenceNr) => Storage.DeleteMessagesTo(persistenceId, toSequenceNr);
-
-    public void DeleteRun(RunInfo run)
-    {
-        lock (_gate)
-        {
-            Guard(() =>
-            {
-                using SqliteTransaction tx = _connection.BeginTransaction();
-                string lo = run.PersistenceIdPrefix, hi = PrefixEnd(run);
-                // The plugin deletes only up to a sequence number and keeps the highest row; a run
-                // written again from its seed needs its rows gone, so this is plain SQL on its tables.
-                foreach (string sql in (string[])[
-                    "DELETE FROM journal WHERE ordering >= COALESCE((SELECT first_ordering FROM runs WHERE run_no = $r), 0) AND +persistence_id >= $lo AND +persistence_id < $hi",
-                    "DELETE FROM snapshot WHERE persistence_id >= $lo AND persistence_id < $hi",
-                    "DELETE FROM checkpoints WHERE run_no = $r",
-                    "DELETE FROM runs WHERE run_no = $r"])
-                {
-                    using SqliteCommand cmd = Command(sql);
-                    cmd.Transaction = tx;
-                    cmd.Parameters.AddWithValue("$r", run.RunNo);
-                    cmd.Parameters.AddWithValue("$lo", lo);
-                    cmd.Parameters.AddWithValue("$hi", hi);
-                    cmd.ExecuteNonQuery();
-                }
-                tx.Commit();
-                return 0;
-            }, $"deleting run '{run.RunId}'");
-        }
-    }
+    public void DeleteRun(RunInfo run) => _catalog.DeleteRun(run);
 
     public Campaigns.ICampaignStore OpenCampaigns() =>
         new Campaigns.SqlCampaignStore(Uri, () => OpenConnection(Path, create: false), Campaigns.SqlDialect.Sqlite);
 
-    public void SaveSnapshot(SnapshotRecord snapshot) => Storage.SaveSnapshot(snapshot);
+    public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run) => _catalog.ReadCheckpoints(run);
 
-    public SnapshotRecord? LoadSnapshot(string persistenceId, long maxSequenceNr) => Storage.LoadSnapshot(persistenceId, maxSequenceNr);
-
-    public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run)
-    {
-        lock (_gate)
-        {
-            return Guard(() =>
-            {
-                using SqliteCommand cmd = Command("SELECT event_count, timestamp, state_hash FROM checkpoints WHERE run_no = $r ORDER BY event_count");
-                cmd.Parameters.AddWithValue("$r", run.RunNo);
-                using SqliteDataReader r = cmd.ExecuteReader();
-                var list = new List<Checkpoint>();
-                while (r.Read()) list.Add(new Checkpoint(r.GetInt64(0), r.GetInt64(1), unchecked((ulong)r.GetInt64(2))));
-                return list;
-            }, "reading checkpoints");
-        }
-    }
-
-    public void Dispose()
-    {
-        _plugin.Dispose();
-        _connection.Dispose();
-    }
-
-    internal void MarkRunFinished(RunInfo run, RunStatus status, string summaryJson)
-    {
-        lock (_gate)
-        {
-            Guard(() =>
-            {
-                using SqliteCommand cmd = Command("UPDATE runs SET status = $s, summary = $sum, finished_unix_ms = $t WHERE run_no = $r");
-                cmd.Parameters.AddWithValue("$s", RunStatusText.Of(status));
-                cmd.Parameters.AddWithValue("$sum", summaryJson);
-                cmd.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$r", run.RunNo);
-                return cmd.ExecuteNonQuery();
-            }, $"finishing run '{run.RunId}'");
-        }
-    }
+    public void Dispose() => _plugin.Dispose();
 
     internal static SqliteConnection OpenConnection(string path, bool create)
     {
@@ -403,8 +210,6 @@ public sealed class SqliteJournal : IJournal
         return m.Trim().TrimEnd('.').Trim('\'');
     }
 
-    private const string RunSelect = RunRows.Select;
-
     private static void EnsureInitialized()
     {
         lock (s_initGate)
@@ -430,8 +235,14 @@ public sealed class SqliteJournal : IJournal
         }
     }
 
-    private void InitializeOrValidate(bool existed, bool create)
+    private void InitializeOrValidate(SqliteConnection connection, bool existed, bool create)
     {
+        SqliteCommand Command(string sql)
+        {
+            SqliteCommand cmd = connection.CreateCommand();
+            cmd.CommandText = sql;
+            return cmd;
+        }
         try
         {
             if (existed)
@@ -448,12 +259,13 @@ public sealed class SqliteJournal : IJournal
                 }
                 else
                 {
-                    ValidateMeta();
+                    using SqliteCommand meta = Command("SELECT key, value FROM twin_meta");
+                    JournalMeta.Check(meta, SqliteSchema.Version, $"'{Path}'");
                     return;
                 }
             }
             if (!create) throw new JournalFormatException($"'{Path}' is not a Twin journal: the database is empty");
-            using SqliteTransaction tx = _connection.BeginTransaction();
+            using SqliteTransaction tx = connection.BeginTransaction();
             using (SqliteCommand cmd = Command(SqliteSchema.Create)) { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
             using (SqliteCommand meta = Command("INSERT OR IGNORE INTO twin_meta(key, value) VALUES ('format', $f), ('version', $v)"))
             {
@@ -470,64 +282,25 @@ public sealed class SqliteJournal : IJournal
         }
     }
 
-    /// <summary>See <see cref="SqlPluginHocon.DropUnusedIndexes"/>.</summary>
-    private void DropUnusedIndexes()
+    private static bool HasTable(SqliteConnection connection, string name)
     {
-        lock (_gate)
-        {
-            Guard(() =>
-            {
-                using SqliteCommand cmd = Command(SqlPluginHocon.DropUnusedIndexes);
-                return cmd.ExecuteNonQuery();
-            }, "dropping the journal's unused indexes");
-        }
+        using SqliteCommand cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $n";
+        cmd.Parameters.AddWithValue("$n", name);
+        return (long)cmd.ExecuteScalar()! == 1;
     }
 
-    private bool HasTable(string name)
-    {
-        lock (_gate)
-        {
-            return Guard(() =>
-            {
-                using SqliteCommand cmd = Command("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $n");
-                cmd.Parameters.AddWithValue("$n", name);
-                return (long)cmd.ExecuteScalar()! == 1;
-            }, $"looking for the {name} table");
-        }
-    }
-
-    private void ValidateMeta()
-    {
-        using SqliteCommand cmd = Command("SELECT key, value FROM twin_meta");
-        JournalMeta.Check(cmd, SqliteSchema.Version, $"'{Path}'");
-    }
-
-    private RunInfo? FindRunLocked(string runId)
-    {
-        using SqliteCommand cmd = Command(RunSelect + " WHERE run_id = $id");
-        cmd.Parameters.AddWithValue("$id", runId);
-        IReadOnlyList<RunInfo> runs = ReadRuns(cmd);
-        return runs.Count == 0 ? null : runs[0];
-    }
-
-    private IReadOnlyList<RunInfo> ReadRuns(SqliteCommand cmd) => RunRows.ReadAll(cmd, Uri);
-
-    private SqliteCommand Command(string sql)
-    {
-        SqliteCommand cmd = _connection.CreateCommand();
-        cmd.CommandText = sql;
-        return cmd;
-    }
-
-    private T Guard<T>(Func<T> action, string doing)
+    private static void Execute(SqliteConnection connection, string sql, string doing)
     {
         try
         {
-            return action();
+            using SqliteCommand cmd = connection.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.ExecuteNonQuery();
         }
         catch (SqliteException e)
         {
-            throw Translate(e, $"{Uri}: {doing}");
+            throw Translate(e, doing);
         }
     }
 }

@@ -40,7 +40,7 @@ public static class BenchRunner
         double soak = Median(reps, () =>
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
-            SimulationResult r = SimulationRunner.Run(config, new DiscardingJournal(), "bench");
+            SimulationResult r = SimulationRunner.Run(config, journal: null, "bench");
             allocatedPerEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)r.Events;
             return r.Events / r.WallSeconds;
         });

@@ -4,7 +4,6 @@ using Twin.Kernel;
 using Twin.Kernel.Arch;
 using Twin.Kernel.Membarrier;
 using Twin.Kernel.Tasks;
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
 
@@ -55,7 +54,7 @@ public static class ModelExperiment
         {
             if (c.Task == 1) tested = c; // the caller's last call is the one under test
         });
-        SimulationRunner.Run(config, new DiscardingJournal(), $"conform-{seed}", taps: [recorder]);
+        SimulationRunner.Run(config, journal: null, $"conform-{seed}", taps: [recorder]);
         recorder.Finish();
         return tested ?? throw new InvalidOperationException("the model's caller never returned from the call under test");
     }

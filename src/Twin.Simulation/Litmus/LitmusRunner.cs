@@ -1,4 +1,3 @@
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
 using Twin.Simulation.Scenarios;
@@ -37,7 +36,7 @@ public static class LitmusRunner
         var byProperty = new SortedDictionary<string, int>(StringComparer.Ordinal);
         for (ulong seed = firstSeed; seed <= lastSeed; seed++)
         {
-            SimulationResult result = SimulationRunner.Run(loaded with { Seed = seed }, new DiscardingJournal(), $"litmus-{seed}");
+            SimulationResult result = SimulationRunner.Run(loaded with { Seed = seed }, journal: null, $"litmus-{seed}");
             string state = result.LitmusState!;
             counts[state] = counts.GetValueOrDefault(state) + 1;
             if (result.Violations.Any(v => v.Property == LitmusSpec.Property)) forbiddenStates.Add(state);

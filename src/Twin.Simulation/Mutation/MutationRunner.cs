@@ -3,7 +3,6 @@ using Twin.Checking;
 using Twin.Kernel.Arch;
 using Twin.Kernel.Sites;
 using Twin.Persistence;
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Litmus;
 using Twin.Simulation.Running;
@@ -78,7 +77,7 @@ public sealed class MutationRunner(MutationBudget budget, IReadOnlyList<string> 
         if (Interlocked.Read(ref reached) == 0 && !cancel.IsCancellationRequested)
         {
             // A campaign read back from the journal ran nothing here: one run says whether the site is reached at all.
-            Count(SimulationRunner.Run(random with { Seed = budget.FirstSeed }, new DiscardingJournal(), $"mutate-probe-{m.Name}"));
+            Count(SimulationRunner.Run(random with { Seed = budget.FirstSeed }, journal: null, $"mutate-probe-{m.Name}"));
         }
         if (kill is null)
         {
@@ -121,7 +120,7 @@ public sealed class MutationRunner(MutationBudget budget, IReadOnlyList<string> 
         // The first seed's run says whether the scenario reaches the sites at all; its outcome
         // counts as that seed's, and the other seeds run only when it is reached and not forbidden.
         ulong seed = budget.LitmusFirstSeed;
-        SimulationResult probe = SimulationRunner.Run(config with { Seed = seed }, new DiscardingJournal(), $"mutate-{m.Name}-probe");
+        SimulationResult probe = SimulationRunner.Run(config with { Seed = seed }, journal: null, $"mutate-{m.Name}-probe");
         onRun(probe);
         if (probe.OmittedReached == 0) return null;
         Violation[] forbidden = [.. probe.Violations.Where(IsForbidden)];

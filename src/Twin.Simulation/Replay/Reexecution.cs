@@ -21,7 +21,7 @@ public static class Reexecution
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"{journal.Uri} run '{run.RunId}'");
         bool finished = run.Status != RunStatus.Running;
         using var comparer = new ComparingWriter(journal, run, journalIsPrefix: !finished);
-        (SimulationResult result, bool _) = SimulationRunner.Execute(config, recoverFrom: null, comparer,
+        (SimulationResult result, bool _) = SimulationRunner.Execute(config, run.RunId, recoverFrom: null, comparer,
             stop: () => comparer.Difference is not null || comparer.Exhausted,
             onProgress, CancellationToken.None, stopAtFirstViolation: StoppedAtFirstViolation(run));
         comparer.Finish(finished);

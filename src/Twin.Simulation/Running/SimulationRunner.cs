@@ -22,53 +22,54 @@ namespace Twin.Simulation.Running;
 public static class SimulationRunner
 {
     /// <summary>Starts run <paramref name="runId"/> in <paramref name="journal"/>, simulates, and records the outcome.</summary>
+    /// <param name="journal">Where the run's events go; null keeps nothing (a soak's seed, <c>--journal none:</c>): the run then skips Akka's journal round trip.</param>
     /// <param name="onProgress">Called about every 64 k messages.</param>
     /// <param name="cancel">Stops at the next message boundary; what is done is committed.</param>
     /// <param name="taps">Extra observers of every event (tests, exports), besides the monitors.</param>
     /// <param name="stopAtFirstViolation">End the run at the first message boundary after a monitor reports.</param>
-    public static SimulationResult Run(TwinConfig config, IJournal journal, string runId,
+    public static SimulationResult Run(TwinConfig config, IJournal? journal, string runId,
         Action<Progress>? onProgress = null, CancellationToken cancel = default, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
         Func<Violation, bool>? stopOn = null)
     {
         // A swarm config stands for one config per seed: the run is this seed's draw.
         if (config.Swarm is not null) config = config.ForSeed(config.Seed);
         string configJson = ConfigLoader.ToJson(config);
-        IJournalWriter writer = journal.StartRun(new RunStart(runId, config.Seed, configJson, CodeVersion.Current, Guid.NewGuid().ToString()));
-        journal.RegisterManifests(EventCatalog.All);
-        using (writer) return ExecuteAndComplete(config, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn) with { ConfigJson = configJson };
+        IJournalWriter? writer = journal?.StartRun(new RunStart(runId, config.Seed, configJson, CodeVersion.Current, Guid.NewGuid().ToString()));
+        journal?.RegisterManifests(EventCatalog.All);
+        using (writer) return ExecuteAndComplete(config, runId, journal, journal, writer, onProgress, cancel, taps, stopAtFirstViolation, stopOn) with { ConfigJson = configJson };
     }
 
     /// <summary>
     /// Continues run <paramref name="run"/>, which a killed process left running: the simulation
     /// runs again from the run's own seed and config, checks every event the journal already holds
-    /// (<see cref="ResumeWriter"/>), and writes the rest. The journal ends as an uninterrupted run's.
+    /// (<see cref="Replay.ComparingWriter"/>), and writes the rest. The journal ends as an uninterrupted run's.
     /// </summary>
     public static SimulationResult Resume(IJournal journal, RunInfo run, Action<Progress>? onProgress = null, CancellationToken cancel = default)
     {
         TwinConfig config = ConfigLoader.FromRunJson(run.ConfigJson, $"run '{run.RunId}'");
-        using var writer = new ResumeWriter(journal.TakeOverRun(run, Guid.NewGuid().ToString()), journal, run);
+        using var writer = new Replay.ComparingWriter(journal, run, journalIsPrefix: true, continueInto: journal.TakeOverRun(run, Guid.NewGuid().ToString()));
         // No recovery from the journal: actors start fresh, and the re-execution re-creates their events.
-        return ExecuteAndComplete(config, journal, recoverFrom: null, writer, onProgress, cancel) with { ResumedAfter = writer.Prefix };
+        return ExecuteAndComplete(config, run.RunId, journal, recoverFrom: null, writer, onProgress, cancel) with { ResumedAfter = writer.Compared };
     }
 
     /// <summary>Simulates into <paramref name="writer"/>, records the outcome as the run's status and summary, and times it.</summary>
-    private static SimulationResult ExecuteAndComplete(TwinConfig config, IJournal journal, IJournal? recoverFrom, IJournalWriter writer,
+    private static SimulationResult ExecuteAndComplete(TwinConfig config, string runId, IJournal? journal, IJournal? recoverFrom, IJournalWriter? writer,
         Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
         Func<Violation, bool>? stopOn = null)
     {
         var clock = Stopwatch.StartNew();
-        (SimulationResult result, bool failed) = Execute(config, recoverFrom, writer, stop: null, onProgress, cancel, taps, stopAtFirstViolation, stopOn: stopOn);
-        writer.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
-        return result with { Journal = journal.Uri, WallSeconds = clock.Elapsed.TotalSeconds };
+        (SimulationResult result, bool failed) = Execute(config, runId, recoverFrom, writer, stop: null, onProgress, cancel, taps, stopAtFirstViolation, stopOn: stopOn);
+        writer?.Complete(failed ? RunStatus.Failed : RunStatus.Completed, SummaryJson.Write(result));
+        return result with { Journal = journal?.Uri ?? JournalUri.None, WallSeconds = clock.Elapsed.TotalSeconds };
     }
 
     /// <summary>
-    /// Simulates into <paramref name="writer"/> until the configured event count, until
+    /// Simulates run <paramref name="runId"/> into <paramref name="writer"/> (null: keeps nothing) until the configured event count, until
     /// <paramref name="stop"/> says so, or until cancelled. Returns the result and whether a model
     /// invariant failed.
     /// </summary>
     /// <param name="stopOn">With <paramref name="stopAtFirstViolation"/>: only a violation this accepts ends the run (default: any).</param>
-    internal static (SimulationResult Result, bool ModelFailed) Execute(TwinConfig config, IJournal? recoverFrom, IJournalWriter writer,
+    internal static (SimulationResult Result, bool ModelFailed) Execute(TwinConfig config, string runId, IJournal? recoverFrom, IJournalWriter? writer,
         Func<bool>? stop, Action<Progress>? onProgress, CancellationToken cancel, IEnumerable<EventTap>? taps = null, bool stopAtFirstViolation = false,
         Kernel.Tasks.IStepObserver? observer = null, Func<Violation, bool>? stopOn = null)
     {
@@ -79,10 +80,9 @@ public static class SimulationRunner
             RunLoop loop = RunLoop.Of(system);
             RunPersistence persistence = loop.Persistence;
             MonitorSet monitors = MonitorSet.All(config.Facts);
-            // A journal that keeps nothing (a soak's) is neither written nor recovered from: the
-            // run skips Akka's journal round trip (RunPersistence.JournalsThroughAkka).
-            bool keeps = writer.KeepsEvents;
-            persistence.Attach(writer.Run.RunId, keeps ? writer : null, keeps ? recoverFrom : null, config.CheckpointEveryEvents);
+            // A run that keeps nothing (a soak's) is neither written nor recovered from: it skips
+            // Akka's journal round trip (RunPersistence.JournalsThroughAkka).
+            persistence.Attach(runId, writer, writer is null ? null : recoverFrom, config.CheckpointEveryEvents);
             persistence.Taps.AddRange(monitors.Taps);
             if (taps is not null) persistence.Taps.AddRange(taps);
             SampleRegisters? samples = config.Litmus is { SampleRegisters.Count: > 0 } l ? new SampleRegisters(l.SampleRegisters) : null;
@@ -110,7 +110,7 @@ public static class SimulationRunner
                 violations.Add(new Violation("MODEL", loop.NowNs, -1, 0, persistence.PersistedEvents, e.InnerException.Message));
             }
             if (!failed) persistence.WriteCheckpoint();
-            writer.Flush();
+            writer?.Flush();
             violations.AddRange(monitors.Violations());
             IReadOnlyList<SyscallRecord> syscalls = kernel?.Syscalls ?? [];
             if (!failed) violations.AddRange(Expectations.Check(config.Expectations, syscalls, loop.NowNs));
@@ -123,7 +123,7 @@ public static class SimulationRunner
             }
             var result = new SimulationResult
             {
-                RunId = writer.Run.RunId,
+                RunId = runId,
                 Seed = config.Seed,
                 Journal = "",
                 Events = persistence.PersistedEvents,
@@ -169,7 +169,7 @@ public static class SimulationRunner
     private static readonly Dictionary<(int Task, int Reg), long> s_noRegisters = [];
     private static readonly Dictionary<int, long> s_noSamples = [];
 
-    private static void Drive(RunLoop loop, IJournalWriter writer, long targetEvents, Func<bool>? stop,
+    private static void Drive(RunLoop loop, IJournalWriter? writer, long targetEvents, Func<bool>? stop,
         Action<Progress>? onProgress, CancellationToken cancel)
     {
         RunPersistence persistence = loop.Persistence;
@@ -179,7 +179,7 @@ public static class SimulationRunner
             if (stop is not null && stop()) break;
             if ((++messages & 0xFFFF) != 0) continue;
             if (cancel.IsCancellationRequested) break;
-            onProgress?.Invoke(new Progress(persistence.PersistedEvents, targetEvents, writer.CommittedEvents, loop.NowNs));
+            onProgress?.Invoke(new Progress(persistence.PersistedEvents, targetEvents, writer?.CommittedEvents ?? persistence.PersistedEvents, loop.NowNs));
         }
     }
 }

@@ -2,7 +2,6 @@ using Twin.Checking;
 using Twin.Kernel;
 using Twin.Kernel.Machine;
 using Twin.Kernel.Tasks;
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
 
@@ -22,8 +21,7 @@ public sealed class RunRecorder : IStepObserver
     public static (ScenarioDraft Draft, SimulationResult Result) Record(TwinConfig config, Func<Violation, bool>? stopOn = null)
     {
         var recorder = new RunRecorder();
-        using var writer = new DiscardingJournal().StartRun(new Persistence.RunStart("record", config.Seed, "{}", CodeVersion.Current, "recorder"));
-        (SimulationResult result, bool _) = SimulationRunner.Execute(config, null, writer, stop: null, onProgress: null, CancellationToken.None,
+        (SimulationResult result, bool _) = SimulationRunner.Execute(config, "record", null, writer: null, stop: null, onProgress: null, CancellationToken.None,
             stopAtFirstViolation: true, observer: recorder, stopOn: stopOn);
         // By task id: the scenario then gives every task, process and mm the id it had in the run.
         var tasks = recorder._tasks.Keys.Order().Select(id => recorder._tasks[id])

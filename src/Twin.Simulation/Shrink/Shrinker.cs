@@ -2,7 +2,6 @@ using Twin.Checking;
 using Twin.Kernel;
 using Twin.Kernel.Tasks;
 using Twin.Persistence;
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
 
@@ -482,9 +481,8 @@ public sealed partial class Shrinker
     {
         Runs++;
         TwinConfig config = ConfigFor(draft, seed);
-        using IJournalWriter writer = new DiscardingJournal().StartRun(new RunStart($"shrink-{Runs}", seed, "{}", CodeVersion.Current, "shrink"));
         var counter = new StepCounter(draft.Tasks.Count, draft.Cpus);
-        (SimulationResult result, bool _) = SimulationRunner.Execute(config, null, writer, stop: null, onProgress: null, CancellationToken.None,
+        (SimulationResult result, bool _) = SimulationRunner.Execute(config, $"shrink-{Runs}", null, writer: null, stop: null, onProgress: null, CancellationToken.None,
             stopAtFirstViolation: true, observer: counter, stopOn: v => Same(v.Property, _property));
         Violation? v = result.Violations.FirstOrDefault(x => Same(x.Property, _property));
         if (v is null) return false;

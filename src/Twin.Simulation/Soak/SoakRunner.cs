@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Twin.Checking;
-using Twin.Persistence.Memory;
 using Twin.Simulation.Config;
 using Twin.Simulation.Running;
 
@@ -52,7 +51,7 @@ public static class SoakRunner
                 while (!stop.IsCancellationRequested && source.TryClaim(stop.Token, out ulong seed))
                 {
                     var run = Stopwatch.StartNew();
-                    SimulationResult r = SimulationRunner.Run(config.ForSeed(seed), new DiscardingJournal(), $"soak-{seed}",
+                    SimulationResult r = SimulationRunner.Run(config.ForSeed(seed), journal: null, $"soak-{seed}",
                         cancel: cancel, stopAtFirstViolation: stopAtFirst, stopOn: counts);
                     if (cancel.IsCancellationRequested)
                     {
