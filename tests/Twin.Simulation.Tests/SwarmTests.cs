@@ -121,7 +121,7 @@ public sealed class SwarmTests
     {
         TwinConfig swarm = Swarming(("arch", "x86_64"), ("bugs.0", "B8"));
         TwinConfig failing = Enumerable.Range(1, 40).Select(s => swarm.ForSeed((ulong)s))
-            .First(c => SimulationRunner.Run(c, new DiscardingJournal(), "find", stopAtFirstViolation: true).Violations.Count > 0);
+            .First(c => SimulationRunner.Run(c, journal: null, "find", stopAtFirstViolation: true).Violations.Count > 0);
 
         using var dir = new TempDir();
         using SqliteJournal journal = SqliteJournal.Open(dir.File("swarm.db"), create: true);
@@ -147,7 +147,7 @@ public sealed class SwarmTests
     public void coverage_counts_what_a_run_reached_and_a_soak_sums_its_runs()
     {
         TwinConfig config = ConfigLoader.Load(null, [("run.events", "30000", "test")]);
-        SimulationResult one = SimulationRunner.Run(config, new DiscardingJournal(), "one");
+        SimulationResult one = SimulationRunner.Run(config, journal: null, "one");
         Coverage c = one.Coverage!;
         Assert.True(c[CoveragePoints.Find("switch", "x86_64: user→user")] > 0);
         Assert.True(c[CoveragePoints.Find("switch", "x86_64: kernel→user (unlazy)")] > 0);
@@ -160,7 +160,7 @@ public sealed class SwarmTests
 
         SoakResult soak = SoakRunner.Run(config, new SeedRange(1, 3, null), workers: 2, stopAtFirst: false);
         var sum = new Coverage();
-        for (ulong seed = 1; seed <= 3; seed++) sum.Add(SimulationRunner.Run(config.ForSeed(seed), new DiscardingJournal(), "s").Coverage!);
+        for (ulong seed = 1; seed <= 3; seed++) sum.Add(SimulationRunner.Run(config.ForSeed(seed), journal: null, "s").Coverage!);
         Assert.Equal(3, soak.CoveredRuns);
         Assert.All(Enumerable.Range(0, CoveragePoints.Count), i => Assert.Equal(sum[i], soak.Coverage[i]));
 
