@@ -141,6 +141,20 @@ public sealed class ImportCommandTests : IDisposable
         Assert.True(import.ExitCode == 0, $"exit {import.ExitCode}\n{import.Stderr}\n{import.Stdout}");
         Assert.Equal(0, import.Json.GetProperty("unparsed").GetInt64());
         Assert.Equal(0, import.Json.GetProperty("overwritten").GetInt64());
+        // It recorded in a tracefs instance of its own (instances/twin-PID), removed when done: the
+        // top-level buffer's settings are untouched and no instance of a finished recording is left.
         Assert.Equal(tgidBefore, File.ReadAllText("/sys/kernel/tracing/options/record-tgid").Trim());
+        Assert.DoesNotContain(Directory.GetDirectories("/sys/kernel/tracing/instances", "twin-*"),
+            d => int.TryParse(Path.GetFileName(d)["twin-".Length..], out int pid) && !Directory.Exists($"/proc/{pid}"));
+    }
+
+    [Fact]
+    public void check_of_a_trace_that_does_not_exist_says_so()
+    {
+        var r = TwinProcess.Run(_dir.Path, "check", "no-such.trace");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("trace file 'no-such.trace' does not exist", r.Stderr);
+        Assert.DoesNotContain("scheme", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
     }
 }

@@ -34,7 +34,7 @@ public static class ReplayFiles
     public static IEnumerable<string> All() =>
         Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
             .Select(f => System.IO.Path.GetRelativePath(Root, f).Replace('\\', '/'))
-            .Where(f => f.Contains('/') && !f.EndsWith(".tasks", StringComparison.Ordinal) && !f.EndsWith(".c", StringComparison.Ordinal)
+            .Where(f => f.Contains('/') && !f.EndsWith(".tasks", StringComparison.Ordinal) && !f.EndsWith(".c", StringComparison.Ordinal) && !f.EndsWith(".sh", StringComparison.Ordinal)
                 && !f.EndsWith(".md", StringComparison.Ordinal) && !f.EndsWith(".dat", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
 

@@ -36,3 +36,10 @@ public readonly partial record struct ContextSeen(int Cpu, int Task, ExecContext
 /// this point: a decision that needs it is undecidable, never a violation.</summary>
 [JournaledEvent(91, 1)]
 public readonly partial record struct StateUnknown(UnknownScope Scope, int Id);
+
+/// <summary>A real trace's line of <paramref name="Task"/>, the stopper thread of <paramref name="Cpu"/>
+/// (comm <c>migration/N</c>: kernel/stop_machine.c's cpu_stopper_thread), which runs
+/// migration_cpu_stop() and, on a CPU going offline, stop_machine's dying callbacks; both flush the
+/// CPU's queued csds from task context (kernel/sched/core.c, kernel/smp.c smpcfd_dying_cpu()).</summary>
+[JournaledEvent(92, 1)]
+public readonly partial record struct StopperSeen(int Cpu, int Task);

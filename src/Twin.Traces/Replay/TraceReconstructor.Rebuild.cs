@@ -15,7 +15,7 @@ public sealed partial class TraceReconstructor
     private const string Ipis = "ipi";
     private readonly Dictionary<int, int> _callCmd = [];
     private string[] _cpuStreams = [];
-    private long _line, _timeNs, _seq;
+    private long _line, _timeNs, _seq, _handlers;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs per line: optimized from the first call, not after tiering
     private void Rebuild(in TraceRecord r)
@@ -25,15 +25,24 @@ public sealed partial class TraceReconstructor
         _timeNs = r.TimeNs;
         if (r.Kind == TraceEventKind.Lost)
         {
-            Lost(r.Cpu);
+            // A LOST marker, or a line that did not parse: of its CPU, or of any when it named none.
+            if (r.Cpu >= 0) Lost(r.Cpu);
+            else for (int c = 0; c < _cpus.Length; c++) Lost(c);
             return;
         }
         CpuInfo cpu = Cpu(r.Cpu);
         int task = TaskId(r.Pid, r.Cpu);
         if (task != cpu.Curr) Know(task);
+        if (r.Stopper && cpu.Stopper != task)
+        {
+            cpu.Stopper = task;
+            Emit(CpuStream(r.Cpu), new StopperSeen(r.Cpu, task));
+        }
         // A line prev logs after its own sched_switch (switch_mm's "flush on task switch") is the
         // switch's tail: rq->curr is already next. Any other line ends the tail.
         bool tail = cpu.TailOf == task && cpu.Curr != task;
+        // Another task with no sched_switch in the trace: the CPU's lines in between were lost.
+        if (!tail && cpu.Seen && task != cpu.Curr) Lost(r.Cpu);
         if (!tail)
         {
             if (cpu.SwitchPending) FinishSwitch(r.Cpu, cpu, cr3: false);
@@ -66,6 +75,9 @@ public sealed partial class TraceReconstructor
                 break;
             case TraceEventKind.CsdFunctionEntry:
                 Run(in r, cpu);
+                break;
+            case TraceEventKind.IrqVectorEntry or TraceEventKind.IrqVectorExit:
+                Vector(in r, cpu, ref _handlers);
                 break;
             case TraceEventKind.CsdFunctionExit:
                 if (r.Csd != 0 && cpu.RunIpi > 0) Emit(Ipis, new IpiCompleted(cpu.RunIpi));
@@ -228,9 +240,11 @@ public sealed partial class TraceReconstructor
     }
 
     /// <summary>
-    /// csd_function_entry: the handler runs (IpiHandled). A csd with no queueing in the trace gets
-    /// id -1 when the trace cannot have shown it (never seen before, or events lost since it last
-    /// ran), else the id of its last run: it ran again without being queued again.
+    /// csd_function_entry: the handler runs (IpiHandled). A csd run with no queueing line since its
+    /// last run gets id -1, its origin unknown: the queueing may be before the trace, in a lost
+    /// window, or one of the lines this machine loses without a LOST marker. Only a second run
+    /// inside the same call-function interrupt keeps the id of the first: one flush of the queue
+    /// (__flush_smp_call_function_queue(), after llist_del_all()) runs each queued csd once.
     /// </summary>
     private void Run(in TraceRecord r, CpuInfo cpu)
     {
@@ -250,11 +264,20 @@ public sealed partial class TraceReconstructor
         }
         else
         {
-            id = _ranAt.TryGetValue(r.Csd, out (long Line, long Ipi) ran) && ran.Line > _lastLossLine ? ran.Ipi : -1;
+            bool sameFlush = _ranAt.TryGetValue(r.Csd, out (long Line, long Ipi, long Handler) ran) && cpu.InHandler && ran.Handler == cpu.Handler && ran.Line > _lastLossLine;
+            id = sameFlush ? ran.Ipi : -1;
         }
-        _ranAt[r.Csd] = (r.Line, id);
+        _ranAt[r.Csd] = (r.Line, id, cpu.InHandler ? cpu.Handler : -1);
         cpu.RunIpi = id;
         Emit(CpuStream(r.Cpu), new IpiHandled(r.Cpu, id, kind, from));
+    }
+
+    /// <summary>call_function(_single)_entry/_exit: the interrupt that flushes the CPU's csd queue.</summary>
+    private static void Vector(in TraceRecord r, CpuInfo cpu, ref long handlers)
+    {
+        if (r.Vector is not (251 or 252)) return;
+        cpu.InHandler = r.Kind == TraceEventKind.IrqVectorEntry;
+        if (cpu.InHandler) cpu.Handler = ++handlers;
     }
 
     private void Exit(in TraceRecord r, CpuInfo cpu, int task)
@@ -289,7 +312,7 @@ public sealed partial class TraceReconstructor
         else
         {
             // A new process: dup_mm() copies the parent's mm, membarrier_state included.
-            MmInfo mm = NewMm(tgid, p.Mm > 0 ? _mms[p.Mm].State : 0, known: p.Mm > 0);
+            MmInfo mm = NewMm(tgid, p.Mm > 0 ? _mms[p.Mm].State : 0, known: p.Mm > 0 && _mms[p.Mm].Known);
             t.Mm = mm.Id;
         }
         _tasks[child] = t;
@@ -338,6 +361,8 @@ public sealed partial class TraceReconstructor
         cpu.RunIpi = 0;
         cpu.User = false;
         cpu.SeenTask = int.MinValue;
+        cpu.Seen = false; // rq->curr is unknown until the CPU's next line
+        cpu.InHandler = false;
         _lastLossLine = _line;
     }
 
@@ -356,7 +381,8 @@ public sealed partial class TraceReconstructor
     /// <summary>The model's id of a trace pid: the pid, but swapper/N for pid 0.</summary>
     private static int TaskId(int pid, int cpu) => pid == 0 ? KernelIds.IdleTask(cpu) : pid;
 
-    private int TgidOf(int pid) => _tgidKnown.TryGetValue(pid, out int t) || _tgidAhead.TryGetValue(pid, out t) ? t : pid;
+    /// <summary>A task's tgid: from the .tasks file, or the TGID column of any line read so far (up to <see cref="LookAhead"/> ahead); else its pid.</summary>
+    public int TgidOf(int pid) => _tgidKnown.TryGetValue(pid, out int t) || _tgidAhead.TryGetValue(pid, out t) ? t : pid;
 
     private int MmOf(int task) => KernelIds.IsIdle(task) || !_tasks.TryGetValue(task, out TaskInfo? t) ? KernelIds.None : t.Mm;
 
@@ -377,7 +403,7 @@ public sealed partial class TraceReconstructor
 
     private MmInfo NewMm(int tgid, int state, bool known)
     {
-        var mm = new MmInfo(_mms.Count) { Tgid = tgid, State = state };
+        var mm = new MmInfo(_mms.Count) { Tgid = tgid, State = state, Known = known };
         _mms.Add(mm);
         _mmOfTgid[tgid] = mm.Id;
         Emit(MmStream(mm.Id), new MmCreated(mm.Id, tgid, state));

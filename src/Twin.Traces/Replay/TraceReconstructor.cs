@@ -28,6 +28,8 @@ public sealed partial class TraceReconstructor : ITraceSink
     private const int LookAhead = 1024;
 
     private readonly EventTap[] _taps;
+    /// <summary>Gets each line as it is rebuilt, <see cref="LookAhead"/> lines after it was read, when <see cref="TgidOf"/> knows the tgids of the tasks it names.</summary>
+    private readonly ITraceSink? _delayed;
     private readonly TraceRecord[] _ring = new TraceRecord[LookAhead];
     private int _head, _count;
     private readonly Dictionary<int, int> _tgidAhead = [];
@@ -41,9 +43,10 @@ public sealed partial class TraceReconstructor : ITraceSink
     private long _lastLossLine;
     private int _lastPidAhead = int.MinValue;
 
-    public TraceReconstructor(IReadOnlyList<EventTap> taps, IReadOnlyDictionary<int, int>? tgids = null, IReadOnlySet<int>? kthreads = null)
+    public TraceReconstructor(IReadOnlyList<EventTap> taps, IReadOnlyDictionary<int, int>? tgids = null, IReadOnlySet<int>? kthreads = null, ITraceSink? delayed = null)
     {
         _taps = [.. taps];
+        _delayed = delayed;
         _tgidKnown = tgids is null ? [] : new Dictionary<int, int>(tgids);
         _kthreads = kthreads is null ? [] : [.. kthreads];
     }
@@ -63,6 +66,8 @@ public sealed partial class TraceReconstructor : ITraceSink
     private sealed class MmInfo(int id)
     {
         public int Id = id, Tgid, State;
+        /// <summary>Its membarrier_state is all in the trace (an exec, or a fork of such an mm).</summary>
+        public bool Known = true;
         public long TlbGen = 1;
         public ulong Cpumask;
     }
@@ -83,11 +88,15 @@ public sealed partial class TraceReconstructor : ITraceSink
         /// <summary>Inside the flush's local run of flush_tlb_func (csd NULL).</summary>
         public bool LocalRun;
         public long RunIpi;
+        /// <summary>Inside a call-function interrupt (<see cref="Handler"/> numbers it); the CPU's stopper thread, once seen.</summary>
+        public bool InHandler;
+        public long Handler;
+        public int Stopper = int.MinValue;
     }
 
     /// <summary>The queued csds by address, each with the IPI id it was given; and the addresses that ran, with the line they ran at.</summary>
     private readonly Dictionary<(ulong Csd, int Target), long> _queued = [];
-    private readonly Dictionary<ulong, (long Line, long Ipi)> _ranAt = [];
+    private readonly Dictionary<ulong, (long Line, long Ipi, long Handler)> _ranAt = [];
     private readonly Dictionary<long, (int From, int To)> _ipiEnds = [];
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -100,6 +109,7 @@ public sealed partial class TraceReconstructor : ITraceSink
         }
         if (_count == LookAhead)
         {
+            _delayed?.OnEvent(in _ring[_head]);
             Rebuild(in _ring[_head]);
             _head = (_head + 1) % LookAhead;
             _count--;
@@ -113,6 +123,7 @@ public sealed partial class TraceReconstructor : ITraceSink
     {
         while (_count > 0)
         {
+            _delayed?.OnEvent(in _ring[_head]);
             Rebuild(in _ring[_head]);
             _head = (_head + 1) % LookAhead;
             _count--;
