@@ -1,3 +1,4 @@
+using Twin.Checking;
 using Twin.Traces.Ftrace;
 
 namespace Twin.Traces.Tests;
@@ -123,6 +124,33 @@ public sealed class TraceCheckerTests
         Assert.Equal(0, flagged.Properties["P-RSEQ"].Undecidable);
         Assert.StartsWith("line 530: membarrier(PRIVATE_EXPEDITED_RSEQ) on CPU 0 returned at line 531, but CPU 1", flagged.Properties["P-RSEQ"].Violations[0].Message);
         Assert.Contains("(still at line 532)", flagged.Properties["P-RSEQ"].Violations[0].Message);
+    }
+
+    /// <summary>
+    /// mb-3t's line 1176: PRIVATE_EXPEDITED on CPU 0 while CPU 1 runs thread 13399 of the caller's
+    /// process; 2 µs after the return (line 1183) CPU 1 switches to thread 13400 of the same process
+    /// (line 1187). With the ipi_mb csd, its IPI and its handler removed, whichever rq->curr
+    /// membarrier read had the caller's mm: the trace decides it, a P-PE violation.
+    /// </summary>
+    public static List<string> SameMmSwitchWithoutIpiMb(List<string> lines)
+    {
+        Assert.Contains("sys_membarrier(cmd: 8, flags: 0, cpu_id: 0)", lines[1175]);
+        Assert.Contains("csd_queue_cpu: cpu=1 callsite=membarrier_private_expedited", lines[1176]);
+        Assert.Contains("call_function_single_exit", lines[1181]);
+        Assert.Contains("prev_pid=13399 prev_prio=120 prev_state=S ==> next_comm=mb next_pid=13400", lines[1186]);
+        lines.RemoveRange(1176, 6); // csd_queue_cpu, ipi_send_cpu, call_function_single_entry, csd entry and exit, _exit
+        return lines;
+    }
+
+    [Fact]
+    public void A_switch_between_two_threads_of_the_callers_process_right_after_the_return_decides_P_PE()
+    {
+        TraceChecker clean = Check("mb-3t.trace");
+        Assert.Equal(0, clean.Properties["P-PE"].Violated);
+        TraceChecker flagged = Check("mb-3t.trace", SameMmSwitchWithoutIpiMb);
+        Violation v = Assert.Single(flagged.Properties["P-PE"].Violations);
+        Assert.StartsWith("line 1176: membarrier(PRIVATE_EXPEDITED) on CPU 0 returned at line 1177, but CPU 1", v.Message);
+        Assert.Contains("switching at line 1181 to task 13400, which needs it too", v.Message);
     }
 
     [Fact]

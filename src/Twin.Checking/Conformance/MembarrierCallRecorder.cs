@@ -76,6 +76,7 @@ public sealed class MembarrierCallRecorder(Action<RecordedCall> onCall) : EventT
     private int[] _curr = [];
     /// <summary>Per CPU: the mm whose state rq->membarrier_state copies (0 unknown), and the task whose exit_mm() cleared it since.</summary>
     private int[] _copyMm = [], _clearedBy = [];
+    private ulong _lostSince;
     /// <summary>A trace's reconstruction says what each line showed (ContextSeen); a simulation never does, and its CPUs are known from boot.</summary>
     private bool _trace;
 
@@ -188,6 +189,8 @@ public sealed class MembarrierCallRecorder(Action<RecordedCall> onCall) : EventT
             for (int c = old; c <= cpu; c++) _curr[c] = int.MinValue;
         }
         bool changed = switched || (_curr[cpu] != int.MinValue && _curr[cpu] != task);
+        if ((_lostSince & Bit(cpu)) != 0) _registrations.Forget(_view.TaskMm(task));
+        _lostSince &= ~Bit(cpu);
         _curr[cpu] = task;
         // membarrier_switch_mm(rq, prev->active_mm, next->mm): a user task of another mm sets the copy.
         int mm = _view.TaskMm(task);
@@ -230,7 +233,11 @@ public sealed class MembarrierCallRecorder(Action<RecordedCall> onCall) : EventT
 
     private void Exit(in EventMeta meta, MembarrierExited x)
     {
-        if (!_open.Remove(x.Task, out RecordedCall? call)) return;
+        if (!_open.Remove(x.Task, out RecordedCall? call))
+        {
+            _registrations.ForgetClear(_view.TaskMm(x.Task)); // the call's entry was lost: a REGISTER, for all the stream shows
+            return;
+        }
         call.Ret = x.Ret;
         call.ReturnLine = meta.EventIndex;
         call.ReturnNs = meta.TimestampNs;
@@ -259,6 +266,13 @@ public sealed class MembarrierCallRecorder(Action<RecordedCall> onCall) : EventT
         }
         if (u.Id < _curr.Length)
         {
+            // A LOST marker or an unparsed line: the task around it may have registered, or exec'd, in the
+            // lost window. A gap (a missing sched_switch) hides no syscall of the trace's processes.
+            if (u.Scope == UnknownScope.Cpu)
+            {
+                if (_curr[u.Id] != int.MinValue) _registrations.Forget(_view.TaskMm(_curr[u.Id]));
+                _lostSince |= Bit(u.Id);
+            }
             _curr[u.Id] = int.MinValue;
             _copyMm[u.Id] = 0;
             _clearedBy[u.Id] = 0;

@@ -30,6 +30,17 @@ public sealed class RegistrationKnowledge
     /// <summary>An mm that existed before the trace: nothing is known of its state until its calls show it.</summary>
     public void Forget(int mm) => _mms.Remove(mm);
 
+    /// <summary>
+    /// Lines of the process may have been lost (a lost window, an exit line whose call's entry is
+    /// not there): a REGISTER in them would have set bits known to be clear. The bits known set
+    /// stay (registration only adds), the clear ones become unknown.
+    /// </summary>
+    public void ForgetClear(int mm)
+    {
+        if (!_mms.TryGetValue(mm, out (int Known, int State) k)) return;
+        _mms[mm] = (k.Known & k.State, k.State);
+    }
+
     public int Known(int mm) => _mms.GetValueOrDefault(mm).Known;
 
     /// <summary>The known bits' values (unknown ones read 0).</summary>

@@ -36,6 +36,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     public const string NotYetSettled = "the trace ends at the call's return, before it shows whether the callback came after it";
     public const string OriginUnknown = "the csd ran with no queueing in the trace since its last run (queued before the trace began, or the csd_queue_cpu line lost: a LOST marker, a line that did not parse, or a gap the trace does not mark)";
     public const string FlushStartUnknown = "the local flush's shootdown began before the CPU's first switch in the trace (or while its events were lost)";
+    public const string CallStartUnknown = "the local run's membarrier call may have begun where the trace is blind (before the task's first switch in the trace, or lines were lost since)";
 
     /// <summary>How many completed csds are remembered to tell a second run of one from a run whose queueing the trace lacks.</summary>
     private const int RecentCompleted = 4096;
@@ -60,6 +61,9 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     /// not at a trace's beginning or after lost events.
     /// </summary>
     private readonly bool[] _flushStartInView = new bool[Limits.MaxCpus];
+    /// <summary>Event index of each CPU's last switch (or boot), and of the last lost window anywhere: a call that began since the switch and no loss is in view.</summary>
+    private readonly long[] _switchedAt = new long[Limits.MaxCpus];
+    private long _lastLoss;
 
     public CrossCallMonitor()
     {
@@ -117,12 +121,14 @@ public sealed class CrossCallMonitor : Monitor, ITallied
         {
             _seen[b.Cpu] = true;
             _flushStartInView[b.Cpu] = true;
+            _switchedAt[b.Cpu] = Math.Max(1, meta.EventIndex);
         }
         else if (Is(in evt, out SchedSwitched sw))
         {
             _curr[sw.Cpu] = sw.Next;
             _seen[sw.Cpu] = true;
             _flushStartInView[sw.Cpu] = true;
+            _switchedAt[sw.Cpu] = Math.Max(1, meta.EventIndex);
         }
         else if (Is(in evt, out KernelEntered ke)) _context[ke.Cpu] = ExecContext.Unknown;
         else if (Is(in evt, out MembarrierEntered me)) _inCall.Add(me.Task);
@@ -147,9 +153,10 @@ public sealed class CrossCallMonitor : Monitor, ITallied
         {
             Return(in meta, tp.Cpu, task: null, IpiKind.TextPokeSync);
         }
-        else if (Is(in evt, out StateUnknown u) && u.Scope == UnknownScope.Cpu)
+        else if (Is(in evt, out StateUnknown u) && u.Scope is UnknownScope.Cpu or UnknownScope.CpuGap)
         {
             if (u.Id >= 0 && u.Id < _flushStartInView.Length) _flushStartInView[u.Id] = false;
+            _lastLoss = meta.EventIndex;
             foreach (Csd csd in _inFlight.Values)
             {
                 if (csd.To == u.Id || csd.From == u.Id) csd.Unknown = true;
@@ -171,7 +178,9 @@ public sealed class CrossCallMonitor : Monitor, ITallied
                 _ => true,
             };
             bool irqsOn = _context[h.Cpu] != ExecContext.Unknown && !_irqsOff[h.Cpu];
+            bool callInView = _switchedAt[h.Cpu] > 0 && _switchedAt[h.Cpu] > _lastLoss;
             if (!inside && h.Kind == IpiKind.FlushTlb && !_flushStartInView[h.Cpu]) context.Unknown(FlushStartUnknown);
+            else if (!inside && h.Kind != IpiKind.FlushTlb && !callInView) context.Unknown(CallStartUnknown);
             else if (inside && !irqsOn) context.Pass();
             else Flag(in meta, "CSD-3", h.Cpu, $"CPU {h.Cpu} ran {func} locally {(inside ? "with IRQs on" : "outside the call that runs it")}", 0);
             return;

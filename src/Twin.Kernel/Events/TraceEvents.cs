@@ -24,6 +24,10 @@ public enum UnknownScope : byte
     Cpu = 1,
     /// <summary>The mm existed before the trace began: its earlier membarrier registrations are unknown.</summary>
     Mm = 2,
+    /// <summary>A line of the CPU names another task than its sched_switch lines say, with no switch between:
+    /// lines were lost without a marker (on this machine, a task's task-context lines, such as an idle task's
+    /// switch-outs, can be missing). What the CPU did in between is unknown, as after a LOST marker.</summary>
+    CpuGap = 3,
 }
 
 /// <summary>A line of a real trace on <paramref name="Cpu"/>, whose <c>rq->curr</c> was <paramref

@@ -38,12 +38,17 @@ public struct LineFacts
 /// </summary>
 public static class FtraceLineParser
 {
+    /// <summary>The characters of C identifiers (event names, kernel symbols; '.' for compiler-made ones such as membarrier_global_expedited.isra.0).</summary>
+    private static readonly System.Buffers.SearchValues<char> s_identifier =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static LineKind Parse(ReadOnlySpan<char> line, ref TraceRecord r, ref LineFacts facts)
     {
         facts.Error = null;
         ReadOnlySpan<char> t = line.TrimEnd();
-        if (t.IsEmpty) return LineKind.Skip;
+        // An empty line separates perf script's callchains; one of blanks only is an event line cut short.
+        if (t.IsEmpty) return line.IsEmpty ? LineKind.Skip : Fail(ref facts, "a line of blanks (cut short?)");
         ReadOnlySpan<char> s = t.TrimStart();
         if (s[0] == '#') return s.StartsWith("#####") ? BufferStarted(s, ref facts) : Header(s, ref facts);
         if (s.StartsWith("cpus=")) return Int(s[5..], out facts.Cpus) ? LineKind.Header : Fail(ref facts, "cpus= without a number");
@@ -262,6 +267,8 @@ public static class FtraceLineParser
             int paren = b.IndexOf('(');
             int arrow = b.IndexOf(" -> ");
             int colon = b.IndexOf(':');
+            int nameEnd = paren > 0 && (arrow < 0 || paren < arrow) ? paren : arrow;
+            if (nameEnd > 0 && (colon < 0 || nameEnd < colon) && b[..nameEnd].ContainsAnyExcept(s_identifier)) return Fail(ref facts, "a syscall name that is not an identifier (garbled?)");
             if (paren > 0 && (colon < 0 || paren < colon)) return SyscallEnter(b[..paren], b[(paren + 1)..], named: false, ref r, ref facts);
             if (arrow > 0 && (colon < 0 || arrow < colon)) return SyscallExit(b[..arrow], b[(arrow + 4)..], ref r, ref facts);
         }
@@ -278,6 +285,8 @@ public static class FtraceLineParser
                 c += 1 + c2;
             }
         }
+        // Event names are C identifiers: anything else is a garbled line, not an event of another kind.
+        if (name.ContainsAnyExcept(s_identifier)) return Fail(ref facts, "an event name that is not an identifier (garbled?)");
         ReadOnlySpan<char> body = b[(c + 1)..].Trim();
         // trace-cmd and perf name the syscall events: "sys_enter_membarrier: cmd: 0x00000008, ...",
         // "sys_exit_membarrier: 0x0", and with -R "__syscall_nr=324 cmd=0x00000008 ..." / "ret=0x0".
@@ -475,9 +484,16 @@ public static class FtraceLineParser
         if (k < 0) return false;
         ReadOnlySpan<char> f = body[(k + 5)..];
         int end = f.IndexOfAny(", ");
-        if (end >= 0) f = f[..end];
+        if (end >= 0)
+        {
+            // "func=ipi_mb, csd=" (ftrace), "func=ipi_mb csd=" (trace-cmd, csd_queue_cpu): the csd follows at once.
+            ReadOnlySpan<char> rest = f[end..];
+            if (!rest.StartsWith(", csd=") && !rest.StartsWith(" csd=")) return false;
+            f = f[..end];
+        }
         int plus = f.IndexOf('+');
         if (plus >= 0) f = f[..plus];
+        if (f.IsEmpty || f.ContainsAnyExcept(s_identifier)) return false; // a kernel symbol, or a garbled line
         r.Func = f switch
         {
             "flush_tlb_func" => CsdFunc.FlushTlbFunc,

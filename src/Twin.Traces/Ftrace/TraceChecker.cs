@@ -56,6 +56,8 @@ public sealed class TraceChecker : ITraceSink
     private struct CpuLine
     {
         public int Curr, TailOf;
+        /// <summary>Lines of the CPU were lost since its last line: the next task it shows may have registered or exec'd in them.</summary>
+        public bool LostSince;
         /// <summary>rq->membarrier_state as the trace shows it was last set on this CPU (see <see cref="CopyCleared"/>).</summary>
         public int CopyMmOf, ClearedBy;
         public long ClearedAt;
@@ -147,6 +149,7 @@ public sealed class TraceChecker : ITraceSink
                 break;
             case TraceEventKind.SysExitMembarrier:
                 if (_calls.Remove(r.Pid, out Call? call)) Exit(call, in r);
+                else _registrations.ForgetClear(TgidOf(r.Pid)); // its entry was lost: a REGISTER, for all the trace shows
                 break;
         }
     }
@@ -176,7 +179,9 @@ public sealed class TraceChecker : ITraceSink
             return;
         }
         if (cpu.TailOf == pid) return;
-        if (cpu.Curr != int.MinValue) Lost(c);
+        if (cpu.Curr != int.MinValue) Lost(c, gap: true);
+        if (cpu.LostSince) _registrations.Forget(TgidOf(pid));
+        cpu.LostSince = false;
         cpu.TailOf = int.MinValue;
         cpu.Curr = pid;
     }
@@ -213,7 +218,8 @@ public sealed class TraceChecker : ITraceSink
     }
 
     /// <summary>What a CPU did in a lost window is unknown: calls that need it are undecidable, never violated.</summary>
-    private void Lost(int c)
+    /// <param name="gap">A task change with no sched_switch: lines were lost, but none of a syscall of the trace's processes.</param>
+    private void Lost(int c, bool gap = false)
     {
         foreach (Call call in _calls.Values) call.Lost |= Bit(c) | (call.Cpu == c ? ulong.MaxValue : 0);
         for (int i = _unsettled.Count - 1; i >= 0; i--)
@@ -226,6 +232,9 @@ public sealed class TraceChecker : ITraceSink
         }
         if (c < _cpus.Length)
         {
+            // The task that ran into a lost window may have registered, or exec'd, in it.
+            if (!gap && _cpus[c].Curr != int.MinValue) _registrations.Forget(TgidOf(_cpus[c].Curr));
+            _cpus[c].LostSince = !gap;
             _cpus[c].Curr = int.MinValue;
             _cpus[c].TailOf = int.MinValue;
             _cpus[c].CopyMmOf = int.MinValue;

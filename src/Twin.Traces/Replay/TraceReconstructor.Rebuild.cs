@@ -42,7 +42,7 @@ public sealed partial class TraceReconstructor
         // switch's tail: rq->curr is already next. Any other line ends the tail.
         bool tail = cpu.TailOf == task && cpu.Curr != task;
         // Another task with no sched_switch in the trace: the CPU's lines in between were lost.
-        if (!tail && cpu.Seen && task != cpu.Curr) Lost(r.Cpu);
+        if (!tail && cpu.Seen && task != cpu.Curr) Lost(r.Cpu, UnknownScope.CpuGap);
         if (!tail)
         {
             if (cpu.SwitchPending) FinishSwitch(r.Cpu, cpu, cr3: false);
@@ -351,10 +351,10 @@ public sealed partial class TraceReconstructor
     }
 
     /// <summary>CPU:n [LOST m EVENTS]: whatever CPU n did just before is unknown; its state is learnt again from its next lines.</summary>
-    private void Lost(int c)
+    private void Lost(int c, UnknownScope scope = UnknownScope.Cpu)
     {
         CpuInfo cpu = Cpu(c);
-        Emit(CpuStream(c), new StateUnknown(UnknownScope.Cpu, c));
+        Emit(CpuStream(c), new StateUnknown(scope, c));
         cpu.SwitchPending = false;
         cpu.TailOf = int.MinValue;
         cpu.FlushTask = int.MinValue;
