@@ -37,7 +37,7 @@ public sealed class RecordedCall
     /// <summary>They were not, and only this call's own return proves them (a process that began before the trace).</summary>
     public bool StateFromReturn;
     public CpuRunning[] Running = [];
-    /// <summary>Per CPU: the mm of a task of another process, its membarrier state, and whether the trace knows that state.</summary>
+    /// <summary>Per CPU: the mm of a task of another process, its membarrier state, and whether the trace knows that state (for a CPU running the caller's process, whether it knows the caller's GLOBAL_EXPEDITED registration).</summary>
     public int[] RunningMm = [], RunningMmState = [];
     public bool[] RunningMmKnown = [];
     /// <summary>CPUs the command's callback was queued for (csd) or run on locally by the caller.</summary>
@@ -79,6 +79,9 @@ public sealed class MembarrierCallRecorder(Action<RecordedCall> onCall) : EventT
     private ulong _lostSince;
     /// <summary>A trace's reconstruction says what each line showed (ContextSeen); a simulation never does, and its CPUs are known from boot.</summary>
     private bool _trace;
+
+    /// <summary>On a trace: whether a task is inside an exec whose sched_process_exec is still ahead (its mm may already be the new one).</summary>
+    public Func<int, bool>? InExec { get; set; }
 
     public override void OnEvent<TEvent>(in EventMeta meta, in TEvent evt)
     {
@@ -132,11 +135,17 @@ public sealed class MembarrierCallRecorder(Action<RecordedCall> onCall) : EventT
             }
             call.Running[c] = ClassOf(curr, e.Mm);
             call.Class[c] = Class(call, curr);
-            if (_exiting.Contains(curr)) call.Exiting |= Bit(c);
+            if (_exiting.Contains(curr) || InExec?.Invoke(curr) == true) call.Exiting |= Bit(c);
             if (c < _clearedBy.Length && _clearedBy[c] != 0 && _copyMm[c] == _view.TaskMm(curr))
             {
                 call.CopyCleared |= Bit(c);
                 call.ClearedBy[c] = _clearedBy[c];
+            }
+            // GLOBAL_EXPEDITED IPIs a CPU for the registration of the process it runs, the caller's own included.
+            if (call.Running[c] == CpuRunning.CallerMm && c != e.Cpu)
+            {
+                call.RunningMmState[c] = _registrations.State(e.Mm);
+                call.RunningMmKnown[c] = _registrations.Knows(e.Mm, MembarrierState.GlobalExpeditedReady);
             }
             if (call.Running[c] != CpuRunning.OtherMm) continue;
             int mm = _view.TaskMm(curr);
@@ -164,9 +173,9 @@ public sealed class MembarrierCallRecorder(Action<RecordedCall> onCall) : EventT
     /// </summary>
     private int Class(RecordedCall call, int task)
     {
-        if (_exiting.Contains(task)) return -1;
+        if (_exiting.Contains(task) || InExec?.Invoke(task) == true) return -1;
         CpuRunning r = ClassOf(task, call.Mm);
-        if (r != CpuRunning.OtherMm || call.Cmd != MembarrierCmd.GlobalExpedited) return (int)r;
+        if (r is not (CpuRunning.OtherMm or CpuRunning.CallerMm) || call.Cmd != MembarrierCmd.GlobalExpedited) return (int)r;
         int mm = _view.TaskMm(task);
         if (!_registrations.Knows(mm, MembarrierState.GlobalExpeditedReady)) return -1;
         return (_registrations.State(mm) & MembarrierState.GlobalExpeditedReady) != 0 ? 10 : 11;

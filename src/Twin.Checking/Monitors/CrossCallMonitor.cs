@@ -34,6 +34,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     public const string LostEvents = "events of the sender or target CPU were lost while the csd was in flight";
     public const string TargetNeverSeen = "the target CPU shows no event in this trace (a one-CPU report?)";
     public const string NotYetSettled = "the trace ends at the call's return, before it shows whether the callback came after it";
+    public const string ExitNotSeen = "the target ran the function but its exit line is not before the return: csd_unlock() follows the function, so the line was lost";
     public const string OriginUnknown = "the csd ran with no queueing in the trace since its last run (queued before the trace began, or the csd_queue_cpu line lost: a LOST marker, a line that did not parse, or a gap the trace does not mark)";
     public const string FlushStartUnknown = "the local flush's shootdown began before the CPU's first switch in the trace (or while its events were lost)";
     public const string CallStartUnknown = "the local run's membarrier call may have begun where the trace is blind (before the task's first switch in the trace, or lines were lost since)";
@@ -64,6 +65,8 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     /// <summary>Event index of each CPU's last switch (or boot), and of the last lost window anywhere: a call that began since the switch and no loss is in view.</summary>
     private readonly long[] _switchedAt = new long[Limits.MaxCpus];
     private long _lastLoss;
+    /// <summary>The stream is a real trace's reconstruction (it says what lines showed), where lines can be lost without a marker.</summary>
+    private bool _trace;
 
     public CrossCallMonitor()
     {
@@ -111,6 +114,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
         }
         else if (Is(in evt, out ContextSeen cx))
         {
+            _trace = true;
             _curr[cx.Cpu] = cx.Task;
             _context[cx.Cpu] = cx.Context;
             _irqsOff[cx.Cpu] = cx.IrqsOff;
@@ -271,6 +275,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
             wait.Known(NotYetSettled);
             if (csd.Completed) wait.Pass();
             else if (csd.Unknown) wait.Unknown(LostEvents);
+            else if (csd.Handled && _trace) wait.Unknown(ExitNotSeen);
             else
             {
                 string func = Name(csd.Kind);

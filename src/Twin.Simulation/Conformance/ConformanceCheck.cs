@@ -23,14 +23,14 @@ public sealed class ConformanceCheck(ArchProfile arch, ulong seed)
     public const string StateBeforeTrace = "the process began before the trace and no call of it has shown the registration this one depends on";
     public const string OwnReturn = "the process began before the trace: this call's own return is the only evidence of the registration it depends on";
     public const string NotSeenYet = "a CPU where model and trace differ had logged no line yet (its ring buffer began later, or its lines were lost): what it ran is unknown";
-    public const string ExitingTask = "a CPU where model and trace differ ran an exiting task: exit_mm() clears current->mm after the sched_process_exit line, where no tracepoint shows";
+    public const string ExitingTask = "a CPU where model and trace differ ran a task that was exiting or exec'ing: exit_mm() clears, and exec_mmap() replaces, current->mm at a point no tracepoint shows";
     public const string CallerMoved = "the caller's CPU switched tasks or lost events inside the call";
     public const string SwitchedInside = "a CPU where model and trace differ switched to a task of another kind (caller's process, other, kernel thread, idle) inside the call: the trace does not show when membarrier read its rq->curr";
     public const string SwitchedAtReturn = "a CPU where model and trace differ switched to a task of another kind right after the return: __schedule() sets rq->curr before sched_switch fires";
     public const string LostEvents = "a CPU where model and trace differ lost events";
     public const string NotSettled = "a CPU where model and trace differ shows nothing after the return before the trace ends";
     public const string NotInTrace = "a CPU the kernel sent the callback to logged nothing before the call (a --cpu trace shows one CPU only)";
-    public const string OtherStateUnknown = "a CPU where model and trace differ runs a process whose registrations began before the trace";
+    public const string OtherStateUnknown = "a CPU where model and trace differ runs a process (the caller's or another) whose GLOBAL_EXPEDITED registration the trace does not show";
 
     private readonly Dictionary<string, RecordedCall> _predictions = new(StringComparer.Ordinal);
     private readonly List<Divergence> _divergences = [];
@@ -114,7 +114,7 @@ public sealed class ConformanceCheck(ArchProfile arch, ulong seed)
                 : (c.Mixed & Bit(cpu)) != 0 ? SwitchedInside
                 : (c.MixedAtReturn & Bit(cpu)) != 0 ? SwitchedAtReturn
                 : (c.Unsettled & Bit(cpu)) != 0 ? NotSettled
-                : c.Cmd == MembarrierCmd.GlobalExpedited && c.Running[cpu] == CpuRunning.OtherMm && !c.RunningMmKnown[cpu] ? OtherStateUnknown
+                : c.Cmd == MembarrierCmd.GlobalExpedited && c.Running[cpu] is CpuRunning.OtherMm or CpuRunning.CallerMm && !c.RunningMmKnown[cpu] ? OtherStateUnknown
                 : null;
             if (why is null) return null; // one CPU the trace shows plainly differs: a divergence
             reason ??= why;

@@ -247,11 +247,12 @@ public sealed class TraceChecker : ITraceSink
     /// membarrier_private_expedited() (and sync_runqueues_membarrier_state() for a REGISTER) test
     /// p->mm == mm; membarrier_global_expedited() tests rq->membarrier_state, which a user task of a
     /// process registered (READY) for GLOBAL_EXPEDITED carries, and p->mm. An exiting task's mm
-    /// goes NULL at a point the trace does not show: it is not taken to need it.
+    /// goes NULL, and an exec'ing one's is replaced, at a point the trace does not show: neither is
+    /// taken to need it.
     /// </summary>
     private bool Needs(Call c, int task)
     {
-        if (task <= 0 || _kthreads.Contains(task) || _exited.Contains(task)) return false;
+        if (task <= 0 || _kthreads.Contains(task) || _exited.Contains(task) || InExec?.Invoke(task) == true) return false;
         int tgid = TgidOf(task);
         if (c.Cmd != MembarrierCmd.GlobalExpedited) return tgid == c.Tgid;
         return _registrations.Knows(tgid, MembarrierState.GlobalExpeditedReady) && (_registrations.State(tgid) & MembarrierState.GlobalExpeditedReady) != 0;
@@ -440,6 +441,9 @@ public sealed class TraceChecker : ITraceSink
         MembarrierCmd.PrivateExpeditedRseq => CsdFunc.IpiRseq,
         _ => CsdFunc.IpiMb,
     };
+
+    /// <summary>Whether a task is inside an exec whose sched_process_exec line is still ahead (its mm may already be the new one).</summary>
+    public Func<int, bool>? InExec { get; set; }
 
     /// <summary>Where to look a task's tgid up first (the reconstruction's, which has read ahead); else the lines seen so far.</summary>
     public Func<int, int>? TgidLookup { get; set; }

@@ -22,6 +22,7 @@ public sealed class TraceCheck : ITraceSink
         // The checker reads each line when the reconstruction does, with the tgids of the lines ahead known.
         Reconstructor = new TraceReconstructor([.. Monitors.Taps, .. alsoTo ?? []], tgids, kthreads, delayed: Checker);
         Checker.TgidLookup = Reconstructor.TgidOf;
+        Checker.InExec = Reconstructor.InExec;
     }
 
     public TraceSummary Summary { get; } = new();

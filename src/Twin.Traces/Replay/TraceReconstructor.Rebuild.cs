@@ -16,6 +16,7 @@ public sealed partial class TraceReconstructor
     private readonly Dictionary<int, int> _callCmd = [];
     private string[] _cpuStreams = [];
     private long _line, _timeNs, _seq, _handlers;
+    private int _lastRegrouped = int.MinValue;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs per line: optimized from the first call, not after tiering
     private void Rebuild(in TraceRecord r)
@@ -33,6 +34,11 @@ public sealed partial class TraceReconstructor
         CpuInfo cpu = Cpu(r.Cpu);
         int task = TaskId(r.Pid, r.Cpu);
         if (task != cpu.Curr) Know(task);
+        if (r.Tgid > 0 && r.Pid != _lastRegrouped)
+        {
+            _lastRegrouped = r.Pid; // lines of one task come in runs: one lookup a run
+            Regroup(task, r.Tgid);
+        }
         if (r.Stopper && cpu.Stopper != task)
         {
             cpu.Stopper = task;
@@ -62,6 +68,7 @@ public sealed partial class TraceReconstructor
             Emit(CpuStream(r.Cpu), new ContextSeen(r.Cpu, cpu.Curr, (ExecContext)r.Context, r.IrqsOff));
         }
         if (cpu.FlushTask != int.MinValue && EndsFlush(in r, cpu)) FinishFlush(r.Cpu, cpu);
+        if (BracketBroken(in r, cpu)) Lost(r.Cpu, UnknownScope.CpuGap);
         switch (r.Kind)
         {
             case TraceEventKind.SchedSwitch:
@@ -94,6 +101,7 @@ public sealed partial class TraceReconstructor
                 Fork(TaskId(r.Task, r.Cpu), TaskId(r.Other, r.Cpu));
                 break;
             case TraceEventKind.SchedProcessExec:
+                if (_execAhead.TryGetValue(r.Pid, out long at) && at == r.Line) _execAhead.Remove(r.Pid);
                 Exec(r.Cpu, cpu, TaskId(r.Task, r.Cpu));
                 break;
             case TraceEventKind.SchedProcessExit:
@@ -108,6 +116,8 @@ public sealed partial class TraceReconstructor
         int prev = TaskId(r.Task, r.Cpu), next = TaskId(r.Other, r.Cpu);
         Know(prev);
         Know(next);
+        // The incoming task's own lines may say its process only later: the lines read ahead may know it now.
+        if (_tgidKnown.TryGetValue(r.Other, out int tgid) || _tgidAhead.TryGetValue(r.Other, out tgid)) Regroup(next, tgid);
         if (cpu.SwitchPending) FinishSwitch(r.Cpu, cpu, cr3: false);
         Emit(CpuStream(r.Cpu), new SchedSwitched(r.Cpu, prev, next, r.PrevState == 0 ? PrevState.Runnable : PrevState.Sleeping, KernelIds.NoPrevMm));
         cpu.Curr = next;
@@ -272,6 +282,20 @@ public sealed partial class TraceReconstructor
         Emit(CpuStream(r.Cpu), new IpiHandled(r.Cpu, id, kind, from));
     }
 
+    /// <summary>
+    /// Lines of a call-function interrupt that contradict each other, so one was lost: a queued csd's
+    /// function run in hardirq outside the interrupt's entry and exit lines (sysvec_call_function*()
+    /// logs its entry before __flush_smp_call_function_queue() runs anything), an exit with no entry,
+    /// an entry inside another, a function entered while the one before has not exited.
+    /// </summary>
+    private static bool BracketBroken(in TraceRecord r, CpuInfo cpu) => r.Kind switch
+    {
+        TraceEventKind.CsdFunctionEntry => r.Csd != 0 && ((r.Context == TraceContext.Hardirq && !cpu.InHandler) || cpu.RunIpi != 0),
+        TraceEventKind.IrqVectorEntry => r.Vector is 251 or 252 && cpu.InHandler,
+        TraceEventKind.IrqVectorExit => r.Vector is 251 or 252 && !cpu.InHandler,
+        _ => false,
+    };
+
     /// <summary>call_function(_single)_entry/_exit: the interrupt that flushes the CPU's csd queue.</summary>
     private static void Vector(in TraceRecord r, CpuInfo cpu, ref long handlers)
     {
@@ -385,6 +409,25 @@ public sealed partial class TraceReconstructor
     public int TgidOf(int pid) => _tgidKnown.TryGetValue(pid, out int t) || _tgidAhead.TryGetValue(pid, out t) ? t : pid;
 
     private int MmOf(int task) => KernelIds.IsIdle(task) || !_tasks.TryGetValue(task, out TaskInfo? t) ? KernelIds.None : t.Mm;
+
+    /// <summary>
+    /// A task's own TGID column says another process than it was taken for: a thread forked, then
+    /// first running more than the look-ahead later (a throttled cgroup), was taken for a process of
+    /// its own; or its pid was reused. It joins its process's mm from here on.
+    /// </summary>
+    private void Regroup(int task, int tgid)
+    {
+        if (!_tasks.TryGetValue(task, out TaskInfo? t) || t.Kthread || t.Tgid == tgid) return;
+        int old = t.Mm;
+        t.Tgid = tgid;
+        if (!_mmOfTgid.TryGetValue(tgid, out int mm)) mm = NewMm(tgid, 0, known: false).Id;
+        t.Mm = mm;
+        Emit(Machine, new TaskCreated(task, tgid, mm, Kthread: false));
+        foreach (CpuInfo c in _cpus)
+        {
+            if (c.Curr == task && c.ActiveMm == old) c.ActiveMm = mm;
+        }
+    }
 
     /// <summary>The first time a task is named: a kernel thread (the .tasks file, pid 2), or a thread of its tgid's process, whose mm then predates the trace.</summary>
     private void Know(int task)

@@ -51,6 +51,16 @@ public sealed partial class TraceReconstructor : ITraceSink
         _kthreads = kthreads is null ? [] : [.. kthreads];
     }
 
+    /// <summary>Tasks whose sched_process_exec is among the lines read ahead, with its line.</summary>
+    private readonly Dictionary<int, long> _execAhead = [];
+
+    /// <summary>
+    /// Whether <paramref name="pid"/> is inside an exec the lines read ahead show: exec_mmap() gives it
+    /// the new mm (membarrier_state 0, membarrier_exec_mmap()) before sched_process_exec fires, at a
+    /// point the trace shows at most as a "flush on task switch" outside any switch.
+    /// </summary>
+    public bool InExec(int pid) => _execAhead.ContainsKey(pid);
+
     /// <summary>Highest CPU seen + 1.</summary>
     public int Cpus => _cpus.Length;
 
@@ -107,6 +117,7 @@ public sealed partial class TraceReconstructor : ITraceSink
             _lastPidAhead = record.Pid; // lines of one task come in runs: one lookup a run
             _tgidAhead.TryAdd(record.Pid, record.Tgid);
         }
+        if (record.Kind == TraceEventKind.SchedProcessExec) _execAhead[record.Pid] = record.Line;
         if (_count == LookAhead)
         {
             _delayed?.OnEvent(in _ring[_head]);
