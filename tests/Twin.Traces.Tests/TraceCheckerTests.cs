@@ -154,6 +154,20 @@ public sealed class TraceCheckerTests
     }
 
     [Fact]
+    public void GLOBAL_EXPEDITED_skipping_a_cpu_whose_copy_exit_mm_cleared_is_B21_on_this_kernel()
+    {
+        // Recorded on this machine: thread 17653 of the registered process exits on CPU 0 (line 9971),
+        // which then runs only threads of the same mm; the GLOBAL_EXPEDITED from CPU 1 at line 10067
+        // sends no ipi_mb though CPU 0 runs thread 17492 throughout: a kernel bug (docs/bugs/B21.md).
+        SortedDictionary<string, PropertyTally> checker = ReplayFiles.Checked("b21-exit-global.trace");
+        Violation v = Assert.Single(checker["P-GE"].Violations);
+        Assert.StartsWith("line 10067: membarrier(GLOBAL_EXPEDITED) on CPU 1 returned at line 10068, but CPU 0", v.Message);
+        Assert.Contains("thread 17653 of that process exited on CPU 0 at line 9971", v.Message);
+        Assert.Contains("Twin's B21", v.Message);
+        Assert.All(checker.Where(p => p.Key != "P-GE"), p => Assert.Equal(0, p.Value.Violated));
+    }
+
+    [Fact]
     public void Dropping_an_ipi_mb_on_a_cpu_running_the_callers_process_is_a_P_PE_violation()
     {
         TraceChecker checker = Check("mb-3t.trace", lines =>
