@@ -50,6 +50,10 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
         try
         {
+            // A new instance records at once: off until every event is on, so the trace does not begin
+            // with half the event set (enabling a tracepoint patches kernel text, whose do_sync_core IPIs
+            // were traced without the interrupt lines enabled after them).
+            Write(instance, "tracing_on", "0");
             Write(instance, "buffer_size_kb", bufferKbPerCpu.ToString(CultureInfo.InvariantCulture));
             Write(instance, "options/record-tgid", "1");
             foreach (string e in Events)
@@ -58,6 +62,7 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
                 if (File.Exists(Path.Combine(instance, enable))) Write(instance, enable, "1");
                 else missing.Add(e);
             }
+            Write(instance, "trace", ""); // opened with O_TRUNC: the buffers are cleared
             Write(instance, "tracing_on", "1");
             int exitCode = Run(command);
             Write(instance, "tracing_on", "0");

@@ -69,6 +69,7 @@ public sealed partial class TraceReconstructor
         }
         if (cpu.FlushTask != int.MinValue && EndsFlush(in r, cpu)) FinishFlush(r.Cpu, cpu);
         if (BracketBroken(in r, cpu)) Lost(r.Cpu, UnknownScope.CpuGap);
+        SeeBrackets(in r, cpu);
         switch (r.Kind)
         {
             case TraceEventKind.SchedSwitch:
@@ -286,15 +287,25 @@ public sealed partial class TraceReconstructor
     /// Lines of a call-function interrupt that contradict each other, so one was lost: a queued csd's
     /// function run in hardirq outside the interrupt's entry and exit lines (sysvec_call_function*()
     /// logs its entry before __flush_smp_call_function_queue() runs anything), an exit with no entry,
-    /// an entry inside another, a function entered while the one before has not exited.
+    /// an entry inside another, a function entered while the one before has not exited. Only once
+    /// the CPU has shown those lines at all: a trace may lack the irq_vectors or csd_function_exit
+    /// events, or begin while they were being enabled one by one (enabling a tracepoint patches
+    /// kernel text, whose do_sync_core IPIs are then traced without their interrupt's lines).
     /// </summary>
     private static bool BracketBroken(in TraceRecord r, CpuInfo cpu) => r.Kind switch
     {
-        TraceEventKind.CsdFunctionEntry => r.Csd != 0 && ((r.Context == TraceContext.Hardirq && !cpu.InHandler) || cpu.RunIpi != 0),
-        TraceEventKind.IrqVectorEntry => r.Vector is 251 or 252 && cpu.InHandler,
-        TraceEventKind.IrqVectorExit => r.Vector is 251 or 252 && !cpu.InHandler,
+        TraceEventKind.CsdFunctionEntry => r.Csd != 0 && ((r.Context == TraceContext.Hardirq && !cpu.InHandler && cpu.VectorExitSeen) || (cpu.RunIpi != 0 && cpu.CsdExitSeen)),
+        TraceEventKind.IrqVectorEntry => r.Vector is 251 or 252 && cpu.InHandler && cpu.VectorExitSeen,
+        TraceEventKind.IrqVectorExit => r.Vector is 251 or 252 && !cpu.InHandler && cpu.VectorExitSeen,
         _ => false,
     };
+
+    /// <summary>Which bracketing lines the CPU's trace has (the events are enabled, the CPU's buffer holds them).</summary>
+    private static void SeeBrackets(in TraceRecord r, CpuInfo cpu)
+    {
+        if (r.Kind == TraceEventKind.IrqVectorExit && r.Vector is 251 or 252) cpu.VectorExitSeen = true;
+        else if (r.Kind == TraceEventKind.CsdFunctionExit && r.Csd != 0) cpu.CsdExitSeen = true;
+    }
 
     /// <summary>call_function(_single)_entry/_exit: the interrupt that flushes the CPU's csd queue.</summary>
     private static void Vector(in TraceRecord r, CpuInfo cpu, ref long handlers)

@@ -101,6 +101,8 @@ public sealed partial class TraceReconstructor : ITraceSink
         /// <summary>Inside a call-function interrupt (<see cref="Handler"/> numbers it); the CPU's stopper thread, once seen.</summary>
         public bool InHandler;
         public long Handler;
+        /// <summary>The CPU has logged a call_function(_single)_exit, and a csd_function_exit of a queued csd: its trace brackets interrupts and functions.</summary>
+        public bool VectorExitSeen, CsdExitSeen;
         public int Stopper = int.MinValue;
     }
 
