@@ -141,6 +141,38 @@ public sealed class ImportCommandTests : IDisposable
         Assert.True(import.ExitCode == 0, $"exit {import.ExitCode}\n{import.Stderr}\n{import.Stdout}");
         Assert.Equal(0, import.Json.GetProperty("unparsed").GetInt64());
         Assert.Equal(0, import.Json.GetProperty("overwritten").GetInt64());
+        // It recorded in a tracefs instance of its own (instances/twin-PID), removed when done: the
+        // top-level buffer's settings are untouched and no instance of a finished recording is left.
         Assert.Equal(tgidBefore, File.ReadAllText("/sys/kernel/tracing/options/record-tgid").Trim());
+        Assert.DoesNotContain(Directory.GetDirectories("/sys/kernel/tracing/instances", "twin-*"),
+            d => int.TryParse(Path.GetFileName(d)["twin-".Length..], out int pid) && !Directory.Exists($"/proc/{pid}"));
+    }
+
+    [Fact]
+    public void a_missing_ipi_mb_on_a_cpu_switching_between_two_threads_of_the_caller_is_P_PE_exit_1()
+    {
+        // mb-3t's line 1176: CPU 1 runs thread 13399 of the caller's process through the call and
+        // switches to thread 13400 of it 2 µs after the return; the ipi_mb csd, IPI and handler removed.
+        string source = TwinProcess.Repo("replays/ftrace/mb-3t.trace");
+        List<string> lines = [.. File.ReadAllLines(source)];
+        Assert.Contains("next_comm=mb next_pid=13400", lines[1186]);
+        lines.RemoveRange(1176, 6);
+        File.WriteAllLines(_dir.File("same-mm.trace"), lines);
+        File.Copy(source + ".tasks", _dir.File("same-mm.trace.tasks"));
+        var r = TwinProcess.Run(_dir.Path, "check", "same-mm.trace", "--json");
+        Assert.Equal(1, r.ExitCode);
+        JsonElement v = Assert.Single(r.Json.GetProperty("violations").EnumerateArray());
+        Assert.Equal("P-PE", v.GetProperty("property").GetString());
+        Assert.Equal(1, v.GetProperty("cpu").GetInt32());
+    }
+
+    [Fact]
+    public void check_of_a_trace_that_does_not_exist_says_so()
+    {
+        var r = TwinProcess.Run(_dir.Path, "check", "no-such.trace");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("trace file 'no-such.trace' does not exist", r.Stderr);
+        Assert.DoesNotContain("scheme", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
     }
 }

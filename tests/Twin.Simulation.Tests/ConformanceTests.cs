@@ -1,3 +1,4 @@
+using Twin.Checking;
 using Twin.Kernel.Arch;
 using Twin.Simulation.Conformance;
 
@@ -10,26 +11,80 @@ namespace Twin.Simulation.Tests;
 /// </summary>
 public sealed class ConformanceTests
 {
+    /// <summary>Every recording under replays/ (ftrace text, trace-cmd and perf printings), found on disk, so a new one is covered too.</summary>
+    public static TheoryData<string> Recordings() =>
+    [
+        .. Directory.EnumerateFiles(RepoPaths.Of("replays"), "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(RepoPaths.Root, f).Replace('\\', '/'))
+            .Where(f => f.Count(c => c == '/') == 2 && Path.GetExtension(f) is not (".tasks" or ".c" or ".sh" or ".md" or ".dat"))
+            .Order(StringComparer.Ordinal),
+    ];
+
+    /// <summary>
+    /// Recordings where the trace cannot decide 95 % of the calls, with the share it does decide and
+    /// why (docs/conform.md): everywhere else at least 95 % of the calls' IPI targets and return values are compared.
+    /// </summary>
+    private static readonly Dictionary<string, double> Blind = new(StringComparer.Ordinal)
+    {
+        // 11 wakeups from idle whose sched_switch line this VM did not log: the FLAG_CPU calls made while the target woke.
+        ["replays/ftrace/rseq-2t.trace"] = 0.70,
+        // trace-cmd report --cpu 0: CPU 1's lines are not in it.
+        ["replays/trace-cmd/mb-3t.report-cpu0"] = 0.90,
+        // One call each, by a .NET process that began before the trace: only its own return shows its registration.
+        ["replays/ftrace/true-flush-at-start.trace"] = 0,
+        ["replays/ftrace/true-switch-tail.trace"] = 0,
+    };
+
     [Theory]
-    [InlineData("replays/ftrace/mb-3t.trace", 200)]
-    [InlineData("replays/ftrace/mix-2t-global.trace", 130)]
-    [InlineData("replays/ftrace/rseq-2t.trace", 150)]
-    [InlineData("replays/ftrace/jit-1t.trace", 200)]
-    [InlineData("replays/ftrace/uring-sqpoll.trace", 100)]
-    [InlineData("replays/ftrace/exec-storm.trace", 690)]
-    [InlineData("replays/ftrace/mb-loaded.trace", 800)]
-    [InlineData("replays/ftrace/rseq-2t-loaded.trace", 100)]
-    [InlineData("replays/trace-cmd/mb-3t.report-l", 80)]
-    [InlineData("replays/trace-cmd/mb-3t.report-cpu0", 70)]
-    [InlineData("replays/perf/mb-3t.perf-script", 80)]
-    public void The_model_makes_each_recorded_call_as_the_kernel_did(string trace, int atLeastAgreeing)
+    [MemberData(nameof(Recordings))]
+    public void The_model_makes_each_recorded_call_as_the_kernel_did(string trace)
     {
         ConformanceResult r = ConformanceRunner.Run(RepoPaths.Of(trace), ArchProfile.X86_64);
-        Assert.Empty(r.Check.Divergences);
-        Assert.InRange(r.Check.Aspects[ConformanceCheck.Targets].Checked, atLeastAgreeing, long.MaxValue);
-        Assert.InRange(r.Check.Aspects[ConformanceCheck.Return].Checked, atLeastAgreeing, long.MaxValue);
+        // b21-exit-global records a kernel bug (replays/README.md): its one divergence is tested on its own below.
+        Assert.All(r.Check.Divergences, d => Assert.Contains("Twin's B21 path", d.Message));
+        Assert.InRange(r.Check.Divergences.Count, 0, trace.EndsWith("b21-exit-global.trace", StringComparison.Ordinal) ? 1 : 0);
+        double floor = Blind.GetValueOrDefault(trace, 0.95);
+        foreach (string aspect in (string[])[ConformanceCheck.Targets, ConformanceCheck.Return])
+        {
+            PropertyTally t = r.Check.Aspects[aspect];
+            Assert.True(t.Checked >= floor * r.Check.Calls,
+                $"{trace} {aspect}: {t.Checked} of {r.Check.Calls} calls decided; {string.Join("; ", t.UndecidableReasons)}");
+        }
         // Experiments are shared by calls that start alike: far fewer model runs than calls.
-        Assert.InRange(r.Check.Experiments, 1, r.Check.Calls / 5);
+        Assert.InRange(r.Check.Experiments, 0, Math.Max(1, r.Check.Calls / 5));
+    }
+
+    [Fact]
+    public void The_recording_of_B21_diverges_only_where_the_kernel_took_B21s_path()
+    {
+        // The kernel skipped a CPU whose rq->membarrier_state exit_mm() had cleared (docs/bugs/B21.md); the
+        // model's default closes that gap, so the call diverges, and the divergence says which path it was.
+        ConformanceResult r = ConformanceRunner.Run(RepoPaths.Of("replays/ftrace/b21-exit-global.trace"), ArchProfile.X86_64);
+        Divergence d = Assert.Single(r.Check.Divergences);
+        Assert.Equal((ConformanceCheck.Targets, 10067L, "no CPU", "CPUs {0} with ipi_mb"), (d.Aspect, d.Line, d.Trace, d.Model));
+        Assert.Contains("exit_mm() of task 17653", d.Message);
+        Assert.Contains("Twin's B21 path", d.Message);
+        Assert.InRange(r.Check.Aspects[ConformanceCheck.Targets].Checked, r.Check.Calls * 95 / 100, r.Check.Calls);
+    }
+
+    [Fact]
+    public void Before_a_cpus_first_line_its_state_is_unknown_not_idle()
+    {
+        // A ring buffer that wrapped per CPU: CPU 0's lines of mb-3t-twin's first 40 % gone, as if its buffer
+        // had been overwritten while CPU 1's was not. The calls CPU 1 made then (56 of them), which IPI'd CPU 0
+        // while it ran the caller's threads, are undecidable; reading CPU 0 as idle made them divergences.
+        ConformanceResult r = RunMutated("replays/ftrace/mb-3t-twin.trace", lines =>
+        {
+            int cut = lines.Count * 2 / 5;
+            for (int i = cut; i >= 0; i--)
+            {
+                if (lines[i].Contains("[000]", StringComparison.Ordinal)) lines.RemoveAt(i);
+            }
+        });
+        Assert.Empty(r.Check.Divergences);
+        Assert.True(r.Check.Aspects[ConformanceCheck.Targets].UndecidableReasons.GetValueOrDefault(ConformanceCheck.NotSeenYet) > 10,
+            string.Join("; ", r.Check.Aspects[ConformanceCheck.Targets].UndecidableReasons));
+        Assert.InRange(r.Check.Aspects[ConformanceCheck.Targets].Checked, 100, long.MaxValue);
     }
 
     [Fact]

@@ -158,6 +158,37 @@ public sealed class CrossCallTests
     }
 
     [Fact]
+    public void A_csd_the_stopper_flushes_before_its_IPI_arrives_keeps_CSD_3_and_another_kernel_thread_does_not()
+    {
+        // Recorded on this machine (b21-exit-global): CPU 1 queues flush_tlb_func for CPU 0 (line 4937)
+        // as CPU 0 switches to its stopper; migration/0 runs it in task context with IRQs off (line 4942),
+        // migration_cpu_stop()'s flush_smp_call_function_queue(), before the IPI arrives (line 4948, empty).
+        const string name = "b21-exit-global.trace";
+        List<string> lines = [.. File.ReadAllLines(ReplayFiles.Path(name))];
+        Assert.Contains("migration/0-18      (     18) [000] d..1.  9962.753226: csd_function_entry: func=flush_tlb_func, csd=000000001453344e", lines[4941]);
+        Assert.Contains("call_function_single_entry", lines[4947]);
+        SortedDictionary<string, PropertyTally> clean = Check(name);
+        Assert.Equal(0, clean["CSD-3"].Violated);
+        Assert.Equal(0, clean["CSD-2"].Violated);
+
+        // The same run from a kworker, or from the stopper with IRQs on, is no path of the kernel's.
+        SortedDictionary<string, PropertyTally> kworker = Check(name, l =>
+        {
+            l[4941] = l[4941].Replace("     migration/0-18      (     18)", "     kworker/0:1-77      (     77)", StringComparison.Ordinal);
+            return l;
+        });
+        Assert.Equal(1, kworker["CSD-3"].Violated);
+        Assert.Contains("CPU 0 ran the queued flush_tlb_func from CPU 1 in Task context", kworker["CSD-3"].Violations[0].Message);
+        SortedDictionary<string, PropertyTally> irqsOn = Check(name, l =>
+        {
+            l[4941] = l[4941].Replace("[000] d..1.", "[000] ...1.", StringComparison.Ordinal);
+            return l;
+        });
+        Assert.Equal(1, irqsOn["CSD-3"].Violated);
+        Assert.Contains("with IRQs on", irqsOn["CSD-3"].Violations[0].Message);
+    }
+
+    [Fact]
     public void Lost_events_make_the_window_undecidable_never_a_violation()
     {
         SortedDictionary<string, PropertyTally> p = Check("mb-3t-twin.trace", lines =>

@@ -29,10 +29,19 @@ public sealed class LayoutTests
         // Every line that carries a timestamp is an event; only the preamble and comments are not.
         int timed = File.ReadLines(ReplayFiles.Path(name)).Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\s\d+\.\d{6,9}:\s"));
         Assert.Equal(timed, report.Events);
-        Assert.All(checker.Properties, p => Assert.True(p.Value.Violated == 0, $"{name} {p.Key}: {p.Value.Violations.FirstOrDefault()?.Message}"));
-        // ... and rebuilt into the model's events, the monitors that decide from them find nothing either.
+        // ... and rebuilt into the model's events, the monitors that decide from them find nothing either,
+        // but on a recording of a kernel bug, where only that bug's property is broken, each case naming it.
         (_, Twin.Traces.Replay.TraceCheck check) = Twin.Traces.Replay.TraceCheck.Run(ReplayFiles.Path(name));
-        Assert.All(check.Properties(), p => Assert.True(p.Value.Violated == 0, $"{name} {p.Key}: {p.Value.Violations.FirstOrDefault()?.Message}"));
+        string? bug = ReplayFiles.KernelBugs.GetValueOrDefault(name);
+        foreach (SortedDictionary<string, Twin.Checking.PropertyTally> properties in (SortedDictionary<string, Twin.Checking.PropertyTally>[])[checker.Properties, check.Properties()])
+        {
+            Assert.All(properties.Where(p => p.Key != bug), p => Assert.True(p.Value.Violated == 0, $"{name} {p.Key}: {p.Value.Violations.FirstOrDefault()?.Message}"));
+        }
+        if (bug is not null)
+        {
+            Assert.NotEmpty(check.Properties()[bug].Violations);
+            Assert.All(check.Properties()[bug].Violations, v => Assert.Contains("Twin's B21", v.Message));
+        }
     }
 
     [Theory]

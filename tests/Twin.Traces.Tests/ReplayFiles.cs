@@ -17,6 +17,16 @@ public static class ReplayFiles
         }
     }
 
+    /// <summary>
+    /// Recordings that show a kernel bug, with the property it breaks: every other one checks clean.
+    /// b21-exit-global: GLOBAL_EXPEDITED skipping a CPU whose rq->membarrier_state exit_mm() cleared
+    /// (docs/bugs/B21.md), on this machine's 6.18.44.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> KernelBugs { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["ftrace/b21-exit-global.trace"] = "P-GE",
+    };
+
     /// <summary>A recording in replays/ftrace, or, with a folder ("trace-cmd/mb-3t.report"), anywhere under replays/.</summary>
     public static string Path(string name) => System.IO.Path.Combine(Root, name.Contains('/') ? "" : "ftrace", name);
 
@@ -34,7 +44,7 @@ public static class ReplayFiles
     public static IEnumerable<string> All() =>
         Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
             .Select(f => System.IO.Path.GetRelativePath(Root, f).Replace('\\', '/'))
-            .Where(f => f.Contains('/') && !f.EndsWith(".tasks", StringComparison.Ordinal) && !f.EndsWith(".c", StringComparison.Ordinal)
+            .Where(f => f.Contains('/') && !f.EndsWith(".tasks", StringComparison.Ordinal) && !f.EndsWith(".c", StringComparison.Ordinal) && !f.EndsWith(".sh", StringComparison.Ordinal)
                 && !f.EndsWith(".md", StringComparison.Ordinal) && !f.EndsWith(".dat", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
 

@@ -1,3 +1,4 @@
+using Twin.Checking;
 using Twin.Traces.Ftrace;
 
 namespace Twin.Traces.Tests;
@@ -87,9 +88,11 @@ public sealed class TraceCheckerTests
         TraceChecker checker = Check(name);
         Assert.Equal(0, checker.Properties["P-PE"].Violated);
 
-        // The same call with CPU 1 left on the caller's thread (no switch away) is flagged.
+        // The same call with CPU 1 left on the caller's thread (no switch away, and its next line,
+        // after the return, logged by that thread) is flagged.
         TraceChecker flagged = Check(name, l =>
         {
+            l[79] = ".NET TP Worker-11596   (  11504) [001] d.h.. 31166.761150: reschedule_entry: vector=253";
             l.RemoveAt(56);
             return l;
         });
@@ -121,6 +124,47 @@ public sealed class TraceCheckerTests
         Assert.Equal(0, flagged.Properties["P-RSEQ"].Undecidable);
         Assert.StartsWith("line 530: membarrier(PRIVATE_EXPEDITED_RSEQ) on CPU 0 returned at line 531, but CPU 1", flagged.Properties["P-RSEQ"].Violations[0].Message);
         Assert.Contains("(still at line 532)", flagged.Properties["P-RSEQ"].Violations[0].Message);
+    }
+
+    /// <summary>
+    /// mb-3t's line 1176: PRIVATE_EXPEDITED on CPU 0 while CPU 1 runs thread 13399 of the caller's
+    /// process; 2 µs after the return (line 1183) CPU 1 switches to thread 13400 of the same process
+    /// (line 1187). With the ipi_mb csd, its IPI and its handler removed, whichever rq->curr
+    /// membarrier read had the caller's mm: the trace decides it, a P-PE violation.
+    /// </summary>
+    public static List<string> SameMmSwitchWithoutIpiMb(List<string> lines)
+    {
+        Assert.Contains("sys_membarrier(cmd: 8, flags: 0, cpu_id: 0)", lines[1175]);
+        Assert.Contains("csd_queue_cpu: cpu=1 callsite=membarrier_private_expedited", lines[1176]);
+        Assert.Contains("call_function_single_exit", lines[1181]);
+        Assert.Contains("prev_pid=13399 prev_prio=120 prev_state=S ==> next_comm=mb next_pid=13400", lines[1186]);
+        lines.RemoveRange(1176, 6); // csd_queue_cpu, ipi_send_cpu, call_function_single_entry, csd entry and exit, _exit
+        return lines;
+    }
+
+    [Fact]
+    public void A_switch_between_two_threads_of_the_callers_process_right_after_the_return_decides_P_PE()
+    {
+        TraceChecker clean = Check("mb-3t.trace");
+        Assert.Equal(0, clean.Properties["P-PE"].Violated);
+        TraceChecker flagged = Check("mb-3t.trace", SameMmSwitchWithoutIpiMb);
+        Violation v = Assert.Single(flagged.Properties["P-PE"].Violations);
+        Assert.StartsWith("line 1176: membarrier(PRIVATE_EXPEDITED) on CPU 0 returned at line 1177, but CPU 1", v.Message);
+        Assert.Contains("switching at line 1181 to task 13400, which needs it too", v.Message);
+    }
+
+    [Fact]
+    public void GLOBAL_EXPEDITED_skipping_a_cpu_whose_copy_exit_mm_cleared_is_B21_on_this_kernel()
+    {
+        // Recorded on this machine: thread 17653 of the registered process exits on CPU 0 (line 9971),
+        // which then runs only threads of the same mm; the GLOBAL_EXPEDITED from CPU 1 at line 10067
+        // sends no ipi_mb though CPU 0 runs thread 17492 throughout: a kernel bug (docs/bugs/B21.md).
+        SortedDictionary<string, PropertyTally> checker = ReplayFiles.Checked("b21-exit-global.trace");
+        Violation v = Assert.Single(checker["P-GE"].Violations);
+        Assert.StartsWith("line 10067: membarrier(GLOBAL_EXPEDITED) on CPU 1 returned at line 10068, but CPU 0", v.Message);
+        Assert.Contains("thread 17653 of that process exited on CPU 0 at line 9971", v.Message);
+        Assert.Contains("Twin's B21", v.Message);
+        Assert.All(checker.Where(p => p.Key != "P-GE"), p => Assert.Equal(0, p.Value.Violated));
     }
 
     [Fact]

@@ -14,10 +14,14 @@ namespace Twin.Checking.Monitors;
 /// wait, which every handler the model knows is sent with) returns only after each target it
 /// queued ran the function (csd_lock_wait waits for the csd_unlock after it).</item>
 /// <item>CSD-2: every queued csd runs exactly once, on the CPU it was queued for, after it was queued.</item>
-/// <item>CSD-3: a callback runs in the context the kernel runs it in: a queued one in the target's
-/// IPI handler (hardirq) or in the idle loop's flush of its queue (the idle task, IRQs off), never
-/// in user mode; one run locally by on_each_cpu*/smp_call_function_single on the caller, IRQs off,
-/// inside the caller's call.</item>
+/// <item>CSD-3: a callback runs in the context the kernel runs it in (docs/trace-import.md lists the
+/// paths of 6.18): a queued one by a flush of its target's queue, which the call-function IPI's
+/// handler does in hardirq (generic_smp_call_function_single_interrupt()), the idle loop from the
+/// idle task with IRQs off (do_idle()'s flush_smp_call_function_queue(), for a polling idle CPU
+/// woken without an IPI), and the CPU's stopper thread with IRQs off (migration_cpu_stop()'s
+/// flush_smp_call_function_queue(), and a CPU going offline's smpcfd_dying_cpu() under
+/// stop_machine); never in user mode, never with IRQs on; one run locally by on_each_cpu*() or
+/// smp_call_function_single() on the caller, IRQs off, inside the caller's call.</item>
 /// </list>
 /// A waited call returns at the caller's event that follows the wait: MembarrierExited (membarrier's
 /// handlers), TlbShootdownFinished (flush_tlb_func), ArchPrctlReturned (enable_lam_func),
@@ -30,8 +34,10 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     public const string LostEvents = "events of the sender or target CPU were lost while the csd was in flight";
     public const string TargetNeverSeen = "the target CPU shows no event in this trace (a one-CPU report?)";
     public const string NotYetSettled = "the trace ends at the call's return, before it shows whether the callback came after it";
-    public const string OriginUnknown = "the csd's queueing is not in the trace (before it began, or while events were lost)";
+    public const string ExitNotSeen = "the target ran the function but its exit line is not before the return: csd_unlock() follows the function, so the line was lost";
+    public const string OriginUnknown = "the csd ran with no queueing in the trace since its last run (queued before the trace began, or the csd_queue_cpu line lost: a LOST marker, a line that did not parse, or a gap the trace does not mark)";
     public const string FlushStartUnknown = "the local flush's shootdown began before the CPU's first switch in the trace (or while its events were lost)";
+    public const string CallStartUnknown = "the local run's membarrier call may have begun where the trace is blind (before the task's first switch in the trace, or lines were lost since)";
 
     /// <summary>How many completed csds are remembered to tell a second run of one from a run whose queueing the trace lacks.</summary>
     private const int RecentCompleted = 4096;
@@ -45,6 +51,8 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     private readonly bool[] _irqsOff = new bool[Limits.MaxCpus];
     private readonly bool[] _seen = new bool[Limits.MaxCpus];
     private readonly int[] _curr = new int[Limits.MaxCpus];
+    /// <summary>Each CPU's stopper thread (migration/N), as a trace names it; none in a simulation.</summary>
+    private readonly int[] _stopper = new int[Limits.MaxCpus];
     /// <summary>Tasks inside membarrier(): the call can sleep (synchronize_rcu) and go on on another CPU.</summary>
     private readonly HashSet<int> _inCall = [];
     private readonly int[] _inFlush = new int[Limits.MaxCpus];
@@ -54,10 +62,16 @@ public sealed class CrossCallMonitor : Monitor, ITallied
     /// not at a trace's beginning or after lost events.
     /// </summary>
     private readonly bool[] _flushStartInView = new bool[Limits.MaxCpus];
+    /// <summary>Event index of each CPU's last switch (or boot), and of the last lost window anywhere: a call that began since the switch and no loss is in view.</summary>
+    private readonly long[] _switchedAt = new long[Limits.MaxCpus];
+    private long _lastLoss;
+    /// <summary>The stream is a real trace's reconstruction (it says what lines showed), where lines can be lost without a marker.</summary>
+    private bool _trace;
 
     public CrossCallMonitor()
     {
         for (int c = 0; c < _open.Length; c++) _open[c] = [];
+        Array.Fill(_stopper, int.MinValue);
     }
 
     public override string Property => "CSD-1";
@@ -100,21 +114,25 @@ public sealed class CrossCallMonitor : Monitor, ITallied
         }
         else if (Is(in evt, out ContextSeen cx))
         {
+            _trace = true;
             _curr[cx.Cpu] = cx.Task;
             _context[cx.Cpu] = cx.Context;
             _irqsOff[cx.Cpu] = cx.IrqsOff;
             _seen[cx.Cpu] = true;
         }
+        else if (Is(in evt, out StopperSeen st)) _stopper[st.Cpu] = st.Task;
         else if (Is(in evt, out CpuBooted b))
         {
             _seen[b.Cpu] = true;
             _flushStartInView[b.Cpu] = true;
+            _switchedAt[b.Cpu] = Math.Max(1, meta.EventIndex);
         }
         else if (Is(in evt, out SchedSwitched sw))
         {
             _curr[sw.Cpu] = sw.Next;
             _seen[sw.Cpu] = true;
             _flushStartInView[sw.Cpu] = true;
+            _switchedAt[sw.Cpu] = Math.Max(1, meta.EventIndex);
         }
         else if (Is(in evt, out KernelEntered ke)) _context[ke.Cpu] = ExecContext.Unknown;
         else if (Is(in evt, out MembarrierEntered me)) _inCall.Add(me.Task);
@@ -139,9 +157,10 @@ public sealed class CrossCallMonitor : Monitor, ITallied
         {
             Return(in meta, tp.Cpu, task: null, IpiKind.TextPokeSync);
         }
-        else if (Is(in evt, out StateUnknown u) && u.Scope == UnknownScope.Cpu)
+        else if (Is(in evt, out StateUnknown u) && u.Scope is UnknownScope.Cpu or UnknownScope.CpuGap)
         {
             if (u.Id >= 0 && u.Id < _flushStartInView.Length) _flushStartInView[u.Id] = false;
+            _lastLoss = meta.EventIndex;
             foreach (Csd csd in _inFlight.Values)
             {
                 if (csd.To == u.Id || csd.From == u.Id) csd.Unknown = true;
@@ -163,14 +182,18 @@ public sealed class CrossCallMonitor : Monitor, ITallied
                 _ => true,
             };
             bool irqsOn = _context[h.Cpu] != ExecContext.Unknown && !_irqsOff[h.Cpu];
+            bool callInView = _switchedAt[h.Cpu] > 0 && _switchedAt[h.Cpu] > _lastLoss;
             if (!inside && h.Kind == IpiKind.FlushTlb && !_flushStartInView[h.Cpu]) context.Unknown(FlushStartUnknown);
+            else if (!inside && h.Kind != IpiKind.FlushTlb && !callInView) context.Unknown(CallStartUnknown);
             else if (inside && !irqsOn) context.Pass();
             else Flag(in meta, "CSD-3", h.Cpu, $"CPU {h.Cpu} ran {func} locally {(inside ? "with IRQs on" : "outside the call that runs it")}", 0);
             return;
         }
         ExecContext ctx = _context[h.Cpu];
-        bool idleLoop = ctx == ExecContext.Task && KernelIds.IsIdle(View.Curr[h.Cpu]) && _irqsOff[h.Cpu];
-        bool fits = ctx is ExecContext.Hardirq || idleLoop || (ctx == ExecContext.Unknown && View.Mode[h.Cpu] != Kernel.Cpu.CpuMode.User);
+        // flush_smp_call_function_queue() from task context, IRQs off: the idle loop's, or the stopper's.
+        int curr = Curr(h.Cpu);
+        bool taskFlush = ctx == ExecContext.Task && _irqsOff[h.Cpu] && (KernelIds.IsIdle(curr) || curr == _stopper[h.Cpu]);
+        bool fits = ctx is ExecContext.Hardirq || taskFlush || (ctx == ExecContext.Unknown && View.Mode[h.Cpu] != Kernel.Cpu.CpuMode.User);
         if (fits) context.Pass();
         else Flag(in meta, "CSD-3", h.Cpu, $"CPU {h.Cpu} ran the queued {func} from CPU {h.From} in {(ctx == ExecContext.Unknown ? "user mode" : ctx + " context" + (_irqsOff[h.Cpu] ? "" : " with IRQs on"))}, not from its IPI handler", 0);
 
@@ -252,6 +275,7 @@ public sealed class CrossCallMonitor : Monitor, ITallied
             wait.Known(NotYetSettled);
             if (csd.Completed) wait.Pass();
             else if (csd.Unknown) wait.Unknown(LostEvents);
+            else if (csd.Handled && _trace) wait.Unknown(ExitNotSeen);
             else
             {
                 string func = Name(csd.Kind);

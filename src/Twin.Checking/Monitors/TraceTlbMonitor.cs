@@ -98,7 +98,7 @@ public sealed class TraceTlbMonitor : Monitor, ITallied
             _lazyMm[cs.Cpu] = 0; // CR3 written while lazy (leave_mm, a temporary mm): the borrowed mm is no longer loaded
         }
         else if (Is(in evt, out MmSwitched ms)) Unlazy(in meta, ms);
-        else if (Is(in evt, out StateUnknown u) && u.Scope == UnknownScope.Cpu)
+        else if (Is(in evt, out StateUnknown u) && u.Scope is UnknownScope.Cpu or UnknownScope.CpuGap)
         {
             foreach (Flush f in _open) f.Lost |= Bit(u.Id);
             _lazyMm[u.Id] = -1;

@@ -25,8 +25,8 @@ public static class CheckCommand
             ILogger log = Logging.Create(parse.GetValue(verbose));
             bool asJson = parse.GetValue(json);
             string target = parse.GetValue(uri)!;
-            // A path without a journal scheme is a real trace: check it as twin import does.
-            if (!target.Contains(':', StringComparison.Ordinal) && File.Exists(target)) return ImportCommand.CheckTrace(target, strict: false, asJson, log);
+            // A path without a journal scheme is a real trace: check it as twin import does (which says so if it is missing).
+            if (!target.Contains(':', StringComparison.Ordinal)) return ImportCommand.CheckTrace(target, strict: false, asJson, log);
             using IJournal journal = JournalUri.Open(target, create: false);
             RunInfo info = RunSelection.Select(journal, parse.GetValue(run));
             if (Twin.Traces.Journal.TraceJournal.IsTrace(info)) return ImportCommand.CheckJournaledTrace(journal, info, asJson, log);

@@ -61,5 +61,6 @@ public static class EventCatalog
         CpuHotplugged.Manifest,
         ContextSeen.Manifest,
         StateUnknown.Manifest,
+        StopperSeen.Manifest,
     ];
 }

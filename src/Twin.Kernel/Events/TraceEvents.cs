@@ -24,6 +24,10 @@ public enum UnknownScope : byte
     Cpu = 1,
     /// <summary>The mm existed before the trace began: its earlier membarrier registrations are unknown.</summary>
     Mm = 2,
+    /// <summary>A line of the CPU names another task than its sched_switch lines say, with no switch between:
+    /// lines were lost without a marker (on this machine, a task's task-context lines, such as an idle task's
+    /// switch-outs, can be missing). What the CPU did in between is unknown, as after a LOST marker.</summary>
+    CpuGap = 3,
 }
 
 /// <summary>A line of a real trace on <paramref name="Cpu"/>, whose <c>rq->curr</c> was <paramref
@@ -36,3 +40,10 @@ public readonly partial record struct ContextSeen(int Cpu, int Task, ExecContext
 /// this point: a decision that needs it is undecidable, never a violation.</summary>
 [JournaledEvent(91, 1)]
 public readonly partial record struct StateUnknown(UnknownScope Scope, int Id);
+
+/// <summary>A real trace's line of <paramref name="Task"/>, the stopper thread of <paramref name="Cpu"/>
+/// (comm <c>migration/N</c>: kernel/stop_machine.c's cpu_stopper_thread), which runs
+/// migration_cpu_stop() and, on a CPU going offline, stop_machine's dying callbacks; both flush the
+/// CPU's queued csds from task context (kernel/sched/core.c, kernel/smp.c smpcfd_dying_cpu()).</summary>
+[JournaledEvent(92, 1)]
+public readonly partial record struct StopperSeen(int Cpu, int Task);

@@ -19,7 +19,12 @@ public static class ConformanceRunner
     {
         var check = new ConformanceCheck(arch, seed);
         var recorder = new MembarrierCallRecorder(check.OnCall);
-        (ReadReport report, TraceCheck _) = TraceCheck.Run(path, strict, alsoTo: [recorder]);
+        FtraceReader.EnsureExists(path);
+        (Dictionary<int, int> tgids, HashSet<int> kthreads) = TraceCheck.TasksOf(path);
+        var trace = new TraceCheck(tgids, kthreads, alsoTo: [recorder]);
+        recorder.InExec = trace.Reconstructor.InExec;
+        ReadReport report = FtraceReader.Read(path, trace, strict);
+        trace.Finish();
         recorder.Finish();
         return new ConformanceResult(path, report, check, arch.Name, seed);
     }

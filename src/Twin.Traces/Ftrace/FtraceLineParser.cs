@@ -38,12 +38,17 @@ public struct LineFacts
 /// </summary>
 public static class FtraceLineParser
 {
+    /// <summary>The characters of C identifiers (event names, kernel symbols; '.' for compiler-made ones such as membarrier_global_expedited.isra.0).</summary>
+    private static readonly System.Buffers.SearchValues<char> s_identifier =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static LineKind Parse(ReadOnlySpan<char> line, ref TraceRecord r, ref LineFacts facts)
     {
         facts.Error = null;
         ReadOnlySpan<char> t = line.TrimEnd();
-        if (t.IsEmpty) return LineKind.Skip;
+        // An empty line separates perf script's callchains; one of blanks only is an event line cut short.
+        if (t.IsEmpty) return line.IsEmpty ? LineKind.Skip : Fail(ref facts, "a line of blanks (cut short?)");
         ReadOnlySpan<char> s = t.TrimStart();
         if (s[0] == '#') return s.StartsWith("#####") ? BufferStarted(s, ref facts) : Header(s, ref facts);
         if (s.StartsWith("cpus=")) return Int(s[5..], out facts.Cpus) ? LineKind.Header : Fail(ref facts, "cpus= without a number");
@@ -53,6 +58,16 @@ public static class FtraceLineParser
         }
         if (s.StartsWith("CPU:")) return Lost(s, ref facts);
         return Event(t, ref r, ref facts);
+    }
+
+    /// <summary>The CPU a line names in its "[NNN]" column before the timestamp, or -1 (none, or not readable).</summary>
+    public static int CpuOf(ReadOnlySpan<char> line)
+    {
+        int open = CpuBracket(line);
+        if (open < 0) return -1;
+        int close = line[open..].IndexOf(']') + open;
+        (int ts, _) = TimeToken(line);
+        return (ts < 0 || open < ts) && Int(line[(open + 1)..close], out int cpu) && cpu is >= 0 and < 4096 ? cpu : -1;
     }
 
     private static LineKind Fail(ref LineFacts facts, string why)
@@ -142,6 +157,9 @@ public static class FtraceLineParser
             who = who[..lp].TrimEnd();
         }
         if (!TaskPid(who, ref r)) return Fail(ref facts, "no TASK-PID before the CPU column");
+        // cpu_stopper_thread's comm; trace-cmd report -l cuts comms to 8 characters ("migratio").
+        ReadOnlySpan<char> comm = who.TrimStart();
+        r.Stopper = comm.StartsWith("migration/") || comm.StartsWith("migratio-");
         return Body(t[(ts + tsLength)..].TrimStart(), ref r, ref facts);
     }
 
@@ -234,7 +252,8 @@ public static class FtraceLineParser
         if (dot < 0) return long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out ns);
         if (!long.TryParse(s[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out long sec)) return false;
         ReadOnlySpan<char> frac = s[(dot + 1)..];
-        if (frac.IsEmpty || frac.Length > 9 || !long.TryParse(frac, NumberStyles.None, CultureInfo.InvariantCulture, out long f)) return false;
+        // "%5lu.%06lu" (ftrace, trace-cmd, perf) or nine digits (perf --ns): any other width is a cut line.
+        if (frac.Length is not (6 or 9) || !long.TryParse(frac, NumberStyles.None, CultureInfo.InvariantCulture, out long f)) return false;
         for (int i = frac.Length; i < 9; i++) f *= 10;
         ns = (sec * 1_000_000_000) + f;
         return true;
@@ -248,6 +267,8 @@ public static class FtraceLineParser
             int paren = b.IndexOf('(');
             int arrow = b.IndexOf(" -> ");
             int colon = b.IndexOf(':');
+            int nameEnd = paren > 0 && (arrow < 0 || paren < arrow) ? paren : arrow;
+            if (nameEnd > 0 && (colon < 0 || nameEnd < colon) && b[..nameEnd].ContainsAnyExcept(s_identifier)) return Fail(ref facts, "a syscall name that is not an identifier (garbled?)");
             if (paren > 0 && (colon < 0 || paren < colon)) return SyscallEnter(b[..paren], b[(paren + 1)..], named: false, ref r, ref facts);
             if (arrow > 0 && (colon < 0 || arrow < colon)) return SyscallExit(b[..arrow], b[(arrow + 4)..], ref r, ref facts);
         }
@@ -264,6 +285,8 @@ public static class FtraceLineParser
                 c += 1 + c2;
             }
         }
+        // Event names are C identifiers: anything else is a garbled line, not an event of another kind.
+        if (name.ContainsAnyExcept(s_identifier)) return Fail(ref facts, "an event name that is not an identifier (garbled?)");
         ReadOnlySpan<char> body = b[(c + 1)..].Trim();
         // trace-cmd and perf name the syscall events: "sys_enter_membarrier: cmd: 0x00000008, ...",
         // "sys_exit_membarrier: 0x0", and with -R "__syscall_nr=324 cmd=0x00000008 ..." / "ret=0x0".
@@ -278,18 +301,19 @@ public static class FtraceLineParser
         {
             TraceEventKind.SchedSwitch => SchedSwitch(body, ref r, ref facts),
             TraceEventKind.SchedWakeup or TraceEventKind.SchedWakeupNew or TraceEventKind.SchedWaking => Wakeup(body, ref r, ref facts),
-            TraceEventKind.SchedMigrateTask => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "dest_cpu=", out r.TargetCpu), "sched_migrate_task without pid= or dest_cpu="),
+            // The last field of each format must be there whole: a line cut short is a lost event, not a different one.
+            TraceEventKind.SchedMigrateTask => Need(ref facts, Field(body, " pid=", out r.Task) && Last(body, "dest_cpu=", out r.TargetCpu), "sched_migrate_task without pid= or dest_cpu="),
             // -R names the raw fields: "parent_comm=sh parent_pid=21698 child_comm=sh child_pid=21699".
-            TraceEventKind.SchedProcessFork => Need(ref facts, (Field(body, " pid=", out r.Task) || Field(body, "parent_pid=", out r.Task)) && Field(body, "child_pid=", out r.Other),
+            TraceEventKind.SchedProcessFork => Need(ref facts, (Field(body, " pid=", out r.Task) || Field(body, "parent_pid=", out r.Task)) && Last(body, "child_pid=", out r.Other),
                 "sched_process_fork without pid= or child_pid="),
-            TraceEventKind.SchedProcessExec => Need(ref facts, Field(body, " pid=", out r.Task) && Field(body, "old_pid=", out r.Other), "sched_process_exec without pid= or old_pid="),
-            TraceEventKind.SchedProcessExit => Need(ref facts, Field(body, " pid=", out r.Task), "sched_process_exit without pid="),
+            TraceEventKind.SchedProcessExec => Need(ref facts, Field(body, " pid=", out r.Task) && Last(body, "old_pid=", out r.Other), "sched_process_exec without pid= or old_pid="),
+            TraceEventKind.SchedProcessExit => Need(ref facts, Field(body, " pid=", out r.Task) && ExitTail(body), "sched_process_exit without pid=, prio= or group_dead="),
             TraceEventKind.TlbFlush => TlbFlush(body, ref r, ref facts),
-            TraceEventKind.IpiSendCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu), "ipi_send_cpu without cpu="),
+            TraceEventKind.IpiSendCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu) && body.Contains("callback=", StringComparison.Ordinal), "ipi_send_cpu without cpu= or callback="),
             TraceEventKind.IpiSendCpumask => Cpumask(body, ref r, ref facts),
             TraceEventKind.CsdQueueCpu => Need(ref facts, Field(body, "cpu=", out r.TargetCpu) && Func(body, ref r) && Csd(body, ref r), "csd_queue_cpu without cpu=, func= or csd="),
             TraceEventKind.CsdFunctionEntry or TraceEventKind.CsdFunctionExit => Need(ref facts, Func(body, ref r) && Csd(body, ref r), "csd_function event without func= or csd="),
-            TraceEventKind.IrqVectorEntry or TraceEventKind.IrqVectorExit => Need(ref facts, Field(body, "vector=", out r.Vector), "irq vector event without vector="),
+            TraceEventKind.IrqVectorEntry or TraceEventKind.IrqVectorExit => Need(ref facts, Last(body, "vector=", out r.Vector) && VectorFits(name, r.Vector), "irq vector event without its vector="),
             _ => LineKind.Event,
         };
     }
@@ -333,13 +357,14 @@ public static class FtraceLineParser
         {
             int st = prev.IndexOf("prev_state=");
             if (st < 0) return Fail(ref facts, "sched_switch without prev_state=");
+            if (!Last(next, "next_prio=", out _)) return Fail(ref facts, "sched_switch without next_prio= (cut short?)");
             r.PrevState = State(Word(prev[(st + "prev_state=".Length)..]));
             return LineKind.Event;
         }
         // trace-cmd's plugin layout: "comm:pid [prio] STATE ==> comm:pid [prio]"
         int pb = prev.LastIndexOf('[');
         int nb = next.IndexOf('[');
-        if (pb > 0 && nb > 0 && PidBeforeBracket(prev[..pb], out r.Task) && PidBeforeBracket(next[..nb], out r.Other))
+        if (pb > 0 && nb > 0 && next.TrimEnd().EndsWith("]") && PidBeforeBracket(prev[..pb], out r.Task) && PidBeforeBracket(next[..nb], out r.Other))
         {
             int pe = prev.LastIndexOf(']');
             r.PrevState = State(prev[(pe + 1)..].Trim());
@@ -351,7 +376,7 @@ public static class FtraceLineParser
     /// <summary>sched_wakeup / _new / sched_waking: "comm=x pid=1 prio=120 target_cpu=001", or trace-cmd's plugin "comm:pid [prio] CPU:001".</summary>
     private static LineKind Wakeup(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
     {
-        if (Field(body, " pid=", out r.Task) && Field(body, "target_cpu=", out r.TargetCpu)) return LineKind.Event;
+        if (Field(body, " pid=", out r.Task) && Last(body, "target_cpu=", out r.TargetCpu)) return LineKind.Event;
         int bracket = body.LastIndexOf('[');
         int cpu = body.LastIndexOf("CPU:");
         if (bracket > 0 && cpu > bracket && PidBeforeBracket(body[..bracket], out r.Task) && Int(Word(body[(cpu + 4)..]), out r.TargetCpu)) return LineKind.Event;
@@ -391,7 +416,7 @@ public static class FtraceLineParser
     private static LineKind Cpumask(ReadOnlySpan<char> body, ref TraceRecord r, ref LineFacts facts)
     {
         int k = body.IndexOf("cpumask=");
-        if (k < 0) return Fail(ref facts, "ipi_send_cpumask without cpumask=");
+        if (k < 0 || !body.Contains("callback=", StringComparison.Ordinal)) return Fail(ref facts, "ipi_send_cpumask without cpumask= or callback=");
         ReadOnlySpan<char> m = body[(k + 8)..];
         int end = m.IndexOf(' ');
         if (end >= 0) m = m[..end];
@@ -459,9 +484,16 @@ public static class FtraceLineParser
         if (k < 0) return false;
         ReadOnlySpan<char> f = body[(k + 5)..];
         int end = f.IndexOfAny(", ");
-        if (end >= 0) f = f[..end];
+        if (end >= 0)
+        {
+            // "func=ipi_mb, csd=" (ftrace), "func=ipi_mb csd=" (trace-cmd, csd_queue_cpu): the csd follows at once.
+            ReadOnlySpan<char> rest = f[end..];
+            if (!rest.StartsWith(", csd=") && !rest.StartsWith(" csd=")) return false;
+            f = f[..end];
+        }
         int plus = f.IndexOf('+');
         if (plus >= 0) f = f[..plus];
+        if (f.IsEmpty || f.ContainsAnyExcept(s_identifier)) return false; // a kernel symbol, or a garbled line
         r.Func = f switch
         {
             "flush_tlb_func" => CsdFunc.FlushTlbFunc,
@@ -488,6 +520,8 @@ public static class FtraceLineParser
             return true;
         }
         if (v.StartsWith("0x")) v = v[2..];
+        // ftrace prints the hashed %p in 16 digits; a raw pointer (trace-cmd, perf) has its 0x.
+        else if (v.Length != 16) return false;
         return ulong.TryParse(v, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out r.Csd);
     }
 
@@ -544,7 +578,11 @@ public static class FtraceLineParser
             return LineKind.Event;
         }
         r.Kind = TraceEventKind.SysExitMembarrier;
-        return SyscallValue(ret.Trim(), bareHex: true, out r.Ret) ? LineKind.Event : Fail(ref facts, "sys_membarrier -> value not a number");
+        ret = ret.Trim();
+        if (!SyscallValue(ret, bareHex: true, out r.Ret)) return Fail(ref facts, "sys_membarrier -> value not a number");
+        // membarrier returns 0, a small bitmask (QUERY, GET_REGISTRATIONS) or -errno, printed as 16 hex digits: anything else is a cut line.
+        bool fits = r.Ret is >= 0 and <= 0xffff || (r.Ret is >= -4095 and < 0 && (!ret.StartsWith("0x") || ret.Length == 18));
+        return fits ? LineKind.Event : Fail(ref facts, "sys_membarrier -> value is neither a small bitmask nor -errno (cut short?)");
     }
 
     private static bool SyscallValue(ReadOnlySpan<char> v, bool bareHex, out long value)
@@ -576,6 +614,34 @@ public static class FtraceLineParser
         if (k >= 0) return Int(Word(body[(k + key.Length)..]), out value);
         return key[0] == ' ' && body.StartsWith(key.AsSpan(1)) && Int(Word(body[(key.Length - 1)..]), out value);
     }
+
+    /// <summary>The integer after the last <paramref name="key"/>, which must end the body: the format's last field, whole.</summary>
+    private static bool Last(ReadOnlySpan<char> body, string key, out int value)
+    {
+        value = 0;
+        int k = body.LastIndexOf(key);
+        if (k < 0 || (k > 0 && body[k - 1] != ' ')) return false;
+        ReadOnlySpan<char> v = body[(k + key.Length)..].TrimEnd();
+        return !v.IsEmpty && !v.ContainsAny(' ', ',') && Int(v, out value);
+    }
+
+    /// <summary>sched_process_exit ends with prio=N, and since 6.16 group_dead=true|false (trace-cmd -R: 0 or 1).</summary>
+    private static bool ExitTail(ReadOnlySpan<char> body)
+    {
+        int g = body.LastIndexOf(" group_dead=");
+        if (g < 0) return Last(body, "prio=", out _);
+        ReadOnlySpan<char> v = body[(g + " group_dead=".Length)..].TrimEnd();
+        return v is "true" or "false" or "0" or "1" && Last(body[..g], "prio=", out _);
+    }
+
+    /// <summary>x86's fixed vectors (arch/x86/include/asm/irq_vectors.h): a cut number is not another vector.</summary>
+    private static bool VectorFits(ReadOnlySpan<char> name, int vector) => name switch
+    {
+        "call_function_single_entry" or "call_function_single_exit" => vector == 251,
+        "call_function_entry" or "call_function_exit" => vector == 252,
+        "reschedule_entry" or "reschedule_exit" => vector == 253,
+        _ => vector > 0,
+    };
 
     private static ReadOnlySpan<char> Word(ReadOnlySpan<char> s)
     {

@@ -53,6 +53,10 @@ public static class FtraceReader
 {
     private const int KeepUnparsed = 5;
 
+    /// <summary>Characters no trace line holds: NUL and the other controls but tab, DEL, U+FFFD (bytes that were not UTF-8).</summary>
+    private static readonly System.Buffers.SearchValues<char> s_damaged = System.Buffers.SearchValues.Create(
+        "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000b\u000c\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f\u007f\ufffd");
+
     /// <exception cref="TraceFormatException">there is no such file.</exception>
     public static void EnsureExists(string path)
     {
@@ -92,11 +96,11 @@ public static class FtraceReader
             lines++;
             record = default;
             LineKind kind;
-            if (line.Contains('\0'))
+            if (line.AsSpan().ContainsAny(s_damaged))
             {
                 // A file binary from its start is not a trace; a stray binary line inside one is just a line it cannot parse.
-                if (lines == 1) throw new TraceFormatException($"{path}: {BinaryKind(line)}");
-                facts.Error = "binary data (a NUL byte)";
+                if (lines == 1 && line.Contains('\0')) throw new TraceFormatException($"{path}: {BinaryKind(line)}");
+                facts.Error = line.Contains('\0') ? "binary data (a NUL byte)" : "control characters (a damaged line)";
                 kind = LineKind.Unparsed;
             }
             else
@@ -131,6 +135,13 @@ public static class FtraceReader
                     if (strict) throw new TraceFormatException($"{path}:{lines}: {facts.Error}: {Excerpt(line)}");
                     bad++;
                     if (unparsed.Count < KeepUnparsed) unparsed.Add(new UnparsedLine(lines, facts.Error!, Excerpt(line)));
+                    // A line that does not parse is an event lost: of its CPU when the line still names one, else of any CPU.
+                    record = default;
+                    record.Kind = TraceEventKind.Lost;
+                    record.Cpu = FtraceLineParser.CpuOf(line);
+                    record.Line = lines;
+                    record.TimeNs = lastNs;
+                    sink.OnEvent(in record);
                     break;
             }
         }

@@ -88,6 +88,8 @@ public struct TraceRecord
     public TraceContext Context;
     /// <summary>The flags' first character is <c>d</c> or <c>D</c> (meaningful when <see cref="Context"/> is known).</summary>
     public bool IrqsOff;
+    /// <summary>The line's task is a CPU's stopper thread (comm <c>migration/N</c>, kernel/stop_machine.c's cpu_stopper_thread).</summary>
+    public bool Stopper;
 
     /// <summary>sched_switch: prev; wakeup/migrate/exit/fork parent/exec: the task.</summary>
     public int Task;

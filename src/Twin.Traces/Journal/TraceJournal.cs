@@ -85,7 +85,7 @@ public static class TraceJournal
         while (cursor.MoveNext())
         {
             JournalEntry e = cursor.Current;
-            if (e.Manifest != TraceLineCodec.Manifest.Column && e.Manifest != TraceLineCodec.ManifestV1.Column)
+            if (e.Manifest != TraceLineCodec.Manifest.Column && e.Manifest != TraceLineCodec.ManifestV2.Column && e.Manifest != TraceLineCodec.ManifestV1.Column)
             {
                 throw new JournalCorruptException($"{journal.Uri}: row {e.Ordering} of trace run '{run.RunId}' has manifest {e.Manifest}, not a trace line");
             }

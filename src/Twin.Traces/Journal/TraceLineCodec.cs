@@ -10,7 +10,10 @@ namespace Twin.Traces.Journal;
 /// </summary>
 public static class TraceLineCodec
 {
-    public static EventManifest Manifest { get; } = new(80, 2, "TraceLine");
+    public static EventManifest Manifest { get; } = new(80, 3, "TraceLine");
+
+    /// <summary>The second layout, still read from journals it wrote.</summary>
+    public static EventManifest ManifestV2 { get; } = new(80, 2, "TraceLine");
 
     /// <summary>The first layout, still read from journals it wrote.</summary>
     public static EventManifest ManifestV1 { get; } = new(80, 1, "TraceLine");
@@ -39,6 +42,7 @@ public static class TraceLineCodec
         w.WriteByte((byte)r.Context);
         w.WriteBool(r.IrqsOff);
         w.WriteVarUInt(r.Csd);
+        w.WriteBool(r.Stopper);
     }
 
     /// <exception cref="CorruptPayloadException">the row is not a trace line this build wrote.</exception>
@@ -72,6 +76,7 @@ public static class TraceLineCodec
             r.Context = TraceContext.Unknown;
             r.IrqsOff = false;
             r.Csd = 0;
+            r.Stopper = false;
             return;
         }
         byte context = p.ReadByte();
@@ -79,5 +84,6 @@ public static class TraceLineCodec
         r.Context = (TraceContext)context;
         r.IrqsOff = p.ReadBool();
         r.Csd = p.ReadVarUInt();
+        r.Stopper = version >= 3 && p.ReadBool();
     }
 }

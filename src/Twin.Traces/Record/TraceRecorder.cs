@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Twin.Traces.Record;
@@ -12,9 +13,12 @@ public sealed record RecordResult(string TracePath, string TasksPath, int ExitCo
 
 /// <summary>
 /// <c>twin record</c>: records a command's run through tracefs with the events the importer and
-/// the checkers use, <c>options/record-tgid</c> on, then writes the trace with a header (kernel,
-/// CPUs, command) and a <c>.tasks</c> side file (<c>pid tgid kthread comm</c> of the tasks alive at
-/// the end, from /proc). Restores the tracing settings it changed.
+/// the checkers use, then writes the trace with a header (kernel, CPUs, command) and a
+/// <c>.tasks</c> side file (<c>pid tgid kthread comm</c> of the tasks alive at the end, from /proc).
+/// It records in a tracefs instance of its own (<c>instances/twin-PID</c>: its own ring buffers,
+/// event switches and <c>options/record-tgid</c>), removed afterwards, so it neither disturbs nor
+/// is disturbed by other users of the top-level buffer (another recording, trace-cmd, perf's
+/// ftrace). A tracefs without instances is refused with that reason.
 /// </summary>
 public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
 {
@@ -30,6 +34,9 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
         "syscalls/sys_enter_membarrier", "syscalls/sys_exit_membarrier",
     ];
 
+    /// <summary>The instance a recording by this process uses, under tracefs.</summary>
+    public static string InstanceName => $"twin-{Environment.ProcessId}";
+
     public RecordResult Record(IReadOnlyList<string> command, string output, int bufferKbPerCpu)
     {
         if (command.Count == 0) throw new RecordException("give the command to record after --, e.g. twin record -o run.trace -- ./workload 3");
@@ -37,33 +44,30 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
         {
             throw new RecordException($"tracefs is not available at {tracefs}: as root, mount it with 'mount -t tracefs nodev {tracefs}' (tracing needs root)");
         }
+        string instance = CreateInstance();
         var missing = new List<string>();
-        var enabled = new List<string>();
-        string previousTgid = Read("options/record-tgid");
-        string previousBuffer = Read("buffer_size_kb");
-        int exitCode;
+        // Ctrl-C reaches the recorded command too (one process group): it ends, and what it did is still written and the instance removed.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
         try
         {
-            Write("tracing_on", "0");
-            Write("buffer_size_kb", bufferKbPerCpu.ToString(CultureInfo.InvariantCulture));
-            Write("options/record-tgid", "1");
+            // A new instance records at once: off until every event is on, so the trace does not begin
+            // with half the event set (enabling a tracepoint patches kernel text, whose do_sync_core IPIs
+            // were traced without the interrupt lines enabled after them).
+            Write(instance, "tracing_on", "0");
+            Write(instance, "buffer_size_kb", bufferKbPerCpu.ToString(CultureInfo.InvariantCulture));
+            Write(instance, "options/record-tgid", "1");
             foreach (string e in Events)
             {
                 string enable = Path.Combine("events", e, "enable");
-                if (!File.Exists(Path.Combine(tracefs, enable)))
-                {
-                    missing.Add(e);
-                    continue;
-                }
-                Write(enable, "1");
-                enabled.Add(enable);
+                if (File.Exists(Path.Combine(instance, enable))) Write(instance, enable, "1");
+                else missing.Add(e);
             }
-            ClearBuffer();
-            Write("tracing_on", "1");
-            exitCode = Run(command);
-            Write("tracing_on", "0");
+            Write(instance, "trace", ""); // opened with O_TRUNC: the buffers are cleared
+            Write(instance, "tracing_on", "1");
+            int exitCode = Run(command);
+            Write(instance, "tracing_on", "0");
             string tasks = output + ".tasks";
-            long lines = WriteTrace(output, command);
+            long lines = WriteTrace(Path.Combine(instance, "trace"), output, command);
             WriteTasks(tasks);
             return new RecordResult(output, tasks, exitCode, lines, missing);
         }
@@ -73,10 +77,39 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
         }
         finally
         {
-            TryWrite("tracing_on", "0");
-            foreach (string enable in enabled) TryWrite(enable, "0");
-            TryWrite("options/record-tgid", previousTgid.Trim());
-            TryWrite("buffer_size_kb", previousBuffer.Split(' ')[0].Trim());
+            RemoveInstance(instance);
+        }
+    }
+
+    /// <summary>mkdir in tracefs's instances/ makes a new trace array with its own buffers, all events off.</summary>
+    private string CreateInstance()
+    {
+        string instances = Path.Combine(tracefs, "instances");
+        if (!Directory.Exists(instances)) throw new RecordException($"tracefs at {tracefs} has no instances/ directory (a kernel before 3.10?): twin record needs a tracefs instance of its own");
+        string dir = Path.Combine(instances, InstanceName);
+        try
+        {
+            if (Directory.Exists(dir)) RemoveInstance(dir); // left by an earlier process with this pid
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RecordException($"cannot create the tracefs instance {dir} ({e.Message}): tracing needs root");
+        }
+        return dir;
+    }
+
+    /// <summary>rmdir frees the instance's buffers and turns its events off; best effort, so it never hides the error that got us here.</summary>
+    private static void RemoveInstance(string dir)
+    {
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tracing_on"), "0");
+            Directory.Delete(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The instance stays; the next recording by a process with this pid removes it.
         }
     }
 
@@ -96,7 +129,7 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
         }
     }
 
-    private long WriteTrace(string output, IReadOnlyList<string> command)
+    private static long WriteTrace(string trace, string output, IReadOnlyList<string> command)
     {
         long lines = 0;
         try
@@ -106,7 +139,7 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
             using var writer = new StreamWriter(output, append: false, new UTF8Encoding(false));
             writer.WriteLine($"# twin record: kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}, cpus={Environment.ProcessorCount}, " +
                 $"recorded {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, command: {string.Join(' ', command)}");
-            foreach (string line in File.ReadLines(Path.Combine(tracefs, "trace")))
+            foreach (string line in File.ReadLines(trace))
             {
                 writer.WriteLine(line);
                 lines++;
@@ -149,35 +182,5 @@ public sealed class TraceRecorder(string tracefs = "/sys/kernel/tracing")
         File.WriteAllText(path, sb.ToString());
     }
 
-    /// <summary>
-    /// Empties the ring buffer. tracefs clears it on an open with O_TRUNC, which .NET's file APIs
-    /// do not reliably issue for a file that reports size 0, so the shell's "&gt;" does it.
-    /// </summary>
-    private void ClearBuffer()
-    {
-        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("echo > \"$1\"");
-        psi.ArgumentList.Add("sh");
-        psi.ArgumentList.Add(Path.Combine(tracefs, "trace"));
-        using Process p = Process.Start(psi) ?? throw new RecordException("cannot start /bin/sh to clear the trace buffer");
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new RecordException($"cannot clear {Path.Combine(tracefs, "trace")} (sh exited {p.ExitCode})");
-    }
-
-    private string Read(string file) => File.ReadAllText(Path.Combine(tracefs, file));
-
-    private void Write(string file, string value) => File.WriteAllText(Path.Combine(tracefs, file), value);
-
-    private void TryWrite(string file, string value)
-    {
-        try
-        {
-            Write(file, value);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: restoring a setting must not hide the error that got us here.
-        }
-    }
+    private static void Write(string instance, string file, string value) => File.WriteAllText(Path.Combine(instance, file), value);
 }

@@ -19,7 +19,10 @@ public sealed class TraceCheck : ITraceSink
         Checker = new TraceChecker(kthreads);
         Checker.LearnTgids(tgids);
         Monitors = MonitorSet.ForTraces();
-        Reconstructor = new TraceReconstructor([.. Monitors.Taps, .. alsoTo ?? []], tgids, kthreads);
+        // The checker reads each line when the reconstruction does, with the tgids of the lines ahead known.
+        Reconstructor = new TraceReconstructor([.. Monitors.Taps, .. alsoTo ?? []], tgids, kthreads, delayed: Checker);
+        Checker.TgidLookup = Reconstructor.TgidOf;
+        Checker.InExec = Reconstructor.InExec;
     }
 
     public TraceSummary Summary { get; } = new();
@@ -33,7 +36,6 @@ public sealed class TraceCheck : ITraceSink
     public void OnEvent(in TraceRecord record)
     {
         Summary.OnEvent(in record);
-        Checker.OnEvent(in record);
         Reconstructor.OnEvent(in record);
     }
 

@@ -15,7 +15,8 @@ public sealed partial class TraceReconstructor
     private const string Ipis = "ipi";
     private readonly Dictionary<int, int> _callCmd = [];
     private string[] _cpuStreams = [];
-    private long _line, _timeNs, _seq;
+    private long _line, _timeNs, _seq, _handlers;
+    private int _lastRegrouped = int.MinValue;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs per line: optimized from the first call, not after tiering
     private void Rebuild(in TraceRecord r)
@@ -25,15 +26,29 @@ public sealed partial class TraceReconstructor
         _timeNs = r.TimeNs;
         if (r.Kind == TraceEventKind.Lost)
         {
-            Lost(r.Cpu);
+            // A LOST marker, or a line that did not parse: of its CPU, or of any when it named none.
+            if (r.Cpu >= 0) Lost(r.Cpu);
+            else for (int c = 0; c < _cpus.Length; c++) Lost(c);
             return;
         }
         CpuInfo cpu = Cpu(r.Cpu);
         int task = TaskId(r.Pid, r.Cpu);
         if (task != cpu.Curr) Know(task);
+        if (r.Tgid > 0 && r.Pid != _lastRegrouped)
+        {
+            _lastRegrouped = r.Pid; // lines of one task come in runs: one lookup a run
+            Regroup(task, r.Tgid);
+        }
+        if (r.Stopper && cpu.Stopper != task)
+        {
+            cpu.Stopper = task;
+            Emit(CpuStream(r.Cpu), new StopperSeen(r.Cpu, task));
+        }
         // A line prev logs after its own sched_switch (switch_mm's "flush on task switch") is the
         // switch's tail: rq->curr is already next. Any other line ends the tail.
         bool tail = cpu.TailOf == task && cpu.Curr != task;
+        // Another task with no sched_switch in the trace: the CPU's lines in between were lost.
+        if (!tail && cpu.Seen && task != cpu.Curr) Lost(r.Cpu, UnknownScope.CpuGap);
         if (!tail)
         {
             if (cpu.SwitchPending) FinishSwitch(r.Cpu, cpu, cr3: false);
@@ -53,6 +68,8 @@ public sealed partial class TraceReconstructor
             Emit(CpuStream(r.Cpu), new ContextSeen(r.Cpu, cpu.Curr, (ExecContext)r.Context, r.IrqsOff));
         }
         if (cpu.FlushTask != int.MinValue && EndsFlush(in r, cpu)) FinishFlush(r.Cpu, cpu);
+        if (BracketBroken(in r, cpu)) Lost(r.Cpu, UnknownScope.CpuGap);
+        SeeBrackets(in r, cpu);
         switch (r.Kind)
         {
             case TraceEventKind.SchedSwitch:
@@ -66,6 +83,9 @@ public sealed partial class TraceReconstructor
                 break;
             case TraceEventKind.CsdFunctionEntry:
                 Run(in r, cpu);
+                break;
+            case TraceEventKind.IrqVectorEntry or TraceEventKind.IrqVectorExit:
+                Vector(in r, cpu, ref _handlers);
                 break;
             case TraceEventKind.CsdFunctionExit:
                 if (r.Csd != 0 && cpu.RunIpi > 0) Emit(Ipis, new IpiCompleted(cpu.RunIpi));
@@ -82,6 +102,7 @@ public sealed partial class TraceReconstructor
                 Fork(TaskId(r.Task, r.Cpu), TaskId(r.Other, r.Cpu));
                 break;
             case TraceEventKind.SchedProcessExec:
+                if (_execAhead.TryGetValue(r.Pid, out long at) && at == r.Line) _execAhead.Remove(r.Pid);
                 Exec(r.Cpu, cpu, TaskId(r.Task, r.Cpu));
                 break;
             case TraceEventKind.SchedProcessExit:
@@ -96,6 +117,8 @@ public sealed partial class TraceReconstructor
         int prev = TaskId(r.Task, r.Cpu), next = TaskId(r.Other, r.Cpu);
         Know(prev);
         Know(next);
+        // The incoming task's own lines may say its process only later: the lines read ahead may know it now.
+        if (_tgidKnown.TryGetValue(r.Other, out int tgid) || _tgidAhead.TryGetValue(r.Other, out tgid)) Regroup(next, tgid);
         if (cpu.SwitchPending) FinishSwitch(r.Cpu, cpu, cr3: false);
         Emit(CpuStream(r.Cpu), new SchedSwitched(r.Cpu, prev, next, r.PrevState == 0 ? PrevState.Runnable : PrevState.Sleeping, KernelIds.NoPrevMm));
         cpu.Curr = next;
@@ -228,9 +251,11 @@ public sealed partial class TraceReconstructor
     }
 
     /// <summary>
-    /// csd_function_entry: the handler runs (IpiHandled). A csd with no queueing in the trace gets
-    /// id -1 when the trace cannot have shown it (never seen before, or events lost since it last
-    /// ran), else the id of its last run: it ran again without being queued again.
+    /// csd_function_entry: the handler runs (IpiHandled). A csd run with no queueing line since its
+    /// last run gets id -1, its origin unknown: the queueing may be before the trace, in a lost
+    /// window, or one of the lines this machine loses without a LOST marker. Only a second run
+    /// inside the same call-function interrupt keeps the id of the first: one flush of the queue
+    /// (__flush_smp_call_function_queue(), after llist_del_all()) runs each queued csd once.
     /// </summary>
     private void Run(in TraceRecord r, CpuInfo cpu)
     {
@@ -250,11 +275,44 @@ public sealed partial class TraceReconstructor
         }
         else
         {
-            id = _ranAt.TryGetValue(r.Csd, out (long Line, long Ipi) ran) && ran.Line > _lastLossLine ? ran.Ipi : -1;
+            bool sameFlush = _ranAt.TryGetValue(r.Csd, out (long Line, long Ipi, long Handler) ran) && cpu.InHandler && ran.Handler == cpu.Handler && ran.Line > _lastLossLine;
+            id = sameFlush ? ran.Ipi : -1;
         }
-        _ranAt[r.Csd] = (r.Line, id);
+        _ranAt[r.Csd] = (r.Line, id, cpu.InHandler ? cpu.Handler : -1);
         cpu.RunIpi = id;
         Emit(CpuStream(r.Cpu), new IpiHandled(r.Cpu, id, kind, from));
+    }
+
+    /// <summary>
+    /// Lines of a call-function interrupt that contradict each other, so one was lost: a queued csd's
+    /// function run in hardirq outside the interrupt's entry and exit lines (sysvec_call_function*()
+    /// logs its entry before __flush_smp_call_function_queue() runs anything), an exit with no entry,
+    /// an entry inside another, a function entered while the one before has not exited. Only once
+    /// the CPU has shown those lines at all: a trace may lack the irq_vectors or csd_function_exit
+    /// events, or begin while they were being enabled one by one (enabling a tracepoint patches
+    /// kernel text, whose do_sync_core IPIs are then traced without their interrupt's lines).
+    /// </summary>
+    private static bool BracketBroken(in TraceRecord r, CpuInfo cpu) => r.Kind switch
+    {
+        TraceEventKind.CsdFunctionEntry => r.Csd != 0 && ((r.Context == TraceContext.Hardirq && !cpu.InHandler && cpu.VectorExitSeen) || (cpu.RunIpi != 0 && cpu.CsdExitSeen)),
+        TraceEventKind.IrqVectorEntry => r.Vector is 251 or 252 && cpu.InHandler && cpu.VectorExitSeen,
+        TraceEventKind.IrqVectorExit => r.Vector is 251 or 252 && !cpu.InHandler && cpu.VectorExitSeen,
+        _ => false,
+    };
+
+    /// <summary>Which bracketing lines the CPU's trace has (the events are enabled, the CPU's buffer holds them).</summary>
+    private static void SeeBrackets(in TraceRecord r, CpuInfo cpu)
+    {
+        if (r.Kind == TraceEventKind.IrqVectorExit && r.Vector is 251 or 252) cpu.VectorExitSeen = true;
+        else if (r.Kind == TraceEventKind.CsdFunctionExit && r.Csd != 0) cpu.CsdExitSeen = true;
+    }
+
+    /// <summary>call_function(_single)_entry/_exit: the interrupt that flushes the CPU's csd queue.</summary>
+    private static void Vector(in TraceRecord r, CpuInfo cpu, ref long handlers)
+    {
+        if (r.Vector is not (251 or 252)) return;
+        cpu.InHandler = r.Kind == TraceEventKind.IrqVectorEntry;
+        if (cpu.InHandler) cpu.Handler = ++handlers;
     }
 
     private void Exit(in TraceRecord r, CpuInfo cpu, int task)
@@ -289,7 +347,7 @@ public sealed partial class TraceReconstructor
         else
         {
             // A new process: dup_mm() copies the parent's mm, membarrier_state included.
-            MmInfo mm = NewMm(tgid, p.Mm > 0 ? _mms[p.Mm].State : 0, known: p.Mm > 0);
+            MmInfo mm = NewMm(tgid, p.Mm > 0 ? _mms[p.Mm].State : 0, known: p.Mm > 0 && _mms[p.Mm].Known);
             t.Mm = mm.Id;
         }
         _tasks[child] = t;
@@ -328,16 +386,18 @@ public sealed partial class TraceReconstructor
     }
 
     /// <summary>CPU:n [LOST m EVENTS]: whatever CPU n did just before is unknown; its state is learnt again from its next lines.</summary>
-    private void Lost(int c)
+    private void Lost(int c, UnknownScope scope = UnknownScope.Cpu)
     {
         CpuInfo cpu = Cpu(c);
-        Emit(CpuStream(c), new StateUnknown(UnknownScope.Cpu, c));
+        Emit(CpuStream(c), new StateUnknown(scope, c));
         cpu.SwitchPending = false;
         cpu.TailOf = int.MinValue;
         cpu.FlushTask = int.MinValue;
         cpu.RunIpi = 0;
         cpu.User = false;
         cpu.SeenTask = int.MinValue;
+        cpu.Seen = false; // rq->curr is unknown until the CPU's next line
+        cpu.InHandler = false;
         _lastLossLine = _line;
     }
 
@@ -356,9 +416,29 @@ public sealed partial class TraceReconstructor
     /// <summary>The model's id of a trace pid: the pid, but swapper/N for pid 0.</summary>
     private static int TaskId(int pid, int cpu) => pid == 0 ? KernelIds.IdleTask(cpu) : pid;
 
-    private int TgidOf(int pid) => _tgidKnown.TryGetValue(pid, out int t) || _tgidAhead.TryGetValue(pid, out t) ? t : pid;
+    /// <summary>A task's tgid: from the .tasks file, or the TGID column of any line read so far (up to <see cref="LookAhead"/> ahead); else its pid.</summary>
+    public int TgidOf(int pid) => _tgidKnown.TryGetValue(pid, out int t) || _tgidAhead.TryGetValue(pid, out t) ? t : pid;
 
     private int MmOf(int task) => KernelIds.IsIdle(task) || !_tasks.TryGetValue(task, out TaskInfo? t) ? KernelIds.None : t.Mm;
+
+    /// <summary>
+    /// A task's own TGID column says another process than it was taken for: a thread forked, then
+    /// first running more than the look-ahead later (a throttled cgroup), was taken for a process of
+    /// its own; or its pid was reused. It joins its process's mm from here on.
+    /// </summary>
+    private void Regroup(int task, int tgid)
+    {
+        if (!_tasks.TryGetValue(task, out TaskInfo? t) || t.Kthread || t.Tgid == tgid) return;
+        int old = t.Mm;
+        t.Tgid = tgid;
+        if (!_mmOfTgid.TryGetValue(tgid, out int mm)) mm = NewMm(tgid, 0, known: false).Id;
+        t.Mm = mm;
+        Emit(Machine, new TaskCreated(task, tgid, mm, Kthread: false));
+        foreach (CpuInfo c in _cpus)
+        {
+            if (c.Curr == task && c.ActiveMm == old) c.ActiveMm = mm;
+        }
+    }
 
     /// <summary>The first time a task is named: a kernel thread (the .tasks file, pid 2), or a thread of its tgid's process, whose mm then predates the trace.</summary>
     private void Know(int task)
@@ -377,7 +457,7 @@ public sealed partial class TraceReconstructor
 
     private MmInfo NewMm(int tgid, int state, bool known)
     {
-        var mm = new MmInfo(_mms.Count) { Tgid = tgid, State = state };
+        var mm = new MmInfo(_mms.Count) { Tgid = tgid, State = state, Known = known };
         _mms.Add(mm);
         _mmOfTgid[tgid] = mm.Id;
         Emit(MmStream(mm.Id), new MmCreated(mm.Id, tgid, state));

@@ -28,6 +28,8 @@ public sealed partial class TraceReconstructor : ITraceSink
     private const int LookAhead = 1024;
 
     private readonly EventTap[] _taps;
+    /// <summary>Gets each line as it is rebuilt, <see cref="LookAhead"/> lines after it was read, when <see cref="TgidOf"/> knows the tgids of the tasks it names.</summary>
+    private readonly ITraceSink? _delayed;
     private readonly TraceRecord[] _ring = new TraceRecord[LookAhead];
     private int _head, _count;
     private readonly Dictionary<int, int> _tgidAhead = [];
@@ -41,12 +43,23 @@ public sealed partial class TraceReconstructor : ITraceSink
     private long _lastLossLine;
     private int _lastPidAhead = int.MinValue;
 
-    public TraceReconstructor(IReadOnlyList<EventTap> taps, IReadOnlyDictionary<int, int>? tgids = null, IReadOnlySet<int>? kthreads = null)
+    public TraceReconstructor(IReadOnlyList<EventTap> taps, IReadOnlyDictionary<int, int>? tgids = null, IReadOnlySet<int>? kthreads = null, ITraceSink? delayed = null)
     {
         _taps = [.. taps];
+        _delayed = delayed;
         _tgidKnown = tgids is null ? [] : new Dictionary<int, int>(tgids);
         _kthreads = kthreads is null ? [] : [.. kthreads];
     }
+
+    /// <summary>Tasks whose sched_process_exec is among the lines read ahead, with its line.</summary>
+    private readonly Dictionary<int, long> _execAhead = [];
+
+    /// <summary>
+    /// Whether <paramref name="pid"/> is inside an exec the lines read ahead show: exec_mmap() gives it
+    /// the new mm (membarrier_state 0, membarrier_exec_mmap()) before sched_process_exec fires, at a
+    /// point the trace shows at most as a "flush on task switch" outside any switch.
+    /// </summary>
+    public bool InExec(int pid) => _execAhead.ContainsKey(pid);
 
     /// <summary>Highest CPU seen + 1.</summary>
     public int Cpus => _cpus.Length;
@@ -63,6 +76,8 @@ public sealed partial class TraceReconstructor : ITraceSink
     private sealed class MmInfo(int id)
     {
         public int Id = id, Tgid, State;
+        /// <summary>Its membarrier_state is all in the trace (an exec, or a fork of such an mm).</summary>
+        public bool Known = true;
         public long TlbGen = 1;
         public ulong Cpumask;
     }
@@ -83,11 +98,17 @@ public sealed partial class TraceReconstructor : ITraceSink
         /// <summary>Inside the flush's local run of flush_tlb_func (csd NULL).</summary>
         public bool LocalRun;
         public long RunIpi;
+        /// <summary>Inside a call-function interrupt (<see cref="Handler"/> numbers it); the CPU's stopper thread, once seen.</summary>
+        public bool InHandler;
+        public long Handler;
+        /// <summary>The CPU has logged a call_function(_single)_exit, and a csd_function_exit of a queued csd: its trace brackets interrupts and functions.</summary>
+        public bool VectorExitSeen, CsdExitSeen;
+        public int Stopper = int.MinValue;
     }
 
     /// <summary>The queued csds by address, each with the IPI id it was given; and the addresses that ran, with the line they ran at.</summary>
     private readonly Dictionary<(ulong Csd, int Target), long> _queued = [];
-    private readonly Dictionary<ulong, (long Line, long Ipi)> _ranAt = [];
+    private readonly Dictionary<ulong, (long Line, long Ipi, long Handler)> _ranAt = [];
     private readonly Dictionary<long, (int From, int To)> _ipiEnds = [];
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -98,8 +119,10 @@ public sealed partial class TraceReconstructor : ITraceSink
             _lastPidAhead = record.Pid; // lines of one task come in runs: one lookup a run
             _tgidAhead.TryAdd(record.Pid, record.Tgid);
         }
+        if (record.Kind == TraceEventKind.SchedProcessExec) _execAhead[record.Pid] = record.Line;
         if (_count == LookAhead)
         {
+            _delayed?.OnEvent(in _ring[_head]);
             Rebuild(in _ring[_head]);
             _head = (_head + 1) % LookAhead;
             _count--;
@@ -113,6 +136,7 @@ public sealed partial class TraceReconstructor : ITraceSink
     {
         while (_count > 0)
         {
+            _delayed?.OnEvent(in _ring[_head]);
             Rebuild(in _ring[_head]);
             _head = (_head + 1) % LookAhead;
             _count--;
