@@ -28,9 +28,11 @@ public static class StepTiming
     /// <summary>
     /// Whether <paramref name="cpu"/> is inside a window a checker watches: switch_mm_irqs_off()
     /// between setting mm_cpumask and loading CR3 (loaded_mm == LOADED_MM_SWITCHING; P-TLB, the
-    /// LAM checks), any step while a text_poke_bp() batch is in flight (its syncs, the INT3 handlers
-    /// reading bp_desc; P-TEXT), and an isolated CPU whose deferred sync is pending (P-ISOL).
+    /// LAM checks), a CPU other than the patching one while a text_poke_bp() batch is in flight (it
+    /// may be in the INT3 handler, between reading bp_desc or the vector and taking its ref;
+    /// P-TEXT), and an isolated CPU whose deferred sync is pending (P-ISOL). Only the side that
+    /// must be late is slowed: the CPU that bumps tlb_gen, patches or syncs keeps its pace.
     /// </summary>
     public static bool InWindow(Kernel kernel, CpuState cpu) =>
-        cpu.Switching || cpu.CtWorkPending || kernel.Text is { } text && text.State.Batch != 0;
+        cpu.Switching || cpu.CtWorkPending || kernel.Text is { } text && text.State.Batch != 0 && text.State.BatchCpu != cpu.Cpu;
 }
