@@ -102,6 +102,12 @@ public sealed record TimingConfig
 
     public long StallNsMax { get; init; } = 20_000;
 
+    /// <summary>
+    /// Above 0, the window-biased timing strategy (<see cref="StepTiming"/>): a step inside a window
+    /// a checker names stalls with this probability instead of <see cref="StallProbability"/>.
+    /// </summary>
+    public double WindowStallProbability { get; init; }
+
     /// <summary>IPI latency from send to the handler running on the target.</summary>
     public long IpiNsMin { get; init; } = 300;
 

@@ -24,17 +24,18 @@ public sealed class SoakSwarmTests : IDisposable
         Assert.True(s.GetProperty("coverage").GetProperty("pointsHit").GetInt32() > 30);
         // The profile is drawn: six seeds switch on more than one.
         Assert.True(ProfilesSwitched(s) > 1, s.GetProperty("coverage").ToString());
-        // A failing seed comes with its drawn config, which twin run --swarm runs again.
-        foreach (JsonElement f in s.GetProperty("failingSeeds").EnumerateArray())
-        {
-            string seed = f.GetProperty("seed").ToString();
-            Assert.Equal(20000, f.GetProperty("config").GetProperty("run").GetProperty("events").GetInt64());
-            var again = TwinProcess.Run(_dir.Path, "run", "--swarm", "--seed", seed, "--events", "20000", "--bug", "B8", "--journal", "none:", "--json");
-            Assert.Equal(1, again.ExitCode);
-            Assert.Equal(f.GetProperty("stateHash").GetString(), again.Json.GetProperty("stateHash").GetString());
-        }
+        // Each failing seed comes with its drawn config; twin run --swarm runs the first again (one
+        // process: each costs its start, and every seed's draw is the same code).
+        JsonElement[] failing = [.. s.GetProperty("failingSeeds").EnumerateArray()];
+        Assert.NotEmpty(failing);
+        Assert.All(failing, f => Assert.Equal(20000, f.GetProperty("config").GetProperty("run").GetProperty("events").GetInt64()));
+        Assert.True(failing.Select(f => f.GetProperty("config").ToString()).Distinct().Count() == failing.Length);
+        string seed = failing[0].GetProperty("seed").ToString();
+        var again = TwinProcess.Run(_dir.Path, "run", "--swarm", "--seed", seed, "--events", "20000", "--bug", "B8", "--journal", "none:", "--json");
+        Assert.Equal(1, again.ExitCode);
+        Assert.Equal(failing[0].GetProperty("stateHash").GetString(), again.Json.GetProperty("stateHash").GetString());
 
-        var fixedOne = TwinProcess.Run(_dir.Path, "soak", "--seeds", "1..6", "--events", "20000", "--workers", "1", "--no-swarm", "--json");
+        var fixedOne = TwinProcess.Run(_dir.Path, "soak", "--seeds", "1..3", "--events", "20000", "--workers", "1", "--no-swarm", "--json");
         Assert.True(fixedOne.ExitCode == 0, fixedOne.Stderr);
         Assert.Equal(1, ProfilesSwitched(fixedOne.Json));
         Assert.Equal(0, fixedOne.Json.GetProperty("coverage").GetProperty("groups").GetProperty("lam").GetProperty("hit").GetInt32());

@@ -119,7 +119,9 @@ public sealed class SwarmTests
     [Fact]
     public void a_failing_swarm_seed_replays_reexecutes_and_shrinks_to_a_scenario_that_still_fails()
     {
-        TwinConfig swarm = Swarming(("arch", "x86_64"), ("bugs.0", "B8"));
+        // Runs pinned at 20,000 events (the rest drawn): the shrinker's runs go to the end of the run
+        // when a candidate no longer fails, so the drawn length (up to 1 M) was most of this test's time.
+        TwinConfig swarm = Swarming(("arch", "x86_64"), ("bugs.0", "B8"), ("run.events", "20000"));
         TwinConfig failing = Enumerable.Range(1, 40).Select(s => swarm.ForSeed((ulong)s))
             .First(c => SimulationRunner.Run(c, journal: null, "find", stopAtFirstViolation: true).Violations.Count > 0);
 
@@ -135,7 +137,9 @@ public sealed class SwarmTests
         Assert.Null(again.Difference);
         Assert.Equal(run.Events, again.Compared);
 
-        (ShrinkResult? shrunk, string? reason) = Shrinker.Shrink(failing);
+        // A budget of runs: what is tested here is that a drawn config shrinks to a scenario that still
+        // fails; how far the shrinker gets is ShrinkTests' (its default budget, 10,000 runs, took most of this test).
+        (ShrinkResult? shrunk, string? reason) = Shrinker.Shrink(failing, maxRuns: 40);
         Assert.True(shrunk is not null, reason);
         string path = dir.File("shrunk.json");
         File.WriteAllText(path, ScenarioWriter.Write(shrunk, "test"));
@@ -146,7 +150,7 @@ public sealed class SwarmTests
     [Fact]
     public void coverage_counts_what_a_run_reached_and_a_soak_sums_its_runs()
     {
-        TwinConfig config = ConfigLoader.Load(null, [("run.events", "30000", "test")]);
+        TwinConfig config = ConfigLoader.Load(null, [("run.events", "10000", "test")]);
         SimulationResult one = SimulationRunner.Run(config, journal: null, "one");
         Coverage c = one.Coverage!;
         Assert.True(c[CoveragePoints.Find("switch", "x86_64: user→user")] > 0);

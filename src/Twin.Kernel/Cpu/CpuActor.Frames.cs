@@ -137,13 +137,7 @@ public sealed partial class CpuActor
     }
 
     /// <summary>Time one step of kernel code takes, drawn from <c>kernel.stepNs*</c>, now and then stalled (<c>kernel.stall*</c>).</summary>
-    private long StepNs()
-    {
-        TimingConfig t = Kernel.Config.Timing;
-        DeterministicRandom random = Random;
-        if (t.StallProbability > 0 && random.Chance(t.StallProbability)) return random.NextLong(t.StepNsMax, Math.Max(t.StepNsMax, t.StallNsMax));
-        return random.NextLong(t.StepNsMin, t.StepNsMax);
-    }
+    private long StepNs() => StepTiming.StepNs(Kernel, State, Random);
 
     /// <summary>Starts the running task's slice; its tick ends it. Any earlier slice's tick becomes stale.</summary>
     private void StartSlice()

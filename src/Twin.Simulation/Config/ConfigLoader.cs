@@ -186,6 +186,8 @@ public static class ConfigLoader
         w.WriteNumber(prefix + "stepNsMax", t.StepNsMax);
         w.WriteNumber(prefix + "stallProbability", t.StallProbability);
         w.WriteNumber(prefix + "stallNsMax", t.StallNsMax);
+        // Written only when on, so configs stored before the strategy existed read back unchanged.
+        if (t.WindowStallProbability > 0) w.WriteNumber(prefix + "windowStallProbability", t.WindowStallProbability);
         w.WriteNumber(prefix + "ipiNsMin", t.IpiNsMin);
         w.WriteNumber(prefix + "ipiNsMax", t.IpiNsMax);
         w.WriteNumber(prefix + "rcuPollNs", t.RcuPollNs);

@@ -94,6 +94,7 @@ internal static class ConfigSchema
         ["kernel.stepNsMin"] = (d, v, k, w) => d.T = d.T with { StepNsMin = Long(v, k, w, 1, MaxNs) },
         ["kernel.stepNsMax"] = (d, v, k, w) => d.T = d.T with { StepNsMax = Long(v, k, w, 1, MaxNs) },
         ["kernel.stallProbability"] = (d, v, k, w) => d.T = d.T with { StallProbability = Probability(v, k, w) },
+        ["kernel.windowStallProbability"] = (d, v, k, w) => d.T = d.T with { WindowStallProbability = Probability(v, k, w) },
         ["kernel.stallNsMax"] = (d, v, k, w) => d.T = d.T with { StallNsMax = Long(v, k, w, 1, MaxNs) },
         ["kernel.ipiNsMin"] = (d, v, k, w) => d.T = d.T with { IpiNsMin = Long(v, k, w, 1, MaxNs) },
         ["kernel.ipiNsMax"] = (d, v, k, w) => d.T = d.T with { IpiNsMax = Long(v, k, w, 1, MaxNs) },

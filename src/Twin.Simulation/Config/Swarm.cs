@@ -65,6 +65,7 @@ public static class Swarm
             DrawWorkload(k.Workload);
             DrawTiming();
             if (Free("faults")) DrawFaults(cpus);
+            DrawTimingStrategy();
             return _keys;
         }
 
@@ -190,6 +191,17 @@ public static class Swarm
                 Put("workload.sleepNsMin", min);
                 Put("workload.sleepNsMax", min + LogUniform(5_000, 2_000_000));
             }
+        }
+
+        /// <summary>
+        /// The window-biased stall strategy (<see cref="StepTiming"/>) in half the seeds: a step inside
+        /// a window a checker names stalls with probability 0.1-0.9. Drawn last and always, so pinning
+        /// it leaves every other key of the seed's draw as it is (how docs/soak.md compares them).
+        /// </summary>
+        private void DrawTimingStrategy()
+        {
+            double p = r.Chance(0.5) ? Math.Round(LogUniform(100, 900) / 1000.0, 3) : 0;
+            if (Free("kernel.windowStallProbability")) Put("kernel.windowStallProbability", p);
         }
 
         /// <summary>Each benign fault kind with probability 0.15, most as BUGGIFY points (on in some runs, hammering those).</summary>

@@ -208,6 +208,7 @@ public sealed partial class Shrinker
         Func<TimingConfig, TimingConfig>[] candidates =
         [
             t => t with { StallProbability = 0 },
+            t => t with { WindowStallProbability = 0 },
             t => t with { StepNsMin = t.StepNsMax },
             t => t with { StepNsMax = t.StepNsMin },
             t => t with { IpiNsMin = t.IpiNsMax },
