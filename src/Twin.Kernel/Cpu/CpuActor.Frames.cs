@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Twin.Actors;
 using Twin.Kernel.Cpu.Paths;
@@ -40,15 +41,18 @@ public sealed partial class CpuActor
     private static void Launch(KernelPath<bool> path) => _ = path;
 
     /// <summary>One step of kernel code in the task's frame: a delay drawn from <c>kernel.stepNs*</c>, other CPUs running meanwhile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private FrameAwaiter KernelStep() => TaskAfter(StepNs(), FrameWait.Step);
 
     /// <summary><paramref name="ns"/> of the task's kernel work.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private FrameAwaiter Delay(long ns) => TaskAfter(ns, FrameWait.Step);
 
     /// <summary>A poll of synchronize_rcu() (<c>kernel.rcuPollNs</c>).</summary>
     private FrameAwaiter RcuPoll() => TaskAfter(Kernel.Config.Timing.RcuPollNs, FrameWait.RcuPoll);
 
     /// <summary><paramref name="ns"/> of user work; false when an interrupt took the task into the kernel first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private UserModeAwaiter UserWork(long ns)
     {
         _workUntilNs = NowNs + ns;
@@ -57,12 +61,14 @@ public sealed partial class CpuActor
     }
 
     /// <summary>A kernel step's time in user mode before the task's next step; false when an interrupt came first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private UserModeAwaiter UserStep()
     {
         TaskAfter(StepNs(), FrameWait.User);
         return new UserModeAwaiter(_task);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private FrameAwaiter TaskAfter(long delayNs, FrameWait wait)
     {
         _task.Arm(wait);
@@ -79,6 +85,7 @@ public sealed partial class CpuActor
     }
 
     /// <summary>The token of the task frame's next store (the request carries it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long NextToken() => _task.NextToken();
 
     /// <summary>

@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Twin.Actors;
 using Twin.Kernel.Arch;
+using Twin.Kernel.Cpu.Paths;
 using Twin.Kernel.Events;
 using Twin.Kernel.Ipi;
 using Twin.Kernel.Machine;
@@ -36,14 +38,17 @@ public sealed partial class CpuActor : KernelActor
 {
     private readonly ArchProfile _arch;
 
+    /// <summary>The frames of this CPU's kernel paths that wait, kept for reuse.</summary>
+    private readonly PathPool _paths = new();
+
     /// <summary>The task's frame, at the bottom of the stack: user code, syscalls, __schedule, kthread work.</summary>
-    private readonly CpuFrame _task = new(FrameKind.Task);
+    private readonly CpuFrame _task;
 
     /// <summary>A hardirq handler's frame (ipi_sync_rq_state waits for its store in it).</summary>
-    private readonly CpuFrame _irq = new(FrameKind.Irq);
+    private readonly CpuFrame _irq;
 
     /// <summary>An NMI's or INT3's frame, and what it holds back until its IRET.</summary>
-    private readonly ExceptionFrame _exception = new();
+    private readonly ExceptionFrame _exception;
 
     private readonly CpuFrame[] _stack = new CpuFrame[3];
     private int _depth;
@@ -63,6 +68,9 @@ public sealed partial class CpuActor : KernelActor
     public CpuActor(KernelModel kernel, int cpu) : base(kernel, StreamOf(cpu))
     {
         _arch = kernel.Config.Arch;
+        _task = new CpuFrame(FrameKind.Task, _paths);
+        _irq = new CpuFrame(FrameKind.Irq, _paths);
+        _exception = new ExceptionFrame(_paths);
         if (kernel.Config.CurrStoreBufferNs > 0)
         {
             _currMmSeen = new BufferedWord();
@@ -183,7 +191,11 @@ public sealed partial class CpuActor : KernelActor
     private IActorRef RqRef => Kernel.RqRefs[Id];
 
     /// <summary><c>rq->curr</c>.</summary>
-    private int Curr => Kernel.Rqs[Id].State.Curr;
+    private int Curr
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Kernel.Rqs[Id].State.Curr;
+    }
 
     /// <summary>The running task's program (driver state).</summary>
     private TaskRuntime Current => Kernel.Runtime(Curr);

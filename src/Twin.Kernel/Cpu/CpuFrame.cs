@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Twin.Actors;
+using Twin.Kernel.Cpu.Paths;
 
 namespace Twin.Kernel.Cpu;
 
@@ -41,9 +42,12 @@ internal enum FrameWait : byte
 /// the token of that wait: the driver resumes the path when the message carrying the token comes
 /// (a stale one is ignored). Driver state, not journaled: re-execution reproduces it.
 /// </summary>
-internal class CpuFrame(FrameKind kind)
+internal class CpuFrame(FrameKind kind, PathPool? pool = null)
 {
     private Action? _parked;
+
+    /// <summary>The pool the frames of the paths that wait here come from (their CPU's; a frame alone gets its own).</summary>
+    public PathPool Pool { get; } = pool ?? new PathPool();
 
     public FrameKind Kind { get; protected set; } = kind;
 
@@ -67,9 +71,11 @@ internal class CpuFrame(FrameKind kind)
     public bool Parked => _parked is not null;
 
     /// <summary>A fresh token: whatever the frame waited for before is stale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long NextToken() => ++Token;
 
     /// <summary>The path is about to wait for <paramref name="wait"/> (armed with the current token).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Arm(FrameWait wait, bool storesRqState = false)
     {
         Invariant.Assert(_parked is null, "one kernel path waits on a frame at a time");
@@ -86,6 +92,7 @@ internal class CpuFrame(FrameKind kind)
     }
 
     /// <summary>Parks the awaiting path (its continuation) until the frame's wait ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Park(Action continuation)
     {
         Invariant.Assert(_parked is null && Wait > FrameWait.Idle, "a path parks on an armed wait");
@@ -108,34 +115,61 @@ internal class CpuFrame(FrameKind kind)
     public void Rearm() => NextToken();
 
     /// <summary>Awaits the frame's armed wait (a step, a poll, a store, acks), or nothing when <paramref name="done"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public FrameAwaiter Awaiter(bool done = false) => new(this, done);
 }
 
 /// <summary>The awaitable of a frame's wait: <c>await</c> parks the path on its frame; the result is the store's answer (0 for other waits).</summary>
-internal readonly struct FrameAwaiter(CpuFrame frame, bool done) : ICriticalNotifyCompletion
+internal readonly struct FrameAwaiter(CpuFrame frame, bool done) : IPathAwaiter
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public FrameAwaiter GetAwaiter() => this;
 
-    public bool IsCompleted => done;
+    public bool IsCompleted
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => done;
+    }
 
+    public PathPool Pool
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => frame.Pool;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long GetResult() => done ? 0 : frame.Reply;
 
     public void OnCompleted(Action continuation) => frame.Park(continuation);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void UnsafeOnCompleted(Action continuation) => frame.Park(continuation);
 }
 
 /// <summary>The awaitable of a user-mode wait: true when the task's step ran to its end, false when an interrupt took it into the kernel.</summary>
-internal readonly struct UserModeAwaiter(CpuFrame frame) : ICriticalNotifyCompletion
+internal readonly struct UserModeAwaiter(CpuFrame frame) : IPathAwaiter
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public UserModeAwaiter GetAwaiter() => this;
 
-    public bool IsCompleted => false;
+    public bool IsCompleted
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => false;
+    }
 
+    public PathPool Pool
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => frame.Pool;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool GetResult() => !frame.Interrupted;
 
     public void OnCompleted(Action continuation) => frame.Park(continuation);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void UnsafeOnCompleted(Action continuation) => frame.Park(continuation);
 }
 
@@ -144,7 +178,7 @@ internal readonly struct UserModeAwaiter(CpuFrame frame) : ICriticalNotifyComple
 /// task's due step, the tick, a wakeup and the end of an IPI wait are noted here, IPIs queued,
 /// and all are delivered after the handler's IRET (an NMI arriving meanwhile is dropped).
 /// </summary>
-internal sealed class ExceptionFrame() : CpuFrame(FrameKind.Int3)
+internal sealed class ExceptionFrame(PathPool pool) : CpuFrame(FrameKind.Int3, pool)
 {
     /// <summary>The task's step came due (armed again, a kernel step later, at the IRET).</summary>
     public bool StepDue { get; set; }
