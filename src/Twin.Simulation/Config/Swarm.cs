@@ -194,13 +194,13 @@ public static class Swarm
         }
 
         /// <summary>
-        /// The window-biased stall strategy (<see cref="StepTiming"/>) in half the seeds: a step inside
+        /// The window-biased stall strategy (<see cref="StepTiming"/>) in four seeds of five: a step inside
         /// a window a checker names stalls with probability 0.1-0.9. Drawn last and always, so pinning
         /// it leaves every other key of the seed's draw as it is (how docs/soak.md compares them).
         /// </summary>
         private void DrawTimingStrategy()
         {
-            double p = r.Chance(0.5) ? Math.Round(LogUniform(100, 900) / 1000.0, 3) : 0;
+            double p = r.Chance(0.8) ? Math.Round(LogUniform(100, 900) / 1000.0, 3) : 0;
             if (Free("kernel.windowStallProbability")) Put("kernel.windowStallProbability", p);
         }
 
