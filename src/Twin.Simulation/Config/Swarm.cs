@@ -60,7 +60,7 @@ public static class Swarm
             if (Free("arch")) Put("arch", arch.Name);
             int cpus = Free("cpus") && Free("isolation.cpus") ? Pick(1, 2, 2, 3, 3, 4, 4, 6, 8) : k.Cpus;
             if (Free("cpus")) Put("cpus", cpus);
-            if (Free("run.events")) Put("run.events", LogUniform(20_000, 1_000_000));
+            if (Free("run.events")) Put("run.events", LogUniform(5_000, 500_000));
             DrawFeatures(arch, cpus);
             DrawWorkload(k.Workload);
             DrawTiming();
