@@ -60,7 +60,7 @@ public static class Swarm
             if (Free("arch")) Put("arch", arch.Name);
             int cpus = Free("cpus") && Free("isolation.cpus") ? Pick(1, 2, 2, 3, 3, 4, 4, 6, 8) : k.Cpus;
             if (Free("cpus")) Put("cpus", cpus);
-            if (Free("run.events")) Put("run.events", LogUniform(20_000, 1_000_000));
+            if (Free("run.events")) Put("run.events", LogUniform(5_000, 500_000));
             DrawFeatures(arch, cpus);
             DrawWorkload(k.Workload);
             DrawTiming();
@@ -194,13 +194,13 @@ public static class Swarm
         }
 
         /// <summary>
-        /// The window-biased stall strategy (<see cref="StepTiming"/>) in half the seeds: a step inside
+        /// The window-biased stall strategy (<see cref="StepTiming"/>) in four seeds of five: a step inside
         /// a window a checker names stalls with probability 0.1-0.9. Drawn last and always, so pinning
         /// it leaves every other key of the seed's draw as it is (how docs/soak.md compares them).
         /// </summary>
         private void DrawTimingStrategy()
         {
-            double p = r.Chance(0.5) ? Math.Round(LogUniform(100, 900) / 1000.0, 3) : 0;
+            double p = r.Chance(0.8) ? Math.Round(LogUniform(100, 900) / 1000.0, 3) : 0;
             if (Free("kernel.windowStallProbability")) Put("kernel.windowStallProbability", p);
         }
 
