@@ -161,8 +161,8 @@ public sealed class SwarmTests
         TwinConfig b12 = ConfigLoader.Load(null, [("arch", "x86_64", "test"), ("bugs.0", "B12", "test"), ("run.events", "10000", "test")]);
         TwinConfig windows = ConfigLoader.Load(null, [("arch", "x86_64", "test"), ("bugs.0", "B12", "test"), ("run.events", "10000", "test"),
             ("kernel.windowStallProbability", "0.5", "test")]);
-        Assert.Empty(SimulationRunner.Run(b12.ForSeed(1), new DiscardingJournal(), "uniform").Violations);
-        Assert.Contains(SimulationRunner.Run(windows.ForSeed(1), new DiscardingJournal(), "windows").Violations, v => v.Property == "TLB-1");
+        Assert.Empty(SimulationRunner.Run(b12.ForSeed(1), journal: null, "uniform").Violations);
+        Assert.Contains(SimulationRunner.Run(windows.ForSeed(1), journal: null, "windows").Violations, v => v.Property == "TLB-1");
     }
 
     [Fact]
