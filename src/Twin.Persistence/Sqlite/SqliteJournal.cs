@@ -154,7 +154,17 @@ public sealed class SqliteJournal : IJournal
 
     public IReadOnlyList<Checkpoint> ReadCheckpoints(RunInfo run) => _catalog.ReadCheckpoints(run);
 
-    public void Dispose() => _plugin.Dispose();
+    /// <summary>
+    /// Stops the plugin and closes the pooled connections of this file (the run catalog's, through
+    /// linq2db), so that a disposed journal no longer holds the file open: a process that goes on
+    /// (a test, a tool) can move, delete or unmount it.
+    /// </summary>
+    public void Dispose()
+    {
+        _plugin.Dispose();
+        using var pooled = new SqliteConnection(_backend.ConnectionString);
+        SqliteConnection.ClearPool(pooled);
+    }
 
     internal static SqliteConnection OpenConnection(string path, bool create)
     {
